@@ -1,0 +1,1 @@
+"""What Pulso knows about open government, with no Telegram, database or clock in it."""
