@@ -1,0 +1,100 @@
+"""One async engine per process, tuned for each database.
+
+SQLite (the zero-setup default) runs in WAL mode with foreign keys on and a
+busy timeout, and every write transaction starts with ``BEGIN IMMEDIATE``:
+a deferred transaction that reads and then writes can fail with "database is
+locked" *without* waiting for the busy timeout when another connection
+writes in between, which is exactly what a bot and ``pulso export`` do.
+
+PostgreSQL runs through asyncpg with READ COMMITTED; state transitions are
+compare-and-set statements, so they need nothing stronger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, Literal
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from bot.storage.repositories import Repos
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+# Execution option marking a connection as read-only, so SQLite begins it
+# DEFERRED (readers never wait for the write lock).
+_READ_ONLY = "pulso_read_only"
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # FULL: a committed answer survives a power cut, not only a crash.
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        read_only = connection.get_execution_options().get(_READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
+    """An :class:`AsyncEngine` for ``url`` with Pulso's per-database settings."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_async_engine(parsed, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_async_engine(parsed, **kwargs)
+
+
+DialectName = Literal["sqlite", "postgresql"]
+
+
+class Database:
+    """The engine plus the two ways in: :meth:`write` and :meth:`read` transactions."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def from_url(cls, url: str | URL, **kwargs: Any) -> Database:
+        return cls(create_engine(url, **kwargs))
+
+    @property
+    def dialect(self) -> DialectName:
+        name = self.engine.dialect.name
+        assert name in ("sqlite", "postgresql"), name
+        return name  # type: ignore[return-value]
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Repos]:
+        """A read-write transaction, committed when the block ends without an error."""
+        async with self.engine.begin() as connection:
+            yield Repos(connection)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Repos]:
+        """A read-only transaction (deferred on SQLite), rolled back at the end."""
+        async with self.engine.connect() as connection:
+            await connection.execution_options(**{_READ_ONLY: True})
+            async with connection.begin() as transaction:
+                yield Repos(connection)
+                await transaction.rollback()
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,45 @@
+"""What every repository shares: the connection it works on and dialect-aware upserts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+class Repository:
+    """A view of some tables through one open connection (and so one transaction)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    @property
+    def dialect(self) -> str:
+        return self.conn.dialect.name
+
+    def insert_ignore(self, table: sa.Table, index_elements: Sequence[str]) -> Any:
+        """``INSERT … ON CONFLICT (index_elements) DO NOTHING`` for either database."""
+        if self.dialect == "postgresql":
+            return postgresql.insert(table).on_conflict_do_nothing(index_elements=index_elements)
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=index_elements)
+
+    def upsert(
+        self, table: sa.Table, index_elements: Sequence[str], update: Mapping[str, Any]
+    ) -> Any:
+        """``INSERT … ON CONFLICT (index_elements) DO UPDATE SET update`` for either database.
+
+        ``update`` values may refer to the proposed row through ``excluded(name)``.
+        """
+        if self.dialect == "postgresql":
+            pg = postgresql.insert(table)
+            return pg.on_conflict_do_update(index_elements=index_elements, set_=dict(update))
+        lite = sqlite.insert(table)
+        return lite.on_conflict_do_update(index_elements=index_elements, set_=dict(update))
+
+
+def excluded(column: str) -> Any:
+    """The proposed row's value in an upsert's SET clause (same spelling on both databases)."""
+    return sa.literal_column(f"excluded.{column}")

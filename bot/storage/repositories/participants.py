@@ -1,0 +1,199 @@
+"""Participants (people who consented) and their memberships in commitments."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import sqlalchemy as sa
+
+from bot.storage.repositories.base import Repository
+from bot.storage.schema import memberships, participants
+
+ParticipantStatus = Literal["active", "stopped", "unreachable"]
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    id: int
+    telegram_user_id: int
+    chat_id: int
+    language: str
+    status: ParticipantStatus
+    consented_at: datetime
+    demographics: Mapping[str, str | None]
+    awaiting: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    id: int
+    participant_id: int
+    commitment_id: str
+    role: str
+    joined_at: datetime
+
+
+def _participant(row: sa.Row[Any]) -> Participant:
+    return Participant(
+        id=row.id,
+        telegram_user_id=row.telegram_user_id,
+        chat_id=row.chat_id,
+        language=row.language,
+        status=row.status,
+        consented_at=row.consented_at,
+        demographics=dict(row.demographics or {}),
+        awaiting=row.awaiting,
+    )
+
+
+def _membership(row: sa.Row[Any]) -> Membership:
+    return Membership(
+        id=row.id,
+        participant_id=row.participant_id,
+        commitment_id=row.commitment_id,
+        role=row.role,
+        joined_at=row.joined_at,
+    )
+
+
+class ParticipantRepository(Repository):
+    async def by_telegram_id(self, telegram_user_id: int) -> Participant | None:
+        row = (
+            await self.conn.execute(
+                sa.select(participants).where(participants.c.telegram_user_id == telegram_user_id)
+            )
+        ).first()
+        return _participant(row) if row else None
+
+    async def get(self, participant_id: int) -> Participant | None:
+        row = (
+            await self.conn.execute(
+                sa.select(participants).where(participants.c.id == participant_id)
+            )
+        ).first()
+        return _participant(row) if row else None
+
+    async def create(
+        self, *, telegram_user_id: int, chat_id: int, language: str, now: datetime
+    ) -> Participant:
+        """Record a person who has just consented (the first row that names them)."""
+        result = await self.conn.execute(
+            sa.insert(participants)
+            .values(
+                telegram_user_id=telegram_user_id,
+                chat_id=chat_id,
+                language=language,
+                status="active",
+                consented_at=now,
+                demographics={},
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(participants)
+        )
+        return _participant(result.one())
+
+    async def _update(self, participant_id: int, now: datetime, **values: Any) -> None:
+        await self.conn.execute(
+            sa.update(participants)
+            .where(participants.c.id == participant_id)
+            .values(updated_at=now, **values)
+        )
+
+    async def set_language(self, participant_id: int, language: str, now: datetime) -> None:
+        await self._update(participant_id, now, language=language)
+
+    async def set_status(
+        self, participant_id: int, status: ParticipantStatus, now: datetime
+    ) -> None:
+        await self._update(participant_id, now, status=status)
+
+    async def mark_unreachable_by_chat(self, chat_id: int, now: datetime) -> int:
+        """A 403 from Telegram: stop sending to this chat until the person writes again."""
+        result = await self.conn.execute(
+            sa.update(participants)
+            .where(participants.c.chat_id == chat_id, participants.c.status == "active")
+            .values(status="unreachable", updated_at=now)
+        )
+        return result.rowcount
+
+    async def set_demographics(
+        self, participant_id: int, demographics: Mapping[str, str | None], now: datetime
+    ) -> None:
+        await self._update(participant_id, now, demographics=dict(demographics))
+
+    async def set_awaiting(self, participant_id: int, awaiting: str | None, now: datetime) -> None:
+        await self._update(participant_id, now, awaiting=awaiting)
+
+    async def delete(self, participant_id: int) -> None:
+        """Forget a person: memberships, redemptions and pending sends cascade away;
+        their responses stay, unlinked (``participant_id`` set to NULL)."""
+        await self.conn.execute(sa.delete(participants).where(participants.c.id == participant_id))
+
+    # --- memberships ---------------------------------------------------------------------
+
+    async def add_membership(
+        self, participant_id: int, commitment_id: str, role: str, now: datetime
+    ) -> tuple[Membership, bool]:
+        """Join a commitment in a role; returns the membership and whether it is new."""
+        inserted = await self.conn.execute(
+            self.insert_ignore(memberships, ["participant_id", "commitment_id", "role"]).values(
+                participant_id=participant_id,
+                commitment_id=commitment_id,
+                role=role,
+                joined_at=now,
+            )
+        )
+        row = (
+            await self.conn.execute(
+                sa.select(memberships).where(
+                    memberships.c.participant_id == participant_id,
+                    memberships.c.commitment_id == commitment_id,
+                    memberships.c.role == role,
+                )
+            )
+        ).one()
+        return _membership(row), inserted.rowcount == 1
+
+    async def memberships_of(self, participant_id: int) -> list[Membership]:
+        rows = await self.conn.execute(
+            sa.select(memberships)
+            .where(memberships.c.participant_id == participant_id)
+            .order_by(memberships.c.joined_at, memberships.c.id)
+        )
+        return [_membership(row) for row in rows]
+
+    async def active_members(
+        self, commitment_ids: Collection[str], roles: Collection[str]
+    ) -> list[tuple[Participant, Membership]]:
+        """Active participants of these commitments in these roles (a round's targets)."""
+        rows = await self.conn.execute(
+            sa.select(participants, memberships.c.id.label("membership_id"), memberships)
+            .join(memberships, memberships.c.participant_id == participants.c.id)
+            .where(
+                participants.c.status == "active",
+                memberships.c.commitment_id.in_(list(commitment_ids)),
+                memberships.c.role.in_(list(roles)),
+            )
+            .order_by(participants.c.id, memberships.c.commitment_id)
+        )
+        out: list[tuple[Participant, Membership]] = []
+        for row in rows:
+            membership = Membership(
+                id=row.membership_id,
+                participant_id=row.participant_id,
+                commitment_id=row.commitment_id,
+                role=row.role,
+                joined_at=row.joined_at,
+            )
+            out.append((_participant(row), membership))
+        return out
+
+    async def count(self) -> dict[str, int]:
+        rows = await self.conn.execute(
+            sa.select(participants.c.status, sa.func.count()).group_by(participants.c.status)
+        )
+        return {str(status): int(n) for status, n in rows}

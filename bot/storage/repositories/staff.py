@@ -1,0 +1,74 @@
+"""Staff roles (secretariat, admin) granted in the database, and each chat's language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import sqlalchemy as sa
+
+from bot.storage.repositories.base import Repository, excluded
+from bot.storage.schema import chat_settings, staff_roles
+
+StaffRole = Literal["secretariat", "admin"]
+
+
+@dataclass(frozen=True, slots=True)
+class StaffGrant:
+    telegram_user_id: int
+    role: StaffRole
+    granted_by: int | None
+    granted_at: datetime
+
+
+class StaffRepository(Repository):
+    async def roles_of(self, telegram_user_id: int) -> set[StaffRole]:
+        rows = await self.conn.execute(
+            sa.select(staff_roles.c.role).where(staff_roles.c.telegram_user_id == telegram_user_id)
+        )
+        return set(rows.scalars())
+
+    async def grant(
+        self, telegram_user_id: int, role: StaffRole, *, granted_by: int | None, now: datetime
+    ) -> bool:
+        """Returns False when the person already had the role."""
+        result = await self.conn.execute(
+            self.insert_ignore(staff_roles, ["telegram_user_id", "role"]).values(
+                telegram_user_id=telegram_user_id, role=role, granted_by=granted_by, granted_at=now
+            )
+        )
+        return result.rowcount == 1
+
+    async def revoke(self, telegram_user_id: int, role: StaffRole) -> bool:
+        result = await self.conn.execute(
+            sa.delete(staff_roles).where(
+                staff_roles.c.telegram_user_id == telegram_user_id, staff_roles.c.role == role
+            )
+        )
+        return result.rowcount == 1
+
+    async def all(self) -> list[StaffGrant]:
+        rows = await self.conn.execute(
+            sa.select(staff_roles).order_by(staff_roles.c.role, staff_roles.c.telegram_user_id)
+        )
+        return [StaffGrant(r.telegram_user_id, r.role, r.granted_by, r.granted_at) for r in rows]
+
+
+class ChatSettingsRepository(Repository):
+    async def language(self, chat_id: int) -> str | None:
+        row = (
+            await self.conn.execute(
+                sa.select(chat_settings.c.language).where(chat_settings.c.chat_id == chat_id)
+            )
+        ).first()
+        return row.language if row else None
+
+    async def set_language(self, chat_id: int, language: str, now: datetime) -> None:
+        await self.conn.execute(
+            self.upsert(
+                chat_settings,
+                ["chat_id"],
+                {"language": excluded("language"), "updated_at": excluded("updated_at")},
+            ).values(chat_id=chat_id, language=language, updated_at=now)
+        )

@@ -1,0 +1,111 @@
+"""Fixtures shared by every suite: databases (SQLite file and PostgreSQL schema) and clocks.
+
+Storage tests take the ``db`` fixture and so run twice, once on a SQLite file
+in ``tmp_path`` and once on the PostgreSQL server (each test in a schema of its
+own, dropped afterwards). Without a reachable PostgreSQL the second run is
+skipped, unless ``CI`` is set: then it fails, so CI cannot go green on SQLite alone.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from bot.clock import ManualClock
+from bot.storage.engine import Database
+from bot.storage.migrate import upgrade
+
+POSTGRES_URL = os.environ.get(
+    "PULSO_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+
+_postgres_error: str | None = None
+_postgres_checked = False
+
+
+async def _probe_postgres() -> str | None:
+    engine = Database.from_url(POSTGRES_URL)
+    try:
+        async with engine.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+    except Exception as exc:  # any failure to connect means "not available"
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        await engine.close()
+    return None
+
+
+async def postgres_unavailable() -> str | None:
+    global _postgres_checked, _postgres_error
+    if not _postgres_checked:
+        _postgres_error = await _probe_postgres()
+        _postgres_checked = True
+    return _postgres_error
+
+
+async def require_postgres() -> None:
+    error = await postgres_unavailable()
+    if error is None:
+        return
+    message = f"PostgreSQL at {POSTGRES_URL} is unreachable ({error})"
+    if os.environ.get("CI"):
+        pytest.fail(message + "; CI must test both databases")
+    pytest.skip(message)
+
+
+async def make_postgres_database() -> tuple[Database, str]:
+    """A Database whose search path is a fresh schema; returns it and the schema name."""
+    await require_postgres()
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = Database.from_url(POSTGRES_URL)
+    async with admin.engine.begin() as conn:
+        await conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    await admin.close()
+    db = Database.from_url(POSTGRES_URL, connect_args={"server_settings": {"search_path": schema}})
+    return db, schema
+
+
+async def drop_postgres_schema(schema: str) -> None:
+    admin = Database.from_url(POSTGRES_URL)
+    async with admin.engine.begin() as conn:
+        await conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    await admin.close()
+
+
+DATABASES = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+]
+
+
+@pytest.fixture(params=DATABASES)
+async def empty_db(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[Database]:
+    """A database with no tables yet, on SQLite or PostgreSQL."""
+    if request.param == "sqlite":
+        db = Database.from_url(f"sqlite+aiosqlite:///{tmp_path / 'pulso.db'}")
+        yield db
+        await db.close()
+        return
+    db, schema = await make_postgres_database()
+    try:
+        yield db
+    finally:
+        await db.close()
+        await drop_postgres_schema(schema)
+
+
+@pytest.fixture
+async def db(empty_db: Database) -> Database:
+    """A migrated database, on SQLite or PostgreSQL."""
+    await upgrade(empty_db)
+    return empty_db
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 3, 2, 15, 0, tzinfo=UTC))
