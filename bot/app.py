@@ -1,0 +1,138 @@
+"""Build the real python-telegram-bot ``Application`` from the settings.
+
+``build_application`` only wires: the Bot API address (Telegram, a self-hosted
+Bot API server, or the local emulator), the typed context, the handler
+modules in their documented order (:func:`handlers.register_all`), the error
+handler, and the two lifecycle hooks: ``post_init`` opens the services
+(database first, upgraded to the newest schema) and ``post_shutdown`` closes
+them after the last update was handled.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import ChatType, ParseMode
+from telegram.ext import Application, ContextTypes, Defaults
+
+from bot.access import identify
+from bot.clock import Clock
+from bot.context import BotData, PulsoApplication, PulsoContext
+from bot.logs import describe_exception, redacting_filter
+from bot.services import Services, open_services
+from bot.settings import Settings
+from handlers import publish_commands, register_all
+
+log = logging.getLogger(__name__)
+
+
+def file_url_for(base_url: str) -> str:
+    """The file-download URL that goes with a Bot API URL (``…/bot`` → ``…/file/bot``)."""
+    if base_url.endswith("/bot"):
+        return base_url[: -len("/bot")] + "/file/bot"
+    return base_url.rstrip("/") + "/file/bot"
+
+
+def build_application(settings: Settings, *, clock: Clock | None = None) -> PulsoApplication:
+    token = settings.require_token()
+    redacting_filter().add_secret(token)
+
+    async def post_init(application: PulsoApplication) -> None:
+        services = await open_services(settings, clock=clock)
+        application.bot_data.services = services
+        await publish_commands(application.bot, services)
+        log.info("Pulso is up as @%s", application.bot.username)
+
+    async def post_shutdown(application: PulsoApplication) -> None:
+        services = application.bot_data.services
+        if services is not None:
+            application.bot_data.services = None
+            await services.close()
+        log.info("Pulso stopped")
+
+    builder = (
+        Application.builder()
+        .token(token)
+        .context_types(ContextTypes(context=PulsoContext, bot_data=BotData))
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                tzinfo=settings.tz,
+            )
+        )
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
+    if settings.telegram_api_base_url:
+        builder = builder.base_url(settings.telegram_api_base_url).base_file_url(
+            file_url_for(settings.telegram_api_base_url)
+        )
+    application: PulsoApplication = builder.build()
+    register_all(application)
+    application.add_error_handler(on_error)
+    return application
+
+
+async def on_error(update: object, context: PulsoContext) -> None:
+    """Log one redacted line (no token, no text), then apologise to the person."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("handling update %s failed: %s", update_id, describe_exception(context.error))
+    if not isinstance(update, Update):
+        return
+    chat, user = update.effective_chat, update.effective_user
+    services = context.bot_data.services
+    if chat is None or user is None or services is None or chat.type != ChatType.PRIVATE:
+        return
+    try:
+        caller = await identify(
+            services.db,
+            user_id=user.id,
+            chat_id=chat.id,
+            language_code=user.language_code,
+            admin_ids=services.admin_ids,
+            default_language=services.settings.default_language,
+        )
+        locale = caller.locale
+    except Exception:  # the database may be what failed; apologise anyway
+        locale = services.settings.default_language
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        await chat.send_message(services.t("error.apology", locale))
+    except Exception as exc:  # nothing more we can do for this update
+        log.warning("could not apologise: %s", describe_exception(exc))
+
+
+@asynccontextmanager
+async def running(application: PulsoApplication, **polling: Any) -> AsyncIterator[Services]:
+    """Run the bot with long polling inside a block (tests, benchmarks, ``pulso demo``).
+
+    The same steps ``Application.run_polling`` takes, minus signal handling and
+    the loop, so a caller that owns the event loop can start and stop it.
+    """
+    await application.initialize()
+    try:
+        assert application.post_init is not None
+        await application.post_init(application)
+        await application.start()
+        assert application.updater is not None
+        polling.setdefault("poll_interval", 0.0)
+        polling.setdefault("timeout", 1)
+        polling.setdefault("allowed_updates", Update.ALL_TYPES)
+        await application.updater.start_polling(**polling)
+        services = application.bot_data.services
+        assert services is not None
+        try:
+            yield services
+        finally:
+            await application.updater.stop()
+            await application.stop()
+    finally:
+        await application.shutdown()
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)

@@ -1,0 +1,139 @@
+"""The one codec for inline-button payloads: compact strings, parsed once into typed values.
+
+Telegram gives a button at most 64 bytes of callback data and hands back
+whatever a client sends, so every press is untrusted input. A payload is an
+action letter and colon-separated fields::
+
+    l:es                      language          c:y:<token>    consent yes/no
+    g:<question>:<code|->     demographic       s:<response>   start a survey
+    a:<response>:<q>:<code>   answer            m:<response>:<q>:<code>  toggle a multi choice
+    d:<response>:<q>          multi done        k:<response>:<q>         skip
+    b:<response>:<q>          back              f:y / f:n      confirm /forget
+    w:<step>:<value>          admin wizard
+
+:func:`decode` returns None for anything malformed; *whether* a well-formed
+press may change anything (round open, person targeted, option valid) is
+decided by the service that receives it, in one place per action.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+MAX_BYTES = 64
+_CODE = re.compile(r"^[a-z0-9_]{1,16}$")
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,60}$")
+_NUMBER = re.compile(r"^[1-9][0-9]{0,17}$")
+
+
+@dataclass(frozen=True, slots=True)
+class ChooseLanguage:
+    locale: Literal["es", "en"]
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    accepted: bool
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Demographic:
+    question: str
+    code: str | None  # None = skipped
+
+
+@dataclass(frozen=True, slots=True)
+class StartSurvey:
+    response_id: int
+
+
+SurveyAction = Literal["answer", "toggle", "done", "skip", "back"]
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyPress:
+    action: SurveyAction
+    response_id: int
+    question: str
+    code: str | None = None  # answer and toggle only
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmForget:
+    confirmed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class WizardStep:
+    step: str
+    value: str
+
+
+CallbackData = (
+    ChooseLanguage | Consent | Demographic | StartSurvey | SurveyPress | ConfirmForget | WizardStep
+)
+
+_SURVEY_LETTERS: dict[str, SurveyAction] = {
+    "a": "answer",
+    "m": "toggle",
+    "d": "done",
+    "k": "skip",
+    "b": "back",
+}
+_LETTER_OF: dict[SurveyAction, str] = {v: k for k, v in _SURVEY_LETTERS.items()}
+
+
+def encode(data: CallbackData) -> str:
+    """The payload string for a button; raises ValueError if it would not be valid."""
+    match data:
+        case ChooseLanguage(locale):
+            text = f"l:{locale}"
+        case Consent(accepted, token):
+            text = f"c:{'y' if accepted else 'n'}:{token}"
+        case Demographic(question, code):
+            text = f"g:{question}:{code or '-'}"
+        case StartSurvey(response_id):
+            text = f"s:{response_id}"
+        case SurveyPress(action, response_id, question, code):
+            tail = f":{code}" if action in ("answer", "toggle") else ""
+            text = f"{_LETTER_OF[action]}:{response_id}:{question}{tail}"
+        case ConfirmForget(confirmed):
+            text = f"f:{'y' if confirmed else 'n'}"
+        case WizardStep(step, value):
+            text = f"w:{step}:{value}"
+    if decode(text) != data:
+        raise ValueError(f"not encodable as callback data: {data!r}")
+    return text
+
+
+def decode(text: str | None) -> CallbackData | None:
+    """Parse a press; None when the payload is not one Pulso could have made."""
+    if not text or len(text.encode()) > MAX_BYTES:
+        return None
+    letter, _, rest = text.partition(":")
+    fields = rest.split(":") if rest else []
+    match letter, fields:
+        case "l", [("es" | "en") as locale]:
+            return ChooseLanguage(locale)
+        case "c", [("y" | "n") as answer, token] if _TOKEN.match(token):
+            return Consent(answer == "y", token)
+        case "g", [question, code] if _CODE.match(question) and (code == "-" or _CODE.match(code)):
+            return Demographic(question, None if code == "-" else code)
+        case "s", [response] if _NUMBER.match(response):
+            return StartSurvey(int(response))
+        case (("a" | "m"), [response, question, code]) if (
+            _NUMBER.match(response) and _CODE.match(question) and _CODE.match(code)
+        ):
+            return SurveyPress(_SURVEY_LETTERS[letter], int(response), question, code)
+        case (("d" | "k" | "b"), [response, question]) if _NUMBER.match(response) and _CODE.match(
+            question
+        ):
+            return SurveyPress(_SURVEY_LETTERS[letter], int(response), question)
+        case "f", [("y" | "n") as answer]:
+            return ConfirmForget(answer == "y")
+        case "w", [step, value] if _CODE.match(step) and 0 < len(value) <= 40:
+            return WizardStep(step, value)
+    return None

@@ -1,0 +1,22 @@
+"""Registered last: a command nobody else handled gets a hint instead of silence."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import MessageHandler, filters
+
+from bot.access import Caller
+from bot.context import PulsoApplication, PulsoContext
+from handlers.guards import guarded, reply
+
+
+@guarded()
+async def unknown_command(update: Update, context: PulsoContext, caller: Caller) -> None:
+    """Point to /help (in private chats only; groups get silence, as bots there should)."""
+    if update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE:
+        await reply(update, context.services.t("error.unknown_command", caller.locale))
+
+
+def register(application: PulsoApplication) -> None:
+    application.add_handler(MessageHandler(filters.COMMAND, unknown_command))

@@ -1,0 +1,104 @@
+"""The one wrapper every handler goes through: who is calling, may they, and errors.
+
+``@guarded(audience)`` identifies the caller (roles and language), refuses
+anyone outside ``audience`` with a short translated message that changes
+nothing, and turns a domain error (:class:`surveys.errors.PulsoError`) into
+its translated message. Anything else propagates to the application's error
+handler, which logs a redacted line and apologises.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeAlias
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
+
+from bot.access import Audience, Caller, identify
+from bot.context import PulsoContext
+from bot.i18n import Html
+
+log = logging.getLogger(__name__)
+
+GuardedCallback: TypeAlias = Callable[[Update, PulsoContext, Caller], Awaitable[None]]
+PtbCallback: TypeAlias = Callable[[Update, PulsoContext], Coroutine[Any, Any, None]]
+
+
+async def caller_of(update: Update, context: PulsoContext) -> Caller | None:
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return None
+    services = context.services
+    # A stranger's /language choice lives only in memory (user_data): nothing
+    # about a person is stored before they consent.
+    chosen = context.user_data.get("language") if context.user_data is not None else None
+    return await identify(
+        services.db,
+        user_id=user.id,
+        chat_id=chat.id,
+        language_code=chosen or user.language_code,
+        admin_ids=services.admin_ids,
+        default_language=services.settings.default_language,
+    )
+
+
+async def reply(
+    update: Update,
+    text: str,
+    *,
+    keyboard: InlineKeyboardMarkup | None = None,
+) -> Message | None:
+    """Answer in the chat the update came from (HTML parse mode is the default)."""
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    return await chat.send_message(text, reply_markup=keyboard)
+
+
+async def refuse(update: Update, context: PulsoContext, caller: Caller, key: str) -> None:
+    """A short translated refusal: as a toast for a button, as a message otherwise."""
+    text = context.services.t(key, caller.locale)
+    if update.callback_query is not None:
+        await update.callback_query.answer(_plain(text), show_alert=False)
+    else:
+        await reply(update, text)
+
+
+def _plain(text: Html) -> str:
+    """Callback-query toasts are plain text: drop the few tags our messages use."""
+    for tag in ("<b>", "</b>", "<i>", "</i>"):
+        text = Html(text.replace(tag, ""))
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def guarded(
+    audience: Audience = "stranger", *, private_only: bool = False
+) -> Callable[[GuardedCallback], PtbCallback]:
+    """Wrap a handler so it only runs for callers in ``audience`` (see module docstring)."""
+
+    def decorate(callback: GuardedCallback) -> PtbCallback:
+        @functools.wraps(callback)
+        async def wrapper(update: Update, context: PulsoContext) -> None:
+            caller = await caller_of(update, context)
+            if caller is None:
+                return
+            if private_only and (
+                update.effective_chat is None or update.effective_chat.type != ChatType.PRIVATE
+            ):
+                await refuse(update, context, caller, "error.private_only")
+                return
+            if not caller.may(audience):
+                await refuse(update, context, caller, "error.not_allowed")
+                return
+            await callback(update, context, caller)
+
+        return wrapper
+
+    return decorate
+
+
+def command_args(context: PulsoContext) -> list[str]:
+    return list(context.args or [])

@@ -1,0 +1,75 @@
+"""The callback-data codec: round trips, the 64-byte limit, and forged payloads."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from handlers.callback_data import (
+    MAX_BYTES,
+    ChooseLanguage,
+    ConfirmForget,
+    Consent,
+    Demographic,
+    StartSurvey,
+    SurveyPress,
+    WizardStep,
+    decode,
+    encode,
+)
+
+codes = st.from_regex(r"[a-z0-9_]{1,16}", fullmatch=True)
+ids = st.integers(min_value=1, max_value=10**17)
+tokens = st.from_regex(r"[A-Za-z0-9_-]{22,43}", fullmatch=True)
+
+payloads = st.one_of(
+    st.sampled_from([ChooseLanguage("es"), ChooseLanguage("en")]),
+    st.builds(Consent, st.booleans(), tokens),
+    st.builds(Demographic, codes, st.one_of(st.none(), codes)),
+    st.builds(StartSurvey, ids),
+    st.builds(SurveyPress, st.sampled_from(["answer", "toggle"]), ids, codes, codes),
+    st.builds(SurveyPress, st.sampled_from(["done", "skip", "back"]), ids, codes),
+    st.builds(ConfirmForget, st.booleans()),
+    st.builds(WizardStep, codes, codes),
+)
+
+
+@given(payloads)
+def test_every_payload_round_trips_within_64_bytes(payload) -> None:
+    text = encode(payload)
+    assert len(text.encode()) <= MAX_BYTES
+    assert decode(text) == payload
+
+
+@given(st.text(max_size=80))
+def test_decoding_anything_never_raises(text: str) -> None:
+    result = decode(text)
+    if result is not None:
+        assert encode(result) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("a:1:q1", id="answer-without-code"),
+        pytest.param("a:0:q1:x", id="zero-id"),
+        pytest.param("a:-1:q1:x", id="negative-id"),
+        pytest.param("a:1:Q1:x", id="uppercase-question"),
+        pytest.param("a:1:q1:x:extra", id="extra-field"),
+        pytest.param("s:abc", id="non-numeric"),
+        pytest.param("l:fr", id="unknown-language"),
+        pytest.param("c:y:short", id="short-token"),
+        pytest.param("z:1", id="unknown-action"),
+        pytest.param("a:1:q1:" + "x" * 70, id="too-long"),
+        pytest.param("d:1:q1:x", id="done-with-code"),
+    ],
+)
+def test_forged_payloads_are_rejected(text: str) -> None:
+    assert decode(text) is None
+
+
+def test_an_unencodable_value_is_refused() -> None:
+    with pytest.raises(ValueError, match="not encodable"):
+        encode(SurveyPress("answer", 1, "Not A Code", "x"))
