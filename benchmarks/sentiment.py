@@ -1,0 +1,200 @@
+"""Sentiment benchmark: quality on the labelled sets, language detection, speed on one core.
+
+    python -m benchmarks.sentiment              # the table
+    python -m benchmarks.sentiment --errors     # also list every misclassified answer
+    python -m benchmarks.sentiment --sweep      # macro-F1 for a range of label thresholds
+    python -m benchmarks.sentiment --detectors  # also py3langid / lingua, if installed
+
+Quality is measured on ``tests/unit/sentiment/regression_{es,en}.tsv`` (the rules were
+developed against these: a regression guard) and ``holdout_{es,en}.tsv`` (written before
+any tuning and never tuned on: the honest estimate). Speed is single-threaded, so texts/s is
+per core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import importlib
+import importlib.util
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from surveys.sentiment import Label, Language, detect_language, get_analyzer, label_for
+from surveys.sentiment.evaluation import LABELS, Example, Report, evaluate, parse_labelled
+
+DATA = Path(__file__).resolve().parent.parent / "tests" / "unit" / "sentiment"
+LANGUAGES: tuple[Language, ...] = ("es", "en")
+
+
+def load(kind: str, language: Language) -> list[Example]:
+    return parse_labelled((DATA / f"{kind}_{language}.tsv").read_text("utf-8"))
+
+
+def _rate(fn: Callable[[str], object], texts: list[str], seconds: float = 1.0) -> float:
+    """Calls per second of ``fn`` over ``texts``, repeated for about ``seconds``."""
+    done = 0
+    start = time.perf_counter()
+    while True:
+        for text in texts:
+            fn(text)
+        done += len(texts)
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return done / elapsed
+
+
+def _quality_rows(errors: bool) -> list[str]:
+    analyzer = get_analyzer()
+    lines = [
+        f"{'set':<14}{'n':>5}{'macro-F1':>10}{'acc':>7}"
+        + "".join(f"{'F1 ' + label:>8}" for label in LABELS)
+        + f"{'lang-id':>9}"
+    ]
+    for kind in ("regression", "holdout"):
+        for language in LANGUAGES:
+            examples = load(kind, language)
+
+            def predict(text: str, language: Language = language) -> Label:
+                return analyzer.analyse(text, language).label
+
+            report = evaluate(examples, predict)
+            detected = sum(
+                1
+                for e in examples
+                if detect_language(e.text, "es" if language == "en" else "en") == language
+            )
+            lines.append(
+                f"{kind + '_' + language:<14}{report.n:>5}{report.macro_f1:>10.3f}"
+                f"{report.accuracy:>7.3f}"
+                + "".join(f"{report.f1[label]:>8.3f}" for label in LABELS)
+                + f"{detected / report.n:>9.3f}"
+            )
+            if errors:
+                lines.extend(_errors(report, language))
+    return lines
+
+
+def _errors(report: Report, language: Language) -> list[str]:
+    analyzer = get_analyzer()
+    out = []
+    for example, predicted in report.errors:
+        score = analyzer.analyse(example.text, language).score
+        out.append(f"    {example.label}->{predicted} {score:+.3f}  {example.text}")
+    return out
+
+
+def _speed_rows() -> list[str]:
+    analyzer = get_analyzer()
+    lines = [f"{'speed (one core)':<34}{'texts/s':>10}"]
+    every = [
+        e.text
+        for kind in ("regression", "holdout")
+        for lang in LANGUAGES
+        for e in load(kind, lang)
+    ]
+    for language in LANGUAGES:
+        texts = [e.text for e in load("regression", language)]
+        rate = _rate(functools.partial(analyzer.analyse, language=language), texts)
+        lines.append(f"{'analyse, language given (' + language + ')':<34}{rate:>10,.0f}")
+    rate = _rate(lambda t: analyzer.analyse(t), every)
+    lines.append(f"{'analyse, language detected':<34}{rate:>10,.0f}")
+    rate = _rate(detect_language, every)
+    lines.append(f"{'detect_language alone':<34}{rate:>10,.0f}")
+    long_text = "No sirvió para nada, pero gracias 👍 " * 300
+    rate = _rate(lambda t: analyzer.analyse(t), [long_text], seconds=0.5)
+    lines.append(f"{'analyse, 10,000-char text':<34}{rate:>10,.0f}")
+    return lines
+
+
+def _thresholded(scores: dict[str, float], t: float) -> Callable[[str], Label]:
+    def predict(text: str) -> Label:
+        s = scores[text]
+        return "pos" if s >= t and s > 0 else "neg" if s <= -t and s < 0 else "neu"
+
+    return predict
+
+
+def _sweep_rows() -> list[str]:
+    analyzer = get_analyzer()
+    thresholds = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3)
+    lines = ["threshold sweep (macro-F1; label = pos if score >= t, neg if <= -t)"]
+    lines.append(f"{'set':<14}" + "".join(f"{t:>7.2f}" for t in thresholds))
+    for kind in ("regression", "holdout"):
+        for language in LANGUAGES:
+            examples = load(kind, language)
+            scores = {e.text: analyzer.analyse(e.text, language).score for e in examples}
+            row = f"{kind + '_' + language:<14}"
+            for t in thresholds:
+                row += f"{evaluate(examples, _thresholded(scores, t)).macro_f1:>7.3f}"
+            lines.append(row)
+    assert label_for(0.05) == "pos"  # the shipped threshold is the 0.05 column
+    return lines
+
+
+def _detector_rows() -> list[str]:
+    """Pulso's heuristic against the libraries, when they are installed (not dependencies)."""
+    every: list[tuple[str, Language]] = [
+        (e.text, lang)
+        for kind in ("regression", "holdout")
+        for lang in LANGUAGES
+        for e in load(kind, lang)
+    ]
+    candidates: list[tuple[str, Callable[[str], str], float]] = []
+    candidates.append(("pulso heuristic", lambda t: detect_language(t, "es"), 0.0))
+    # Optional, not dependencies: imported by name so that neither needs to be installed.
+    if importlib.util.find_spec("py3langid") is not None:
+        start = time.perf_counter()
+        langid = importlib.import_module("py3langid.langid")
+        identifier = langid.LanguageIdentifier.from_model_file(langid.MODEL_FILE, norm_probs=True)
+        identifier.set_languages(["es", "en"])
+        load_s = time.perf_counter() - start
+        candidates.append(("py3langid (es/en)", lambda t: str(identifier.classify(t)[0]), load_s))
+    if importlib.util.find_spec("lingua") is not None:
+        start = time.perf_counter()
+        lingua = importlib.import_module("lingua")
+        english, spanish = lingua.Language.ENGLISH, lingua.Language.SPANISH
+        detector = lingua.LanguageDetectorBuilder.from_languages(english, spanish).build()
+        detector.detect_language_of("warm up")
+        load_s = time.perf_counter() - start
+
+        def lingua_detect(text: str) -> str:
+            return "en" if detector.detect_language_of(text) == english else "es"
+
+        candidates.append(("lingua (es/en)", lingua_detect, load_s))
+    lines = [f"{'detector':<20}{'accuracy':>10}{'texts/s':>10}{'load s':>8}"]
+    texts = [t for t, _ in every]
+    for name, fn, load_s in candidates:
+        accuracy = sum(1 for t, lang in every if fn(t) == lang) / len(every)
+        lines.append(f"{name:<20}{accuracy:>10.3f}{_rate(fn, texts, 0.5):>10,.0f}{load_s:>8.2f}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.sentiment", description=__doc__)
+    parser.add_argument("--errors", action="store_true", help="list misclassified answers")
+    parser.add_argument("--sweep", action="store_true", help="macro-F1 across thresholds")
+    parser.add_argument("--detectors", action="store_true", help="compare language detectors")
+    args = parser.parse_args(argv)
+
+    start = time.perf_counter()
+    analyzer = get_analyzer()
+    load_s = time.perf_counter() - start
+    print(f"analyser {analyzer.version} (built in {load_s:.2f} s)")
+    print("lang-id: share of the set's texts detected as its language, default = the other one")
+    print()
+    print("\n".join(_quality_rows(args.errors)))
+    print()
+    print("\n".join(_speed_rows()))
+    if args.sweep:
+        print()
+        print("\n".join(_sweep_rows()))
+    if args.detectors:
+        print()
+        print("\n".join(_detector_rows()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

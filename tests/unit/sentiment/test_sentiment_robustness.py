@@ -1,0 +1,142 @@
+"""Any text scores, within bounds, the same way every time; the API and version hold."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+from importlib import resources
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import surveys.sentiment as sentiment
+from surveys.sentiment import SentimentAnalyzer, SentimentScore, detect_language, get_analyzer
+
+NASTY = [
+    pytest.param("", id="empty"),
+    pytest.param("   \n\t ", id="whitespace"),
+    pytest.param("👍👍👍😡🤷‍♀️👍🏽", id="emoji-only"),
+    pytest.param("\x00\x01\x1b[31m no sirve \x7f", id="control-characters"),
+    pytest.param("\u202eetneicife\u202c \u200f\u200e\ufeff", id="bidi-marks"),
+    pytest.param("هذا سيء جدا שלום", id="rtl-scripts"),
+    pytest.param("\ud800 lone surrogate", id="lone-surrogate"),
+    pytest.param("no " * 5000, id="10k-negators"),
+    pytest.param("excelente " * 1000 + "pésimo", id="10k-words"),
+    pytest.param("a" * 10_000, id="10k-one-word"),
+    pytest.param("qqpp300 qqx qqln150 QQEN260", id="stand-in-words-typed"),
+    pytest.param("!!!???¡¡¡¿¿¿...,,,", id="punctuation-only"),
+    pytest.param(":) :( <3 :/ http://x.y/:(", id="emoticons"),
+    pytest.param("e\u0301xito y a\u0301nimo", id="combining-accents"),
+    pytest.param("İSTANBUL ǅ ß ﬁ", id="case-oddities"),
+]
+
+
+@pytest.mark.parametrize("text", NASTY)
+@pytest.mark.parametrize("language", ["es", "en", None])
+def test_never_raises(analyzer: SentimentAnalyzer, text: str, language: str | None) -> None:
+    score = analyzer.analyse(text, language)  # type: ignore[arg-type]
+    assert -1.0 <= score.score <= 1.0
+    assert score.label in ("pos", "neu", "neg")
+
+
+def test_typed_stand_ins_carry_nothing(analyzer: SentimentAnalyzer) -> None:
+    assert analyzer.analyse("qqpp300 qqep240", "es").score == 0.0
+
+
+def test_combining_accents_fold_like_composed(analyzer: SentimentAnalyzer) -> None:
+    assert analyzer.analyse("e\u0301xito", "es").score == analyzer.analyse("éxito", "es").score
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=300), language=st.sampled_from(["es", "en", None]))
+def test_any_text_scores_in_bounds_and_deterministically(text: str, language: str | None) -> None:
+    analyzer = get_analyzer()
+    first = analyzer.analyse(text, language)  # type: ignore[arg-type]
+    again = analyzer.analyse(text, language)  # type: ignore[arg-type]
+    assert first == again
+    assert math.isfinite(first.score)
+    assert -1.0 <= first.score <= 1.0
+    assert (first.label == "pos") == (first.score >= sentiment.POSITIVE_THRESHOLD)
+    assert (first.label == "neg") == (first.score <= sentiment.NEGATIVE_THRESHOLD)
+    assert detect_language(text) in ("es", "en")
+
+
+RULE_WORDS = [
+    *("no", "nunca", "sin", "pero", "muy", "bien", "mal", "bueno", "nada", "ni", "poco"),
+    *("menos", "apoyo", "hay", "sirvió", "👍", "😡", ",", ".", "!"),
+]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    words=st.lists(
+        st.sampled_from(RULE_WORDS),
+        max_size=30,
+    )
+)
+def test_rule_words_in_any_order(words: list[str]) -> None:
+    score = get_analyzer().analyse(" ".join(words), "es")
+    assert -1.0 <= score.score <= 1.0
+
+
+def test_score_carries_version_and_language(analyzer: SentimentAnalyzer) -> None:
+    score = analyzer.analyse("Muy buena atención", "es")
+    assert score == SentimentScore("pos", score.score, "es", analyzer.version)
+    assert dataclasses.is_dataclass(score)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        score.label = "neg"  # type: ignore[misc]
+
+
+def test_analyzer_is_cached() -> None:
+    assert get_analyzer() is get_analyzer()
+
+
+def test_public_surface() -> None:
+    assert set(sentiment.__all__) == {
+        "Label",
+        "Language",
+        "NEGATIVE_THRESHOLD",
+        "POSITIVE_THRESHOLD",
+        "RULES_VERSION",
+        "SentimentAnalyzer",
+        "SentimentScore",
+        "detect_language",
+        "get_analyzer",
+        "label_for",
+    }
+
+
+# Each data file belongs to one part of the version string. Change a file, and this test
+# asks you to bump that part (a stored score must name the lexicon that made it) and to
+# record the new fingerprint here.
+FINGERPRINTS = {
+    "es-lex-1": {
+        "es.affective.words.json": (
+            "40cd032f40fc50f6d34cb20bc9db2b9381f49b07fd3dc94d90f00da6e0dc3332"
+        ),
+        "es.json": "70744a35c88ec7c1da7ee8e938d677a4b8c0179aab03bdc3e310da13df06c176",
+    },
+    "en-lex-1": {
+        "en.json": "3fc274dc6310736f67ccf1b96a260267574a6f4253bb3f32a6a3edd556275e8e",
+    },
+    "pulso-vader-1.0": {
+        "emoji.json": "9c67847f168b06b52123378e08553a8cc84dfc26c328a5969304644daf873ae5",
+    },
+}
+
+
+def test_version_names_the_data(analyzer: SentimentAnalyzer) -> None:
+    data = resources.files("surveys.sentiment").joinpath("data")
+    for part, files in FINGERPRINTS.items():
+        if part not in analyzer.version:
+            continue  # an old entry; the current version is checked below
+        for name, expected in files.items():
+            actual = hashlib.sha256(data.joinpath(name).read_bytes()).hexdigest()
+            assert actual == expected, (
+                f"data/{name} changed: bump {part} (the 'version' in the JSON file, or "
+                f"RULES_VERSION for emoji.json) and record {actual} under the new part"
+            )
+    recorded = [part for part in FINGERPRINTS if part in analyzer.version]
+    assert len(recorded) == 3, f"record the fingerprints of {analyzer.version}"
