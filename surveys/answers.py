@@ -1,0 +1,115 @@
+"""Turning what a person sent (a button's code, several codes, a text, or a skip) into an answer.
+
+``validate_answer`` is the one gate between raw input and a stored answer: a
+code that is not an option (a stale or forged button), too many choices, a
+text over the limit, or an empty required answer each raise their
+``AnswerError`` for the edge to translate. What it returns is canonical:
+texts stripped, multiple choices without repeats and in the options' order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from surveys.errors import (
+    EmptyRequired,
+    InvalidOption,
+    TextTooLong,
+    TooManyChoices,
+    WrongAnswerKind,
+)
+from surveys.instruments import Question, QuestionType
+from surveys.plan import DemographicQuestion
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A validated answer: option codes or a text, with the 0–100 score if the question is a scale.
+
+    A skipped optional question is an answer too (``skipped=True``, nothing
+    else), so the survey moves past it.
+    """
+
+    question_id: str
+    codes: tuple[str, ...] = ()
+    text: str | None = None
+    score: float | None = None
+    skipped: bool = False
+
+    def __post_init__(self) -> None:
+        if self.skipped and (self.codes or self.text is not None or self.score is not None):
+            raise ValueError("a skipped answer carries no codes, text or score")
+        if self.codes and self.text is not None:
+            raise ValueError("an answer is either option codes or a text")
+
+    @classmethod
+    def skip(cls, question_id: str) -> Answer:
+        """The answer of a person who skipped an optional question."""
+        return cls(question_id=question_id, skipped=True)
+
+    @property
+    def code(self) -> str | None:
+        """The single chosen code, or None (skipped, text, or several codes)."""
+        return self.codes[0] if len(self.codes) == 1 else None
+
+
+def validate_answer(question: Question, raw: str | Sequence[str] | None) -> Answer:
+    """``raw`` as an answer to ``question``, or the AnswerError that says why not.
+
+    ``raw`` is an option code (a button), a sequence of codes (a multiple
+    choice), a text (a text question), or None for a skip.
+    """
+    if question.type is QuestionType.TEXT:
+        return _text_answer(question, raw)
+    codes = _codes(raw)
+    if not codes:
+        return _skipped(question)
+    limit = (question.max_choices or 1) if question.type is QuestionType.MULTI else 1
+    if len(codes) > limit:
+        raise TooManyChoices(question_id=question.id, max_choices=limit, count=len(codes))
+    order = {option.code: index for index, option in enumerate(question.choices)}
+    for code in codes:
+        if code not in order:
+            raise InvalidOption(question_id=question.id, value=code)
+    codes = tuple(sorted(codes, key=order.__getitem__))
+    if question.type is QuestionType.MULTI:
+        return Answer(question_id=question.id, codes=codes)
+    option = question.choices[order[codes[0]]]
+    return Answer(question_id=question.id, codes=codes, score=option.score)
+
+
+def validate_demographic(question: DemographicQuestion, raw: str | None) -> str | None:
+    """The chosen option code of a demographic question, or None when skipped (always allowed)."""
+    if raw is None:
+        return None
+    if all(option.code != raw for option in question.options):
+        raise InvalidOption(question_id=question.id, value=raw)
+    return raw
+
+
+def _codes(raw: str | Sequence[str] | None) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        return (raw,)
+    # Repeats carry no meaning (a button pressed twice); the first one counts.
+    return tuple(dict.fromkeys(raw))
+
+
+def _skipped(question: Question) -> Answer:
+    if question.required:
+        raise EmptyRequired(question_id=question.id)
+    return Answer.skip(question.id)
+
+
+def _text_answer(question: Question, raw: str | Sequence[str] | None) -> Answer:
+    if raw is not None and not isinstance(raw, str):
+        raise WrongAnswerKind(question_id=question.id, expected="text")
+    text = (raw or "").strip()
+    if not text:
+        return _skipped(question)
+    limit = question.max_length or 0
+    if len(text) > limit:
+        raise TextTooLong(question_id=question.id, max_length=limit, length=len(text))
+    return Answer(question_id=question.id, text=text)

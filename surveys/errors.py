@@ -1,0 +1,200 @@
+"""The domain errors: what went wrong, said once, translated at the edge.
+
+Every error the domain raises on purpose is a ``PulsoError``. Each class names a
+translatable message id in ``key`` and carries the values for its placeholders
+in ``params``, so the Telegram edge turns any of them into a message in one
+place (``t(error.key, locale=..., **error.params)``) and never inspects
+``str(error)``, which is an English sentence for logs and the command line.
+
+    PulsoError
+    ├── PlanFileError          a plan or instrument file is invalid (.problems)
+    ├── AnswerError            an answer does not fit its question
+    │   ├── InvalidOption      not one of the question's options
+    │   ├── TooManyChoices     more options than the question allows
+    │   ├── TextTooLong        longer than the question's max_length
+    │   ├── EmptyRequired      a required question left empty or skipped
+    │   └── WrongAnswerKind    option codes sent to a text question
+    └── NotFound               something asked for by id does not exist
+        ├── UnknownCommitment
+        ├── UnknownQuestion
+        └── UnknownInstrument
+
+To add an error, subclass the closest class, give it its own ``key`` and an
+English ``template`` over its params, and pass the params as keywords to
+``super().__init__``; the class refuses to be defined without its own key, and
+``error_keys()`` lists every key so a test can check each has a translation.
+Params hold ids, counts and limits, never what a person typed (messages reach
+logs, and the design forbids personal data there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import ClassVar
+
+
+class PulsoError(Exception):
+    """Base of every domain error: a message id, its params, and an English sentence."""
+
+    key: ClassVar[str] = "error.generic"
+    template: ClassVar[str] = "something went wrong"
+
+    def __init__(self, **params: object) -> None:
+        self.params: dict[str, object] = dict(params)
+        super().__init__(self.template.format_map(self.params))
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        # An inherited key would make two different errors read the same to the
+        # person; failing at import time is cheaper than finding it in a chat.
+        if "key" not in cls.__dict__:
+            raise TypeError(f"{cls.__name__} must define its own `key` message id")
+
+
+def error_keys() -> frozenset[str]:
+    """Every message id of the error classes defined so far (imported modules only)."""
+    keys: set[str] = set()
+    pending: list[type[PulsoError]] = [PulsoError]
+    while pending:
+        cls = pending.pop()
+        keys.add(cls.key)
+        pending.extend(cls.__subclasses__())
+    return frozenset(keys)
+
+
+@dataclass(frozen=True, slots=True)
+class FileProblem:
+    """One thing wrong in a file, located well enough to fix it without guessing.
+
+    ``field`` is the path inside the document (``commitments[2].title.en``),
+    ``message`` what is wrong there and ``expected`` what would be right.
+    ``line`` is 1-based, or None when the problem is the file itself.
+    """
+
+    file: str
+    line: int | None
+    field: str
+    message: str
+    expected: str = ""
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        tail = f"; expected {self.expected}" if self.expected else ""
+        return f"{where}: {self.field}: {self.message}{tail}"
+
+
+class PlanFileError(PulsoError):
+    """A plan or instrument file is invalid; ``problems`` lists every problem found."""
+
+    key = "error.plan_file.invalid"
+    template = "{details}"
+
+    def __init__(self, problems: Iterable[FileProblem]) -> None:
+        self.problems: list[FileProblem] = sorted(
+            problems, key=lambda p: (p.file, p.line or 0, p.field)
+        )
+        super().__init__(
+            count=len(self.problems), details="\n".join(str(p) for p in self.problems)
+        )
+
+
+class AnswerError(PulsoError):
+    """An answer does not fit its question; the person can try again."""
+
+    key = "error.answer.invalid"
+    template = "the answer to {question_id} is not valid"
+
+    def __init__(self, *, question_id: str, **params: object) -> None:
+        self.question_id = question_id
+        super().__init__(question_id=question_id, **params)
+
+
+class InvalidOption(AnswerError):
+    """Not one of the question's options (a stale or forged button, or a typed text)."""
+
+    key = "error.answer.invalid_option"
+    template = "that is not one of the options of {question_id}"
+
+    def __init__(self, *, question_id: str, value: str) -> None:
+        # The value may be something a person typed: kept for the caller, out of
+        # params and the message so it cannot reach a log line.
+        self.value = value
+        super().__init__(question_id=question_id)
+
+
+class TooManyChoices(AnswerError):
+    """More options chosen than the question allows."""
+
+    key = "error.answer.too_many_choices"
+    template = "{count} options chosen for {question_id}; at most {max_choices} are allowed"
+
+    def __init__(self, *, question_id: str, max_choices: int, count: int) -> None:
+        self.max_choices = max_choices
+        self.count = count
+        super().__init__(question_id=question_id, max_choices=max_choices, count=count)
+
+
+class TextTooLong(AnswerError):
+    """A text answer longer than the question's ``max_length`` characters."""
+
+    key = "error.answer.too_long"
+    template = "the answer to {question_id} has {length} characters; at most {max_length} fit"
+
+    def __init__(self, *, question_id: str, max_length: int, length: int) -> None:
+        self.max_length = max_length
+        self.length = length
+        super().__init__(question_id=question_id, max_length=max_length, length=length)
+
+
+class EmptyRequired(AnswerError):
+    """A required question was left empty or skipped."""
+
+    key = "error.answer.required"
+    template = "{question_id} needs an answer"
+
+    def __init__(self, *, question_id: str) -> None:
+        super().__init__(question_id=question_id)
+
+
+class WrongAnswerKind(AnswerError):
+    """Option codes sent to a text question (a forged or stale button)."""
+
+    key = "error.answer.wrong_kind"
+    template = "{question_id} expects {expected}"
+
+    def __init__(self, *, question_id: str, expected: str) -> None:
+        self.expected = expected
+        super().__init__(question_id=question_id, expected=expected)
+
+
+class NotFound(PulsoError):
+    """Something asked for by id does not exist."""
+
+    key = "error.not_found"
+    template = "{id} not found"
+
+    def __init__(self, id: str) -> None:
+        self.id = id
+        super().__init__(id=id)
+
+
+class UnknownCommitment(NotFound):
+    """No commitment with that id in the action plan."""
+
+    key = "error.not_found.commitment"
+    template = "no commitment {id} in the action plan"
+
+
+class UnknownQuestion(NotFound):
+    """No question with that id in the instrument (for that role)."""
+
+    key = "error.not_found.question"
+    template = "no question {id} in the instrument"
+
+
+class UnknownInstrument(NotFound):
+    """No instrument (survey) with that id."""
+
+    key = "error.not_found.instrument"
+    template = "no instrument {id}"
