@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
+from bot.cli import plan
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("pulso")
@@ -79,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser("upgrade", help="bring the database to the newest schema").set_defaults(
         handler=_db_upgrade
     )
+    plan.add_commands(commands)
     return parser
 
 

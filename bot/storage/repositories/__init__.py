@@ -12,7 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage.repositories.invites import InviteRepository
 from bot.storage.repositories.machinery import AuditRepository, UpdateRepository
+from bot.storage.repositories.outbox import OutboxRepository
 from bot.storage.repositories.participants import ParticipantRepository
+from bot.storage.repositories.plans import PlanRepository
+from bot.storage.repositories.responses import ResponseRepository
+from bot.storage.repositories.rounds import RoundRepository
 from bot.storage.repositories.staff import ChatSettingsRepository, StaffRepository
 
 
@@ -45,3 +49,19 @@ class Repos:
     @cached_property
     def audit(self) -> AuditRepository:
         return AuditRepository(self.conn)
+
+    @cached_property
+    def plans(self) -> PlanRepository:
+        return PlanRepository(self.conn)
+
+    @cached_property
+    def rounds(self) -> RoundRepository:
+        return RoundRepository(self.conn)
+
+    @cached_property
+    def responses(self) -> ResponseRepository:
+        return ResponseRepository(self.conn)
+
+    @cached_property
+    def outbox(self) -> OutboxRepository:
+        return OutboxRepository(self.conn)

@@ -1,0 +1,347 @@
+"""Responses (who is targeted by a round, and how far they got), their answers, and feedback.
+
+A response is created for every (round, participant, commitment) a round
+targets when it opens, so "targeted" is a count of rows and "is this person
+targeted?" is one lookup. ``/forget`` deletes the untouched ones and nulls
+``participant_id`` on the rest: the answers stay in the aggregates, unlinked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import sqlalchemy as sa
+
+from bot.storage.repositories.base import Repository, excluded
+from bot.storage.schema import answer_choices, answers, feedback, responses, rounds
+from surveys.answers import Answer
+
+ResponseStatus = Literal["pending", "started", "completed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    id: int
+    round_id: int
+    participant_id: int | None
+    commitment_id: str
+    role: str
+    status: ResponseStatus
+    cursor: str | None
+    prompt_message_id: int | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    round_status: str
+    round_closes_at: datetime
+    round_closed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TextScore:
+    """A free text's sentiment, computed when it is stored."""
+
+    label: str
+    score: float
+    language: str
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    participant_id: int
+    commitment_id: str
+    role: str
+
+
+_RESPONSE_COLUMNS = (
+    responses,
+    rounds.c.status.label("round_status"),
+    rounds.c.closes_at.label("round_closes_at"),
+    rounds.c.closed_at.label("round_closed_at"),
+)
+
+
+def _response(row: sa.Row[Any]) -> Response:
+    return Response(
+        id=row.id,
+        round_id=row.round_id,
+        participant_id=row.participant_id,
+        commitment_id=row.commitment_id,
+        role=row.role,
+        status=row.status,
+        cursor=row.cursor,
+        prompt_message_id=row.prompt_message_id,
+        started_at=row.started_at,
+        completed_at=row.completed_at,
+        round_status=row.round_status,
+        round_closes_at=row.round_closes_at,
+        round_closed_at=row.round_closed_at,
+    )
+
+
+class ResponseRepository(Repository):
+    def _select(self) -> sa.Select[Any]:
+        return sa.select(*_RESPONSE_COLUMNS).join(rounds, rounds.c.id == responses.c.round_id)
+
+    async def create_pending(self, round_id: int, targets: Sequence[Target], now: datetime) -> int:
+        """Snapshot targets into the round (idempotent); returns how many were new."""
+        created = 0
+        for start in range(0, len(targets), 500):
+            chunk = targets[start : start + 500]
+            result = await self.conn.execute(
+                self.insert_ignore(responses, ["round_id", "participant_id", "commitment_id"]),
+                [
+                    {
+                        "round_id": round_id,
+                        "participant_id": t.participant_id,
+                        "commitment_id": t.commitment_id,
+                        "role": t.role,
+                        "status": "pending",
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for t in chunk
+                ],
+            )
+            created += max(result.rowcount, 0)
+        return created
+
+    async def get(self, response_id: int) -> Response | None:
+        row = (
+            await self.conn.execute(self._select().where(responses.c.id == response_id))
+        ).first()
+        return _response(row) if row else None
+
+    async def of_participant(
+        self,
+        participant_id: int,
+        *,
+        round_statuses: Collection[str] = ("open",),
+        round_id: int | None = None,
+    ) -> list[Response]:
+        """This person's responses in rounds with these statuses, oldest round first."""
+        query = self._select().where(
+            responses.c.participant_id == participant_id,
+            rounds.c.status.in_(list(round_statuses)),
+        )
+        if round_id is not None:
+            query = query.where(responses.c.round_id == round_id)
+        rows = await self.conn.execute(query.order_by(rounds.c.opens_at, responses.c.id))
+        return [_response(row) for row in rows]
+
+    async def participants_of_round(
+        self, round_id: int, statuses: Collection[ResponseStatus] | None = None
+    ) -> list[int]:
+        """Distinct participants with a response in this round (optionally by status)."""
+        query = sa.select(responses.c.participant_id).where(
+            responses.c.round_id == round_id, responses.c.participant_id.is_not(None)
+        )
+        if statuses is not None:
+            query = query.where(responses.c.status.in_(list(statuses)))
+        rows = await self.conn.execute(query.distinct().order_by(responses.c.participant_id))
+        return [int(pid) for pid in rows.scalars()]
+
+    async def _set(
+        self, response_id: int, now: datetime, where: Any = None, **values: Any
+    ) -> bool:
+        query = sa.update(responses).where(responses.c.id == response_id)
+        if where is not None:
+            query = query.where(where)
+        result = await self.conn.execute(query.values(updated_at=now, **values))
+        return result.rowcount == 1
+
+    async def start(self, response_id: int, now: datetime) -> bool:
+        return await self._set(
+            response_id, now, responses.c.status == "pending", status="started", started_at=now
+        )
+
+    async def complete(self, response_id: int, now: datetime) -> bool:
+        return await self._set(
+            response_id,
+            now,
+            responses.c.status == "started",
+            status="completed",
+            completed_at=now,
+            cursor=None,
+        )
+
+    async def set_cursor(self, response_id: int, cursor: str | None, now: datetime) -> None:
+        await self._set(response_id, now, cursor=cursor)
+
+    async def set_prompt(self, response_id: int, message_id: int | None, now: datetime) -> None:
+        await self._set(response_id, now, prompt_message_id=message_id)
+
+    async def unlink_participant(self, participant_id: int) -> tuple[int, int]:
+        """For /forget: delete untouched responses, unlink the rest; (deleted, unlinked)."""
+        deleted = await self.conn.execute(
+            sa.delete(responses).where(
+                responses.c.participant_id == participant_id, responses.c.status == "pending"
+            )
+        )
+        unlinked = await self.conn.execute(
+            sa.update(responses)
+            .where(responses.c.participant_id == participant_id)
+            .values(participant_id=None, cursor=None, prompt_message_id=None)
+        )
+        return deleted.rowcount, unlinked.rowcount
+
+    # --- answers -------------------------------------------------------------------------
+
+    async def answers(self, response_id: int) -> dict[str, Answer]:
+        rows = (
+            await self.conn.execute(sa.select(answers).where(answers.c.response_id == response_id))
+        ).all()
+        multi: dict[int, list[str]] = {}
+        if rows:
+            for answer_id, code in await self.conn.execute(
+                sa.select(answer_choices.c.answer_id, answer_choices.c.code).where(
+                    answer_choices.c.answer_id.in_([row.id for row in rows])
+                )
+            ):
+                multi.setdefault(answer_id, []).append(code)
+        found: dict[str, Answer] = {}
+        for row in rows:
+            if row.skipped:
+                found[row.question_id] = Answer.skip(row.question_id)
+            elif row.text is not None:
+                found[row.question_id] = Answer(question_id=row.question_id, text=row.text)
+            elif row.choice is not None:
+                found[row.question_id] = Answer(
+                    question_id=row.question_id, codes=(row.choice,), score=row.score
+                )
+            else:
+                found[row.question_id] = Answer(
+                    question_id=row.question_id, codes=tuple(sorted(multi.get(row.id, [])))
+                )
+        return found
+
+    async def save_answer(
+        self,
+        response: Response,
+        answer: Answer,
+        *,
+        multi: bool,
+        sentiment: TextScore | None,
+        now: datetime,
+    ) -> None:
+        """Insert or replace the answer to one question (one row per response × question)."""
+        values: dict[str, Any] = {
+            "choice": None if multi or answer.skipped else answer.code,
+            "score": answer.score,
+            "text": answer.text,
+            "skipped": answer.skipped,
+            "sentiment_score": sentiment.score if sentiment else None,
+            "sentiment_label": sentiment.label if sentiment else None,
+            "sentiment_version": sentiment.version if sentiment else None,
+            "text_language": sentiment.language if sentiment else None,
+            "updated_at": now,
+        }
+        statement = self.upsert(
+            answers,
+            ["response_id", "question_id"],
+            {name: excluded(name) for name in values},
+        ).values(
+            response_id=response.id,
+            round_id=response.round_id,
+            commitment_id=response.commitment_id,
+            role=response.role,
+            question_id=answer.question_id,
+            answered_at=now,
+            **values,
+        )
+        await self.conn.execute(statement)
+        if multi:
+            answer_id = (
+                await self.conn.execute(
+                    sa.select(answers.c.id).where(
+                        answers.c.response_id == response.id,
+                        answers.c.question_id == answer.question_id,
+                    )
+                )
+            ).scalar_one()
+            await self.conn.execute(
+                sa.delete(answer_choices).where(answer_choices.c.answer_id == answer_id)
+            )
+            if answer.codes:
+                await self.conn.execute(
+                    sa.insert(answer_choices),
+                    [{"answer_id": answer_id, "code": code} for code in answer.codes],
+                )
+
+    async def delete_answers(self, response_id: int, question_ids: Collection[str]) -> int:
+        """Drop answers that no longer apply (a changed earlier answer hid their question)."""
+        if not question_ids:
+            return 0
+        result = await self.conn.execute(
+            sa.delete(answers).where(
+                answers.c.response_id == response_id, answers.c.question_id.in_(list(question_ids))
+            )
+        )
+        return result.rowcount
+
+    async def progress(self, round_ids: Collection[int]) -> dict[int, dict[str, int]]:
+        """``{round: {"targeted": n, "started": n, "completed": n}}``."""
+        rows = await self.conn.execute(
+            sa.select(responses.c.round_id, responses.c.status, sa.func.count())
+            .where(responses.c.round_id.in_(list(round_ids)))
+            .group_by(responses.c.round_id, responses.c.status)
+        )
+        out: dict[int, dict[str, int]] = {
+            rid: {"targeted": 0, "started": 0, "completed": 0} for rid in round_ids
+        }
+        for round_id, status, n in rows:
+            counts = out[round_id]
+            counts["targeted"] += n
+            if status in ("started", "completed"):
+                counts["started"] += n
+            if status == "completed":
+                counts["completed"] += n
+        return out
+
+    # --- feedback ------------------------------------------------------------------------
+
+    async def add_feedback(
+        self,
+        *,
+        participant_id: int,
+        commitment_id: str,
+        role: str,
+        text: str,
+        sentiment: TextScore | None,
+        now: datetime,
+    ) -> int:
+        result = await self.conn.execute(
+            sa.insert(feedback)
+            .values(
+                participant_id=participant_id,
+                commitment_id=commitment_id,
+                role=role,
+                text=text,
+                sentiment_score=sentiment.score if sentiment else None,
+                sentiment_label=sentiment.label if sentiment else None,
+                sentiment_version=sentiment.version if sentiment else None,
+                text_language=sentiment.language if sentiment else None,
+                created_at=now,
+            )
+            .returning(feedback.c.id)
+        )
+        return int(result.scalar_one())
+
+    async def feedback_of(self, participant_id: int) -> list[Mapping[str, Any]]:
+        rows = await self.conn.execute(
+            sa.select(feedback.c.commitment_id, feedback.c.text, feedback.c.created_at)
+            .where(feedback.c.participant_id == participant_id)
+            .order_by(feedback.c.id)
+        )
+        return [dict(row._mapping) for row in rows]
+
+    async def unlink_feedback(self, participant_id: int) -> int:
+        result = await self.conn.execute(
+            sa.update(feedback)
+            .where(feedback.c.participant_id == participant_id)
+            .values(participant_id=None)
+        )
+        return result.rowcount
