@@ -45,6 +45,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Puls
         services = await open_services(settings, clock=clock)
         application.bot_data.services = services
         await publish_commands(application.bot, services)
+        await services.start(application.bot)
         log.info("Pulso is up as @%s", application.bot.username)
 
     async def post_shutdown(application: PulsoApplication) -> None:

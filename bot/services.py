@@ -1,18 +1,26 @@
 """The services handed to every handler through the typed context.
 
-Built once in ``post_init`` from the settings, closed in ``post_shutdown``.
-Handlers reach them as ``context.services``; nothing else is kept in
-``bot_data``.
+Built once in ``post_init`` from the settings (:func:`open_services`), started
+with the bot (:meth:`Services.start`: the delivery engine and the scheduler),
+closed in ``post_shutdown``. Handlers reach them as ``context.services``;
+nothing else is kept in ``bot_data``. Each service receives this container,
+so a round that closes can ask for its summary without an import cycle.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+
+from telegram import Bot
 
 from bot.clock import Clock, SystemClock
+from bot.delivery import DeliveryEngine
 from bot.i18n import Translator, translator
+from bot.insights import InsightsService
+from bot.journey import JourneyService
 from bot.people import PeopleService
+from bot.plans import InstrumentCache
+from bot.rounds import RoundsService
 from bot.settings import Settings
 from bot.storage.engine import Database
 from bot.storage.migrate import upgrade
@@ -20,20 +28,29 @@ from bot.storage.migrate import upgrade
 log = logging.getLogger(__name__)
 
 
-@dataclass
 class Services:
-    settings: Settings
-    db: Database
-    clock: Clock
-    t: Translator
-    admin_ids: frozenset[int] = field(init=False)
-    people: PeopleService = field(init=False)
+    """Everything a handler, a job or a command may use, built on one database."""
 
-    def __post_init__(self) -> None:
-        self.admin_ids = frozenset(self.settings.admin_ids)
-        self.people = PeopleService(self.db, self.clock)
+    def __init__(self, settings: Settings, db: Database, clock: Clock, t: Translator) -> None:
+        self.settings = settings
+        self.db = db
+        self.clock = clock
+        self.t = t
+        self.admin_ids = frozenset(settings.admin_ids)
+        self.bot: Bot | None = None
+        self.instruments = InstrumentCache(db)
+        self.people = PeopleService(db, clock)
+        self.journey = JourneyService(self)
+        self.rounds = RoundsService(self)
+        self.delivery = DeliveryEngine(self)
+        self.insights = InsightsService(self)
+
+    async def start(self, bot: Bot) -> None:
+        """Begin the background work that needs the bot: sending and scheduling."""
+        self.bot = bot
 
     async def close(self) -> None:
+        """Stop background work (finishing writes in flight), then close the database."""
         await self.db.close()
 
 
@@ -46,4 +63,4 @@ async def open_services(
         before, after = await upgrade(db)
         if before != after:
             log.info("database schema upgraded from %s to %s", before or "empty", after)
-    return Services(settings=settings, db=db, clock=clock or SystemClock(), t=translator())
+    return Services(settings, db, clock or SystemClock(), translator())

@@ -2,9 +2,10 @@
 
 ``@guarded(audience)`` identifies the caller (roles and language), refuses
 anyone outside ``audience`` with a short translated message that changes
-nothing, and turns a domain error (:class:`surveys.errors.PulsoError`) into
-its translated message. Anything else propagates to the application's error
-handler, which logs a redacted line and apologises.
+nothing, and turns a domain error (:class:`surveys.errors.PulsoError`, raised
+before anything was written) into its translated message. Anything else
+propagates to the application's error handler, which logs a redacted line and
+apologises.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from telegram.constants import ChatType
 from bot.access import Audience, Caller, identify
 from bot.context import PulsoContext
 from bot.i18n import Html
+from surveys.errors import PulsoError
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,17 @@ async def refuse(update: Update, context: PulsoContext, caller: Caller, key: str
         await reply(update, text)
 
 
+async def explain(
+    update: Update, context: PulsoContext, caller: Caller, error: PulsoError
+) -> None:
+    """A domain error, translated for the caller: a toast for a button, else a message."""
+    text = context.services.t(error.key, caller.locale, **error.params)
+    if update.callback_query is not None:
+        await update.callback_query.answer(_plain(text), show_alert=True)
+    else:
+        await reply(update, text)
+
+
 def _plain(text: Html) -> str:
     """Callback-query toasts are plain text: drop the few tags our messages use."""
     for tag in ("<b>", "</b>", "<i>", "</i>"):
@@ -93,7 +106,11 @@ def guarded(
             if not caller.may(audience):
                 await refuse(update, context, caller, "error.not_allowed")
                 return
-            await callback(update, context, caller)
+            try:
+                await callback(update, context, caller)
+            except PulsoError as error:
+                # A domain error means "nothing was changed; here is why".
+                await explain(update, context, caller, error)
 
         return wrapper
 

@@ -1,45 +1,100 @@
 """The command menus Telegram shows, per language and per audience (``setMyCommands``).
 
-Participants and strangers see the everyday commands in every private chat;
-each admin's chat gets those plus the staff commands. Descriptions come from
-the catalogs (``cmd.<name>``), so menus follow the person's Telegram language.
+Every private chat gets the everyday and participant commands; each staff
+member's chat gets theirs on top, and the Secretariat's group chats get the
+results commands. Descriptions come from the catalogs (``cmd.<name>``), and
+each menu exists in Spanish and English, following the person's Telegram
+language (Spanish for any other).
 """
 
 from __future__ import annotations
 
 import logging
 
-from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScope,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+)
 from telegram.error import TelegramError
 
 from bot.i18n import LOCALES, Locale
 from bot.logs import describe_exception
 from bot.services import Services
+from bot.storage.repositories.staff import StaffRole
 
 log = logging.getLogger(__name__)
 
-EVERYONE = ("start", "help", "language")
-STAFF: tuple[str, ...] = ()
+EVERYONE = ("start", "help", "language", "privacy")
+PARTICIPANT = ("survey", "feedback", "mydata", "forget", "stop", "resume")
+SECRETARIAT = ("summary", "gap", "trend", "export")
+ADMIN = (
+    "newround",
+    "rounds",
+    "closeround",
+    "cancelround",
+    "schedule",
+    "schedules",
+    "unschedule",
+    "invite",
+    "revokeinvite",
+    "grant",
+    "revoke",
+    "official",
+)
+
+
+def menu_for(staff: set[StaffRole] | frozenset[StaffRole]) -> tuple[str, ...]:
+    names: tuple[str, ...] = EVERYONE + PARTICIPANT
+    if staff:
+        names += SECRETARIAT
+    if "admin" in staff:
+        names += ADMIN
+    return names
 
 
 def commands_for(services: Services, names: tuple[str, ...], locale: Locale) -> list[BotCommand]:
     return [BotCommand(name, services.t(f"cmd.{name}", locale)) for name in names]
 
 
-async def publish_commands(bot: Bot, services: Services) -> None:
-    """Best effort: a menu that fails to publish must not keep the bot from starting."""
+async def _publish(
+    bot: Bot, services: Services, names: tuple[str, ...], scope: BotCommandScope
+) -> None:
+    for locale in LOCALES:
+        # The default language's menu also serves clients in languages we do not speak.
+        codes = [locale, ""] if locale == services.settings.default_language else [locale]
+        for code in codes:
+            await bot.set_my_commands(
+                commands_for(services, names, locale), scope=scope, language_code=code or None
+            )
+
+
+async def publish_staff_menu(
+    bot: Bot, services: Services, user_id: int, staff: set[StaffRole] | frozenset[StaffRole]
+) -> None:
+    """One person's menu after their roles changed (best effort)."""
     try:
-        for locale in LOCALES:
-            # Spanish is also the menu for clients in any language we do not speak.
-            languages = [locale] + ([""] if locale == services.settings.default_language else [])
-            for language_code in languages:
-                await bot.set_my_commands(
-                    commands_for(services, EVERYONE, locale),
-                    scope=BotCommandScopeAllPrivateChats(),
-                    language_code=language_code or None,
-                )
-        staff_menu = commands_for(services, EVERYONE + STAFF, services.settings.default_language)
-        for admin_id in sorted(services.admin_ids):
-            await bot.set_my_commands(staff_menu, scope=BotCommandScopeChat(admin_id))
+        await _publish(bot, services, menu_for(staff), BotCommandScopeChat(user_id))
+    except TelegramError as exc:
+        log.warning("could not publish a staff menu: %s", describe_exception(exc))
+
+
+async def publish_commands(bot: Bot, services: Services) -> None:
+    """Best effort at start-up: a menu that fails must not keep the bot from starting."""
+    try:
+        await _publish(bot, services, menu_for(frozenset()), BotCommandScopeAllPrivateChats())
+        async with services.db.read() as repos:
+            grants = await repos.staff.all()
+        staff: dict[int, set[StaffRole]] = {}
+        for grant in grants:
+            staff.setdefault(grant.telegram_user_id, set()).add(grant.role)
+        for admin_id in services.admin_ids:
+            staff.setdefault(admin_id, set()).add("admin")
+        for user_id, roles in sorted(staff.items()):
+            await _publish(bot, services, menu_for(roles), BotCommandScopeChat(user_id))
+        for chat_id in services.settings.secretariat_chat_ids:
+            await _publish(bot, services, SECRETARIAT, BotCommandScopeChat(chat_id))
     except TelegramError as exc:
         log.warning("could not publish menus: %s", describe_exception(exc))

@@ -85,3 +85,12 @@ def test_telegram_language_codes_map_to_our_locales(code: str | None, expected: 
 def test_an_unknown_key_fails_loudly() -> None:
     with pytest.raises(KeyError):
         translator()("no.such.key", "es")
+
+
+def test_every_domain_error_has_a_message() -> None:
+    # Import every module that defines errors, so error_keys() sees them all.
+    import bot.services  # noqa: F401
+    from surveys.errors import error_keys
+
+    t = translator()
+    assert sorted(key for key in error_keys() if not t.has(key)) == []
