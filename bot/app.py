@@ -11,6 +11,7 @@ them after the last update was handled.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -40,6 +41,9 @@ def file_url_for(base_url: str) -> str:
 def build_application(settings: Settings, *, clock: Clock | None = None) -> PulsoApplication:
     token = settings.require_token()
     redacting_filter().add_secret(token)
+    # Opt into PTB's timedelta durations (RetryAfter.retry_after and friends)
+    # now, as PTB asks; the int form is deprecated and warns on every read.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
 
     async def post_init(application: PulsoApplication) -> None:
         services = await open_services(settings, clock=clock)

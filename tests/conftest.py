@@ -77,6 +77,25 @@ async def drop_postgres_schema(schema: str) -> None:
     await admin.close()
 
 
+async def make_postgres_database_url() -> tuple[str, str]:
+    """A fresh, empty PostgreSQL database for a whole running bot; returns (url, name)."""
+    await require_postgres()
+    name = f"pulso_t_{uuid.uuid4().hex[:12]}"
+    admin = Database.from_url(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    async with admin.engine.connect() as conn:
+        await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    await admin.close()
+    url = sa.make_url(POSTGRES_URL).set(database=name)
+    return url.render_as_string(hide_password=False), name
+
+
+async def drop_postgres_database(name: str) -> None:
+    admin = Database.from_url(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    async with admin.engine.connect() as conn:
+        await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin.close()
+
+
 DATABASES = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),

@@ -437,7 +437,8 @@ def instruments(draw: st.DrawFn) -> Instrument:
         targets = [
             q for q in built if q.type is not QuestionType.TEXT and set(data["roles"]) <= q.roles
         ]
-        if targets and draw(st.booleans()):
+        conditional: bool = draw(st.booleans())
+        if targets and conditional:
             target = draw(st.sampled_from(targets))
             codes = [o.code for o in target.choices]
             data["condition"] = {

@@ -1,0 +1,137 @@
+"""The end-to-end harness: the real Pulso ``Application`` against the local Bot API emulator.
+
+:class:`RunningBot` starts the emulator and the bot (long polling over real
+HTTP, on a real database) and gives tests people to act as, the services to
+inspect, a controllable clock, and :meth:`RunningBot.restart` to stop the bot
+and start a new one on the same database, as after a crash or an upgrade.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.app import build_application, running
+from bot.clock import ManualClock
+from bot.context import PulsoApplication
+from bot.emulator import BotApiEmulator, SimGroup, SimUser
+from bot.plans import import_plan
+from bot.services import Services
+from bot.settings import Settings, load_settings
+from surveys.loader import load_plan
+
+TOKEN = "123456:PULSO-TEST-TOKEN"
+ADMIN_ID = 900_001
+SECRETARIAT_CHAT = -100_555_000
+EXAMPLE_PLAN = Path(__file__).resolve().parents[2] / "examples" / "jalisco-2016.yaml"
+START = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)  # a Monday, 10:00 in Mexico City
+
+
+def e2e_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "telegram_bot_token": TOKEN,
+        "database_url": database_url,
+        "admin_ids": [ADMIN_ID],
+        "secretariat_chat_ids": [SECRETARIAT_CHAT],
+        "pseudonym_secret": "e2e-pseudonym-secret-0123456789",
+        "min_group_size": 3,
+    }
+    values.update(overrides)
+    return load_settings(env_file=None, overrides=values)
+
+
+class RunningBot:
+    """One emulator, one database, and the bot running against them."""
+
+    def __init__(self, emulator: BotApiEmulator, settings: Settings, clock: ManualClock) -> None:
+        self.emulator = emulator
+        self.settings = settings
+        self.clock = clock
+        self._stack: AsyncExitStack | None = None
+        self.application: PulsoApplication | None = None
+        self._services: Services | None = None
+        self.admin = emulator.user(ADMIN_ID, "Admin", language_code="es")
+        self.secretariat_chat: SimGroup = emulator.group(
+            SECRETARIAT_CHAT, "Secretariado Técnico Local", type="supergroup"
+        )
+
+    @property
+    def services(self) -> Services:
+        assert self._services is not None, "the bot is not running"
+        return self._services
+
+    async def start(self) -> None:
+        self._stack = AsyncExitStack()
+        self.application = build_application(self.settings, clock=self.clock)
+        self._services = await self._stack.enter_async_context(
+            running(self.application, timeout=1)
+        )
+
+    async def stop(self) -> None:
+        if self._stack is not None:
+            stack, self._stack = self._stack, None
+            await stack.aclose()
+        self._services = None
+        self.application = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    def person(self, user_id: int, name: str = "", *, language: str = "es") -> SimUser:
+        return self.emulator.user(user_id, name or f"Persona {user_id}", language_code=language)
+
+    async def import_example_plan(self) -> None:
+        await import_plan(
+            self.services.db,
+            load_plan(EXAMPLE_PLAN),
+            source_file=str(EXAMPLE_PLAN),
+            actor=None,
+            now=self.clock.now(),
+        )
+
+    async def settle(self) -> None:
+        """Wait until the bot has taken every update the emulator holds."""
+        await self.emulator.wait_for_updates_confirmed(timeout=10)
+        await asyncio.sleep(0)
+
+
+@asynccontextmanager
+async def running_bot(
+    database_url: str, *, clock: ManualClock | None = None, **overrides: Any
+) -> AsyncIterator[RunningBot]:
+    async with BotApiEmulator(token=TOKEN, bot_username="pulso_test_bot") as emulator:
+        settings = e2e_settings(
+            database_url,
+            telegram_api_base_url=emulator.base_url,
+            **overrides,
+        )
+        harness = RunningBot(emulator, settings, clock or ManualClock(START))
+        await harness.start()
+        try:
+            yield harness
+        finally:
+            await harness.stop()
+
+
+def tiny_png() -> bytes:
+    """A real 2×2 PNG, made here so tests need no files."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * 2 for _ in range(2))
+    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
