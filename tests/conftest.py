@@ -128,3 +128,22 @@ async def db(empty_db: Database) -> Database:
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(datetime(2026, 3, 2, 15, 0, tzinfo=UTC))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """Say how many database-backed tests ran on each database, so CI shows both did."""
+    counts: dict[str, int] = {"sqlite": 0, "postgresql": 0}
+    for report in terminalreporter.stats.get("passed", []):
+        if report.when != "call":
+            continue
+        for database in counts:
+            if f"[{database}" in report.nodeid or f"-{database}]" in report.nodeid:
+                counts[database] += 1
+    skipped = sum(
+        1 for report in terminalreporter.stats.get("skipped", []) if "postgresql" in report.nodeid
+    )
+    terminalreporter.write_sep(
+        "-",
+        f"database tests passed: {counts['sqlite']} on SQLite, {counts['postgresql']} on "
+        f"PostgreSQL ({skipped} PostgreSQL runs skipped)",
+    )
