@@ -10,6 +10,7 @@ Every variable is documented in ``.env.example``.
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
@@ -57,6 +58,10 @@ _EXPECTED: dict[str, str] = {
     "send_rate_per_second": "a number of messages per second above 0 (Telegram allows about 30)",
     "quiet_hours": "HH:MM-HH:MM in local time, like 21:00-08:00, or 'off'",
     "gap_threshold_points": "a number of points between 0 and 100",
+    "webhook_url": "the public https URL Telegram should post updates to",
+    "webhook_listen": "the address the webhook server binds to, like 127.0.0.1",
+    "webhook_port": "a port number from 1 to 65535",
+    "webhook_secret": "1-256 characters of A-Z, a-z, 0-9, _ and -",
 }
 
 
@@ -82,6 +87,30 @@ class Settings(BaseSettings):
     send_rate_per_second: float = Field(default=30.0, gt=0, le=10_000)
     quiet_hours: str = "21:00-08:00"
     gap_threshold_points: float = Field(default=30.0, ge=0, le=100)
+    # `pulso run --webhook`: Telegram posts updates to WEBHOOK_URL, which a reverse
+    # proxy forwards to WEBHOOK_LISTEN:WEBHOOK_PORT.
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_secret: SecretStr | None = None
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("not an http(s) URL")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("bad characters")
+        return value
 
     @field_validator("telegram_api_base_url")
     @classmethod
@@ -152,6 +181,20 @@ class Settings(BaseSettings):
                 "(or try `pulso demo`, which needs no token)"
             )
         return self.telegram_bot_token.get_secret_value()
+
+    def require_webhook(self) -> tuple[str, str]:
+        """The webhook URL and secret token for ``pulso run --webhook``."""
+        if self.webhook_url is None:
+            raise SettingsError(
+                "WEBHOOK_URL is not set: `pulso run --webhook` needs the public https URL "
+                "Telegram should post updates to (or run without --webhook to use long polling)"
+            )
+        if self.webhook_secret is None:
+            raise SettingsError(
+                "WEBHOOK_SECRET is not set: expected " + _EXPECTED["webhook_secret"] + "; "
+                "Telegram sends it with every update so strangers cannot post fake ones"
+            )
+        return self.webhook_url, self.webhook_secret.get_secret_value()
 
     def require_pseudonym_secret(self) -> bytes:
         if self.pseudonym_secret is None:

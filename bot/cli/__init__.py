@@ -22,16 +22,31 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
-    """Long polling until SIGTERM or Ctrl-C; PTB finishes in-flight updates first."""
+    """Run until SIGTERM or Ctrl-C; PTB finishes the updates in flight first."""
+    from urllib.parse import urlsplit
+
     from telegram import Update
 
     from bot.app import build_application
     from bot.logs import configure_logging
 
     token = settings.require_token()
-    configure_logging(args.log_level, secrets=[token])
+    webhook = settings.require_webhook() if args.webhook else None
+    configure_logging(args.log_level, secrets=[token, *(webhook[1:] if webhook else ())])
     application = build_application(settings)
-    application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    if webhook is None:
+        application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+        return EXIT_OK
+    url, secret = webhook
+    application.run_webhook(
+        listen=settings.webhook_listen,
+        port=settings.webhook_port,
+        url_path=urlsplit(url).path.lstrip("/"),
+        webhook_url=url,
+        secret_token=secret,
+        allowed_updates=Update.ALL_TYPES,
+        drop_pending_updates=False,
+    )
     return EXIT_OK
 
 
@@ -72,7 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    run = commands.add_parser("run", help="run the bot (long polling)")
+    run = commands.add_parser("run", help="run the bot (long polling, or --webhook)")
+    run.add_argument(
+        "--webhook",
+        action="store_true",
+        help="receive updates on WEBHOOK_URL (behind a reverse proxy) instead of polling",
+    )
     run.set_defaults(handler=_run)
 
     db = commands.add_parser("db", help="database maintenance")
