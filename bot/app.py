@@ -10,15 +10,16 @@ them after the last update was handled.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ChatType, ParseMode
-from telegram.ext import Application, ContextTypes, Defaults
+from telegram.ext import Application, BaseUpdateProcessor, ContextTypes, Defaults
 
 from bot.access import identify
 from bot.clock import Clock
@@ -36,6 +37,51 @@ def file_url_for(base_url: str) -> str:
     if base_url.endswith("/bot"):
         return base_url[: -len("/bot")] + "/file/bot"
     return base_url.rstrip("/") + "/file/bot"
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Updates of different chats run concurrently; one chat's run one at a time, in order.
+
+    Concurrency keeps a hundred people answering at once from queueing behind
+    each other; per-chat order keeps one person's quick double tap from racing
+    itself (their second press sees the state the first one committed).
+    """
+
+    def __init__(self, max_concurrent_updates: int = 64) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._waiting: dict[int, int] = {}
+
+    @staticmethod
+    def _key(update: object) -> int | None:
+        if not isinstance(update, Update):
+            return None
+        if update.effective_chat is not None:
+            return update.effective_chat.id
+        return update.effective_user.id if update.effective_user is not None else None
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = self._key(update)
+        if key is None:
+            await coroutine
+            return
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._waiting[key] = self._waiting.get(key, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._waiting[key] -= 1
+            if self._waiting[key] == 0:
+                # Forget idle chats so the table does not grow with every person.
+                del self._waiting[key]
+                del self._locks[key]
+
+    async def initialize(self) -> None:
+        """Nothing to allocate."""
+
+    async def shutdown(self) -> None:
+        """Nothing to free."""
 
 
 def build_application(settings: Settings, *, clock: Clock | None = None) -> PulsoApplication:
@@ -72,6 +118,7 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Puls
         )
         .post_init(post_init)
         .post_shutdown(post_shutdown)
+        .concurrent_updates(PerChatUpdateProcessor())
     )
     if settings.telegram_api_base_url:
         builder = builder.base_url(settings.telegram_api_base_url).base_file_url(
