@@ -1,19 +1,580 @@
-"""The delivery engine: drains the outbox at Telegram's pace.
+"""The delivery engine: drains the outbox at Telegram's pace, and records every outcome.
 
-(Built by the rounds issue.)
+One loop (the *dispatcher*) claims due outbox rows in batches
+(``pending → sending``, a compare-and-set, so two engines never own a row),
+and hands each claimed row to a send task when four things allow it:
+
+* the **global pace**: a token bucket of ``SEND_RATE_PER_SECOND``;
+* a **429 pause**: a ``RetryAfter`` from Telegram pauses *every* send for its
+  ``retry_after`` (PTB's ``AIORateLimiter`` ends such pauses early, PTB issue
+  #5338, and retries nothing by default, so the pacing lives here instead);
+* **one message per second per chat**, and never two in flight to one chat;
+* **bounded concurrency** (:data:`MAX_IN_FLIGHT` send tasks).
+
+A send task renders the row (:mod:`bot.outgoing`: at send time, so a person who
+stopped or a round that closed meanwhile is honoured; None → ``cancelled``),
+sends it, and passes the outcome to the :class:`OutcomeWriter`, which commits
+all outcomes that arrived since its last commit in one transaction (a group
+commit: one commit per outcome at 30/s, a few hundred per commit when the rate
+is lifted). Failures:
+
+========================  ==============================================================
+``RetryAfter`` (429)      pause all sends, then send the same row again (not an attempt)
+``TimedOut``/``NetworkError``  retry after 1 s, 2 s, 4 s … (≤ 30 s, with jitter), at most
+                          :data:`MAX_ATTEMPTS` tries, then ``failed``
+``Forbidden`` (403)       ``unreachable``: the person is marked unreachable and every
+                          message still pending for their chat is cancelled
+``BadRequest`` (400)      ``failed`` with Telegram's reason
+anything else             ``failed`` with the exception's type (a bug: logged)
+========================  ==============================================================
+
+**Exactly once, and where it can break.** A row is claimed before it is sent
+and recorded after Telegram answers, so a crash leaves it in ``sending``; at
+start-up :meth:`DeliveryEngine.start` returns such rows to ``pending`` and they
+are sent again. The only double-send window is therefore between Telegram
+*accepting* a message and the commit that records it: the HTTP answer's
+arrival, the hand-off to the writer and one SQLite/PostgreSQL commit. The
+writer measures that span for every send (:attr:`DeliveryStats.window`);
+``benchmarks/fanout.py`` reports it: about 1–3 ms at the default rate on the
+development machine (see ``docs/benchmarks.md``), so a crash must land in
+those milliseconds after an answer to duplicate one message. A second, rarer
+window is Telegram's: a ``TimedOut`` can hide a message that was delivered,
+and its retry then duplicates it; the Bot API offers no idempotency key, so
+we accept it rather than lose messages.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+import contextlib
+import heapq
+import itertools
+import logging
+import random
+import time
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Literal
+
+from telegram import Bot, Message
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.logs import describe_exception
+from bot.outgoing import Outgoing, renderer_for
+from bot.storage.repositories.outbox import Finished, OutboxItem, Sent
 
 if TYPE_CHECKING:
     from bot.services import Services
 
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+BACKOFF_BASE_SECONDS = 1.0
+BACKOFF_CAP_SECONDS = 30.0
+PER_CHAT_INTERVAL = 1.0
+MAX_IN_FLIGHT = 64
+#: Without a wake-up, look at the outbox at least this often: another process (the
+#: command line) may have enqueued rows.
+SAFETY_INTERVAL = 30.0
+PROGRESS_LOG_INTERVAL = 5.0
+
+FinalStatus = Literal["failed", "unreachable", "cancelled"]
+Preloader = Callable[["Services", Sequence[OutboxItem]], Awaitable[None]]
+_PRELOADERS: dict[str, Preloader] = {}
+
+
+def preloads(*kinds: str) -> Callable[[Preloader], Preloader]:
+    """Register a function that loads, in one go, what a batch of rows of these kinds needs
+    to render (so a fan-out costs a few queries per batch, not per message)."""
+
+    def register(preloader: Preloader) -> Preloader:
+        for kind in kinds:
+            _PRELOADERS[kind] = preloader
+        return preloader
+
+    return register
+
+
+def seconds_of(value: int | float | timedelta) -> float:
+    """``RetryAfter.retry_after`` is an int or, with ``PTB_TIMEDELTA``, a timedelta."""
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value)
+
+
+def backoff_seconds(attempt: int, *, rng: random.Random | None = None) -> float:
+    """Equal-jitter exponential backoff: half of 1 s, 2 s, 4 s … (capped) plus a random half."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2.0 ** max(0, attempt - 1))
+    jitter: float = (rng or random).uniform(0, ceiling / 2)
+    return ceiling / 2 + jitter
+
+
+class TokenBucket:
+    """``rate`` tokens a second, at most ``capacity`` saved up.
+
+    :meth:`reserve` takes a token, going into debt if none is left, and says how
+    long to wait before using it; one caller reserving in turn gets an exact pace.
+    """
+
+    def __init__(
+        self, rate: float, capacity: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.rate = rate
+        self.capacity = max(1.0, capacity)
+        self._clock = clock
+        self._tokens = self.capacity
+        self._stamp = clock()
+
+    def reserve(self) -> float:
+        now = self._clock()
+        self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+        self._tokens -= 1.0
+        return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+
+    def drain(self) -> None:
+        """Forget saved-up tokens (after a 429 pause: restart at the steady pace)."""
+        self._tokens = min(self._tokens, 0.0)
+        self._stamp = self._clock()
+
+
+@dataclass
+class DeliveryStats:
+    """Counters since start, for progress lines, tests and the benchmark."""
+
+    sent: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    cancelled: int = 0
+    retried: int = 0
+    paused_429: int = 0
+    recovered: int = 0
+    commits: int = 0
+    by_kind: Counter[str] = field(default_factory=Counter)
+    #: Seconds from Telegram's answer to the commit recording it, per send (latest 100k).
+    window: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
+    first_send_at: float | None = None
+    last_send_at: float | None = None
+
+    @property
+    def settled(self) -> int:
+        return self.sent + self.failed + self.unreachable + self.cancelled
+
+
+@dataclass
+class _Job:
+    item: OutboxItem
+    attempt: int = 1
+    sent_parts: int = 0
+    first_message_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    job: _Job
+    sent: Sent | None = None
+    finished: Finished | None = None
+    accepted_at: float = 0.0
+
+
+class OutcomeWriter:
+    """Commits outcomes in groups: whatever arrived while the previous commit ran."""
+
+    def __init__(self, engine: DeliveryEngine) -> None:
+        self.engine = engine
+        self._queue: asyncio.Queue[_Outcome] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="pulso-outcome-writer")
+
+    def put(self, outcome: _Outcome) -> None:
+        self._idle.clear()
+        self._queue.put_nowait(outcome)
+
+    async def flush(self) -> None:
+        """Wait until every outcome handed over so far is committed."""
+        while not self._queue.empty() or not self._idle.is_set():
+            await self._idle.wait()
+            await asyncio.sleep(0)
+
+    async def stop(self) -> None:
+        await self.flush()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            await self._commit(batch)
+            if self._queue.empty():
+                self._idle.set()
+
+    async def _commit(self, batch: list[_Outcome]) -> None:
+        services = self.engine.services
+        sent = [o.sent for o in batch if o.sent is not None]
+        finished = [o.finished for o in batch if o.finished is not None]
+        unreachable_chats = sorted(
+            {
+                o.job.item.chat_id
+                for o in batch
+                if o.finished and o.finished.status == "unreachable"
+            }
+        )
+        delay = 0.05
+        while True:
+            try:
+                now = services.clock.now()
+                async with services.db.write() as repos:
+                    await repos.outbox.mark_sent(sent, now)
+                    await repos.outbox.finish_many(finished)
+                    for chat_id in unreachable_chats:
+                        await repos.participants.mark_unreachable_by_chat(chat_id, now)
+                        await repos.outbox.cancel_pending_for_chat(chat_id, "unreachable")
+                break
+            except Exception as exc:  # the database is down or locked: retry, never drop
+                log.error("recording %d outcomes failed: %s", len(batch), describe_exception(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        committed = time.perf_counter()
+        stats = self.engine.stats
+        stats.commits += 1
+        for outcome in batch:
+            kind = outcome.job.item.kind
+            if outcome.sent is not None:
+                stats.sent += 1
+                stats.by_kind[kind] += 1
+                stats.window.append(committed - outcome.accepted_at)
+            elif outcome.finished is not None:
+                status = outcome.finished.status
+                if status == "failed":
+                    stats.failed += 1
+                elif status == "unreachable":
+                    stats.unreachable += 1
+                else:
+                    stats.cancelled += 1
+        self.engine.settled.set()
+
 
 class DeliveryEngine:
+    """Sends what the outbox owes, at Telegram's pace (see the module docstring)."""
+
     def __init__(self, services: Services) -> None:
         self.services = services
+        self.stats = DeliveryStats()
+        self.rate = float(services.settings.send_rate_per_second)
+        self.bot: Bot | None = None
+        self.running = False
+        self._wake = asyncio.Event()
+        #: Set after each commit of outcomes (tests and the benchmark wait on it).
+        self.settled = asyncio.Event()
+        self._writer = OutcomeWriter(self)
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._progress: asyncio.Task[None] | None = None
+        self._ready: deque[_Job] = deque()
+        self._deferred: list[tuple[float, int, _Job]] = []
+        self._seq = itertools.count()
+        self._chat_free: dict[int, float] = {}
+        self._in_flight_chats: set[int] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self._paused_until = 0.0
+        self._bucket = TokenBucket(self.rate, self.rate / 50)
+        self._batch = int(min(500, max(20, self.rate)))
+        self._stopping = asyncio.Event()
+
+    # --- life cycle ----------------------------------------------------------------------
+
+    async def start(self, bot: Bot) -> None:
+        """Return rows a crash left in ``sending`` to ``pending``, then start sending."""
+        self.bot = bot
+        async with self.services.db.write() as repos:
+            recovered = await repos.outbox.recover_in_flight()
+        self.stats.recovered = len(recovered)
+        if recovered:
+            # These rows may have reached Telegram just before the crash (the window
+            # described in the module docstring); they go out again.
+            log.warning(
+                "delivery: %d messages were being sent when the bot stopped; sending them again",
+                len(recovered),
+            )
+        self.running = True
+        self._stopping.clear()
+        self._writer.start()
+        self._dispatcher = asyncio.create_task(self._dispatch(), name="pulso-delivery")
+        self._progress = asyncio.create_task(self._log_progress(), name="pulso-delivery-log")
+
+    async def stop(self, timeout: float = 6.0) -> None:
+        """Stop claiming; let sends in flight finish (bounded), release what was claimed but
+        not sent, and commit every outcome."""
+        if not self.running:
+            return
+        self.running = False
+        self._stopping.set()
+        self._wake.set()
+        for task in (self._dispatcher, self._progress):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._tasks:
+            _, late = await asyncio.wait(self._tasks, timeout=timeout)
+            for task in late:
+                task.cancel()  # left in `sending`: recovered at the next start
+        await self._writer.stop()
+        unsent = [job.item.id for job in self._ready] + [
+            job.item.id for _, _, job in self._deferred
+        ]
+        self._ready.clear()
+        self._deferred.clear()
+        if unsent:
+            try:
+                async with self.services.db.write() as repos:
+                    await repos.outbox.release(unsent)
+            except Exception as exc:  # they stay `sending` and are recovered at start
+                log.error("could not release %d rows: %s", len(unsent), describe_exception(exc))
 
     def wake(self) -> None:
         """New rows were enqueued: look at the outbox now rather than at the next tick."""
+        self._wake.set()
+
+    async def idle(self, timeout: float = 30.0) -> None:
+        """Wait until nothing is claimed, in flight or uncommitted (tests, the benchmark)."""
+        deadline = time.monotonic() + timeout
+        while self._ready or self._deferred or self._tasks:
+            self.settled.clear()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the delivery engine did not go idle")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.settled.wait(), min(remaining, 0.2))
+        await self._writer.flush()
+
+    # --- the dispatcher ------------------------------------------------------------------
+
+    async def _dispatch(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self._dispatch_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database hiccuped: wait a moment, carry on
+                log.error("delivery loop: %s", describe_exception(exc))
+                await self._sleep(1.0)
+
+    async def _dispatch_once(self) -> None:
+        if len(self._ready) + len(self._deferred) < self._batch // 2 + 1:
+            self._wake.clear()
+            await self._claim()
+        self._promote()
+        job = self._next_job()
+        if job is None:
+            await self._wait_for_work()
+            return
+        now = time.monotonic()
+        if self._paused_until > now:
+            self._ready.appendleft(job)
+            await self._sleep(self._paused_until - now)
+            self._bucket.drain()
+            return
+        wait = self._bucket.reserve()
+        if wait > 0:
+            await self._sleep(wait)
+        await self._slots.acquire()
+        chat = job.item.chat_id
+        self._in_flight_chats.add(chat)
+        self._chat_free[chat] = time.monotonic() + PER_CHAT_INTERVAL
+        task = asyncio.create_task(self._send(job), name=f"pulso-send-{job.item.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _claim(self) -> None:
+        services = self.services
+        async with services.db.write() as repos:
+            now = services.clock.now()
+            due = await repos.outbox.due(now, self._batch)
+            owned = await repos.outbox.claim([item.id for item in due], now) if due else set()
+        items = [item for item in due if item.id in owned]
+        if not items:
+            return
+        for kind in {item.kind for item in items}:
+            preloader = _PRELOADERS.get(kind)
+            if preloader is not None:
+                try:
+                    await preloader(services, [i for i in items if i.kind == kind])
+                except Exception as exc:  # rendering falls back to one query per row
+                    log.warning("preloading %s failed: %s", kind, describe_exception(exc))
+        self._ready.extend(_Job(item) for item in items)
+
+    def _promote(self) -> None:
+        """Deferred jobs whose moment has come go back to the front, in their order."""
+        now = time.monotonic()
+        back: list[_Job] = []
+        while self._deferred and self._deferred[0][0] <= now:
+            back.append(heapq.heappop(self._deferred)[2])
+        self._ready.extendleft(reversed(back))
+
+    def _next_job(self) -> _Job | None:
+        """The first ready job whose chat is free; busy chats' jobs wait, in order."""
+        now = time.monotonic()
+        while self._ready:
+            job = self._ready.popleft()
+            chat = job.item.chat_id
+            free_at = self._chat_free.get(chat, 0.0)
+            if chat in self._in_flight_chats or free_at > now:
+                self._defer(job, max(free_at, now + 0.05))
+                continue
+            if free_at:
+                del self._chat_free[chat]  # expired: keep the map small
+            return job
+        return None
+
+    def _defer(self, job: _Job, until: float) -> None:
+        heapq.heappush(self._deferred, (until, next(self._seq), job))
+
+    async def _wait_for_work(self) -> None:
+        """Sleep until woken, a deferred job is due, or the next row comes due."""
+        delay = SAFETY_INTERVAL
+        if self._deferred:
+            delay = min(delay, self._deferred[0][0] - time.monotonic())
+        elif not self._tasks:
+            async with self.services.db.read() as repos:
+                next_due = await repos.outbox.next_due_at()
+            if next_due is not None:
+                delay = min(delay, (next_due - self.services.clock.now()).total_seconds())
+        if self._tasks:
+            # Sends in flight may free a chat or come back for a retry.
+            delay = min(delay, 0.05)
+        delay = max(delay, 0.005)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), delay)
+        self._wake.clear()
+
+    async def _sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    # --- one send ------------------------------------------------------------------------
+
+    async def _send(self, job: _Job) -> None:
+        item = job.item
+        try:
+            outcome = await self._attempt(job)
+            if outcome is not None:
+                self._writer.put(outcome)
+        finally:
+            self._in_flight_chats.discard(item.chat_id)
+            self._slots.release()
+            self.settled.set()
+
+    async def _attempt(self, job: _Job) -> _Outcome | None:
+        """Render and send one row; an outcome to record, or None when it was requeued."""
+        item = job.item
+        renderer = renderer_for(item.kind)
+        try:
+            if renderer is None:
+                return self._finish(job, "failed", f"no renderer for {item.kind}")
+            rendered = await renderer(self.services, item)
+        except Exception as exc:
+            log.error("rendering outbox row %d failed: %s", item.id, describe_exception(exc))
+            return self._finish(job, "failed", f"render error: {type(exc).__name__}")
+        if rendered is None:
+            return self._finish(job, "cancelled", "nothing to send any more")
+        parts = rendered if isinstance(rendered, list) else [rendered]
+        try:
+            for part in parts[job.sent_parts :]:
+                message = await self._deliver(item.chat_id, part)
+                job.sent_parts += 1
+                if job.first_message_id is None:
+                    job.first_message_id = message.message_id
+        except RetryAfter as exc:
+            pause = seconds_of(exc.retry_after)
+            self._paused_until = max(self._paused_until, time.monotonic() + pause)
+            self.stats.paused_429 += 1
+            log.warning("delivery: Telegram asked to wait %.0f s; all sends pause", pause)
+            self._ready.appendleft(job)
+            self._wake.set()
+            return None
+        except Forbidden as exc:
+            return self._finish(job, "unreachable", f"Forbidden: {exc.message}")
+        except BadRequest as exc:
+            return self._finish(job, "failed", f"BadRequest: {exc.message}")
+        except NetworkError as exc:  # TimedOut is a NetworkError too
+            if job.attempt >= MAX_ATTEMPTS:
+                return self._finish(
+                    job, "failed", f"{type(exc).__name__} after {job.attempt} tries"
+                )
+            delay = backoff_seconds(job.attempt)
+            job.attempt += 1
+            self.stats.retried += 1
+            self._defer(job, time.monotonic() + delay)
+            self._wake.set()
+            return None
+        except TelegramError as exc:
+            return self._finish(job, "failed", f"{type(exc).__name__}: {exc.message}")
+        except Exception as exc:
+            log.error("sending outbox row %d failed: %s", item.id, describe_exception(exc))
+            return self._finish(job, "failed", f"error: {type(exc).__name__}")
+        accepted = time.perf_counter()
+        stats = self.stats
+        stats.first_send_at = stats.first_send_at or accepted
+        stats.last_send_at = accepted
+        return _Outcome(job, sent=Sent(item.id, job.first_message_id), accepted_at=accepted)
+
+    @staticmethod
+    def _finish(job: _Job, status: FinalStatus, error: str) -> _Outcome:
+        return _Outcome(job, finished=Finished(job.item.id, status, error))
+
+    async def _deliver(self, chat_id: int, part: Outgoing) -> Message:
+        bot = self.bot
+        assert bot is not None, "start() the engine first"
+        if part.photo is not None:
+            return await bot.send_photo(
+                chat_id, photo=part.photo, caption=part.text or None, reply_markup=part.keyboard
+            )
+        if part.document is not None:
+            return await bot.send_document(
+                chat_id,
+                document=part.document,
+                filename=part.filename,
+                caption=part.text or None,
+                reply_markup=part.keyboard,
+            )
+        return await bot.send_message(chat_id, part.text, reply_markup=part.keyboard)
+
+    # --- progress ------------------------------------------------------------------------
+
+    async def _log_progress(self) -> None:
+        """A progress line every few seconds while messages are going out."""
+        reported = 0
+        last = time.monotonic()
+        while True:
+            await asyncio.sleep(PROGRESS_LOG_INTERVAL)
+            stats = self.stats
+            if stats.settled == reported:
+                continue
+            now = time.monotonic()
+            rate = (stats.settled - reported) / (now - last)
+            reported, last = stats.settled, now
+            log.info(
+                "delivery: %d sent, %d failed, %d unreachable, %d cancelled, %d retried; "
+                "%d claimed; %.1f/s",
+                stats.sent,
+                stats.failed,
+                stats.unreachable,
+                stats.cancelled,
+                stats.retried,
+                len(self._ready) + len(self._deferred) + len(self._tasks),
+                rate,
+            )

@@ -46,12 +46,23 @@ class Services:
         self.insights = InsightsService(self)
 
     async def start(self, bot: Bot) -> None:
-        """Begin the background work that needs the bot: sending and scheduling."""
+        """Begin the background work that needs the bot: sending and scheduling.
+
+        The delivery engine first (it returns sends a crash interrupted to the
+        queue), then the scheduler, whose first tick does whatever fell due
+        while the bot was down.
+        """
         self.bot = bot
+        await self.delivery.start(bot)
+        await self.rounds.start()
 
     async def close(self) -> None:
         """Stop background work (finishing writes in flight), then close the database."""
-        await self.db.close()
+        try:
+            await self.rounds.stop()
+            await self.delivery.stop()
+        finally:
+            await self.db.close()
 
 
 async def open_services(

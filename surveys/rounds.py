@@ -21,7 +21,8 @@ The errors raised here are :class:`surveys.errors.PulsoError` subclasses
     │   ├── BadCron               not a five-field cron expression, or too frequent
     │   ├── BadReminders          not "none" nor up to three offsets like 48h,-24h
     │   ├── BadQuietHours         not HH:MM-HH:MM nor "off"
-    │   └── BadOption             an unknown NAME=VALUE option
+    │   ├── BadOption             an unknown NAME=VALUE option
+    │   └── NothingToSurvey       "all" commitments, but the plan has none
     ├── RoundStateError           the round is not in a state that allows the action
     └── NotFound
         ├── UnknownRound
@@ -150,6 +151,11 @@ class BadQuietHours(RoundSpecError):
 class BadOption(RoundSpecError):
     key = "rounds.error.option"
     template = "options are reminders=… and quiet=…"
+
+
+class NothingToSurvey(RoundSpecError):
+    key = "rounds.error.no_commitments"
+    template = "the action plan has no commitments yet: import one first"
 
 
 class RoundStateError(PulsoError):

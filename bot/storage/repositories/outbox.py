@@ -65,6 +65,15 @@ class Sent:
     message_id: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """A claimed row that will not be sent: why, and the status it ends in."""
+
+    outbox_id: int
+    status: Literal["failed", "unreachable", "cancelled"]
+    error: str
+
+
 class OutboxRepository(Repository):
     async def enqueue(self, deliveries: Sequence[NewDelivery], now: datetime) -> int:
         """Insert what is not there yet (by ``dedupe_key``); returns how many were new."""
@@ -147,6 +156,31 @@ class OutboxRepository(Repository):
             .where(outbox.c.id == outbox_id, outbox.c.status == "sending")
             .values(status=status, last_error=error[:200])
         )
+
+    async def finish_many(self, finished: Sequence[Finished]) -> None:
+        """Settle many claimed rows at once (the delivery engine's group commit)."""
+        if not finished:
+            return
+        await self.conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.id == sa.bindparam("b_id"), outbox.c.status == "sending")
+            .values(status=sa.bindparam("b_status"), last_error=sa.bindparam("b_error")),
+            [
+                {"b_id": f.outbox_id, "b_status": f.status, "b_error": f.error[:200]}
+                for f in finished
+            ],
+        )
+
+    async def release(self, ids: Collection[int]) -> int:
+        """Claimed rows never sent (the engine is stopping): back to ``pending`` as they were."""
+        if not ids:
+            return 0
+        result = await self.conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.id.in_(list(ids)), outbox.c.status == "sending")
+            .values(status="pending", attempts=outbox.c.attempts - 1)
+        )
+        return result.rowcount
 
     async def cancel_pending_for_chat(self, chat_id: int, reason: str) -> int:
         """Nothing more goes to a chat that blocked the bot or asked us to stop."""

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from bot.storage.repositories.base import Repository, excluded
-from bot.storage.schema import answer_choices, answers, feedback, responses, rounds
+from bot.storage.schema import answer_choices, answers, feedback, participants, responses, rounds
 from surveys.answers import Answer
 
 ResponseStatus = Literal["pending", "started", "completed"]
@@ -54,6 +54,17 @@ class Target:
     participant_id: int
     commitment_id: str
     role: str
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """What an invitation or a reminder needs at send time: the response, its round and
+    its person (their status and language), read in one query for a whole batch."""
+
+    response: Response
+    instrument_pk: int
+    participant_status: str
+    language: str
 
 
 _RESPONSE_COLUMNS = (
@@ -143,6 +154,47 @@ class ResponseRepository(Repository):
             query = query.where(responses.c.status.in_(list(statuses)))
         rows = await self.conn.execute(query.distinct().order_by(responses.c.participant_id))
         return [int(pid) for pid in rows.scalars()]
+
+    async def recipients(
+        self, round_ids: Collection[int], participant_ids: Collection[int]
+    ) -> list[Recipient]:
+        """Responses of these people in these rounds, with round and person (oldest first)."""
+        if not round_ids or not participant_ids:
+            return []
+        rows = await self.conn.execute(
+            sa.select(
+                *_RESPONSE_COLUMNS,
+                rounds.c.instrument_pk,
+                participants.c.status.label("participant_status"),
+                participants.c.language,
+            )
+            .join(rounds, rounds.c.id == responses.c.round_id)
+            .join(participants, participants.c.id == responses.c.participant_id)
+            .where(
+                responses.c.round_id.in_(list(round_ids)),
+                responses.c.participant_id.in_(list(participant_ids)),
+            )
+            .order_by(responses.c.round_id, responses.c.participant_id, responses.c.id)
+        )
+        return [
+            Recipient(_response(row), row.instrument_pk, row.participant_status, row.language)
+            for row in rows
+        ]
+
+    async def unfinished_recipients(self, round_id: int) -> list[tuple[int, int]]:
+        """``(participant id, chat id)`` of active people with a response not completed."""
+        rows = await self.conn.execute(
+            sa.select(participants.c.id, participants.c.chat_id)
+            .join(responses, responses.c.participant_id == participants.c.id)
+            .where(
+                responses.c.round_id == round_id,
+                responses.c.status != "completed",
+                participants.c.status == "active",
+            )
+            .distinct()
+            .order_by(participants.c.id)
+        )
+        return [(int(pid), int(chat)) for pid, chat in rows]
 
     async def _set(
         self, response_id: int, now: datetime, where: Any = None, **values: Any

@@ -1,0 +1,86 @@
+"""The round scheduler: wakes the process when the database says something is due.
+
+The database is the schedule (rounds, reminders, recurring schedules); this
+module holds no job of its own that could be lost. It runs one asyncio task
+that calls the tick (:meth:`bot.rounds.RoundsService.tick`) at start-up — so
+an opening, a reminder or a closing that passed while the bot was down
+happens now — and then sleeps until the next moment the database names
+(``repos.rounds.next_event_at()``), or until :meth:`RoundScheduler.changed`
+says the schedule changed, and at least every :data:`SAFETY_INTERVAL` seconds,
+because another process (``pulso round new``) may have changed it. The outbox's
+own next moment (quiet-hours deferrals) is the delivery engine's to wait for.
+
+An asyncio timer rather than PTB's JobQueue: there is only ever one timer to
+set, and the services (which the command line also uses, without an
+Application) own it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from bot.logs import describe_exception
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+SAFETY_INTERVAL = 30.0
+
+
+class RoundScheduler:
+    """One timer, rebuilt from the database after every tick."""
+
+    def __init__(self, services: Services, tick: Callable[[], Awaitable[object]]) -> None:
+        self.services = services
+        self._tick = tick
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.next_wake_in: float | None = None
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="pulso-scheduler")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None
+
+    def changed(self) -> None:
+        """The schedule changed (a round was created or moved): recompute the timer."""
+        self._changed.set()
+
+    async def _run(self) -> None:
+        while True:
+            self._changed.clear()
+            try:
+                await self._tick()
+                delay = await self._delay()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a failed tick is retried at the next wake-up
+                log.error("scheduler tick failed: %s", describe_exception(exc))
+                delay = 5.0
+            self.next_wake_in = delay
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), delay)
+
+    async def _delay(self) -> float:
+        async with self.services.db.read() as repos:
+            next_event = await repos.rounds.next_event_at()
+        if next_event is None:
+            return SAFETY_INTERVAL
+        seconds = (next_event - self.services.clock.now()).total_seconds()
+        return min(SAFETY_INTERVAL, max(0.01, seconds))
