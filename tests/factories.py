@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from bot.storage.engine import Database
-from bot.storage.schema import action_plans, commitments
+from bot.storage.schema import (
+    action_plans,
+    answer_choices,
+    answers,
+    commitments,
+    feedback,
+    instruments,
+    participants,
+    responses,
+    round_targets,
+    rounds,
+)
+from surveys.answers import validate_answer
+from surveys.instruments import Instrument, QuestionType, builtin_instrument
+from surveys.sentiment import get_analyzer
 
 
 async def add_commitments(
@@ -66,3 +81,202 @@ async def complete_responses(
             await repos.responses.start(response.id, now)
             changed += await repos.responses.complete(response.id, now)
     return changed
+
+
+async def add_instrument(db: Database, now: datetime, instrument: Instrument | None = None) -> int:
+    """An instrument version (the built-in ``progress`` by default); returns its key."""
+    instrument = instrument or builtin_instrument("progress")
+    async with db.write() as repos:
+        found = await repos.conn.execute(
+            sa.select(instruments.c.id).where(
+                instruments.c.instrument_id == instrument.id,
+                instruments.c.version == instrument.version,
+            )
+        )
+        pk = found.scalar()
+        if pk is None:
+            pk = (await repos.plans.add_instrument(instrument, instrument.fingerprint, now)).pk
+    return int(pk)
+
+
+async def add_round(
+    db: Database,
+    now: datetime,
+    *,
+    instrument_pk: int,
+    targets: Iterable[tuple[str, str]] = (("TST0001", "beneficiary"), ("TST0001", "implementer")),
+    status: str = "closed",
+    opens_at: datetime | None = None,
+    days: int = 7,
+    send_results: bool = True,
+) -> int:
+    """A round in any status, written directly (no scheduler, no invitations)."""
+    opens = opens_at or now - timedelta(days=days)
+    closes = opens + timedelta(days=days)
+    async with db.write() as repos:
+        round_id = (
+            await repos.conn.execute(
+                sa.insert(rounds)
+                .values(
+                    instrument_pk=instrument_pk,
+                    status=status,
+                    opens_at=opens,
+                    closes_at=closes,
+                    opened_at=opens if status in ("open", "closed") else None,
+                    closed_at=closes if status == "closed" else None,
+                    send_results=send_results,
+                    created_at=now,
+                )
+                .returning(rounds.c.id)
+            )
+        ).scalar_one()
+        await repos.conn.execute(
+            sa.insert(round_targets),
+            [{"round_id": round_id, "commitment_id": c, "role": r} for c, r in targets],
+        )
+    return int(round_id)
+
+
+async def add_person(
+    db: Database,
+    now: datetime,
+    telegram_user_id: int,
+    *,
+    language: str = "es",
+    status: str = "active",
+    demographics: Mapping[str, str | None] | None = None,
+) -> int:
+    """A consented participant with a status and demographics (no memberships: answers do
+    not need them); returns their row id."""
+    async with db.write() as repos:
+        pid = (
+            await repos.conn.execute(
+                sa.insert(participants)
+                .values(
+                    telegram_user_id=telegram_user_id,
+                    chat_id=telegram_user_id,
+                    language=language,
+                    status=status,
+                    consented_at=now,
+                    demographics=dict(demographics or {}),
+                    created_at=now,
+                    updated_at=now,
+                )
+                .returning(participants.c.id)
+            )
+        ).scalar_one()
+    return int(pid)
+
+
+async def add_response(
+    db: Database,
+    now: datetime,
+    *,
+    round_id: int,
+    commitment_id: str,
+    role: str,
+    participant_id: int | None = None,
+    status: str = "completed",
+    answers_given: Mapping[str, str | Sequence[str] | None] | None = None,
+    labels: Mapping[str, str] | None = None,
+    instrument: Instrument | None = None,
+) -> int:
+    """A response with its answers, validated as the bot would (None = skipped).
+
+    Text answers are scored with the real analyser unless ``labels`` says the label.
+    """
+    instrument = instrument or builtin_instrument("progress")
+    rows = []
+    for question_id, raw in (answers_given or {}).items():
+        question = instrument.question(question_id)
+        answer = validate_answer(question, raw)
+        label: str | None = None
+        score: float | None = None
+        if answer.text is not None:
+            scored = get_analyzer().analyse(answer.text)
+            label = (labels or {}).get(question_id, scored.label)
+            score = scored.score
+        multi = question.type is QuestionType.MULTI
+        rows.append(
+            {
+                "question_id": question_id,
+                "choice": None if multi or answer.skipped else answer.code,
+                "score": answer.score,
+                "text": answer.text,
+                "skipped": answer.skipped,
+                "sentiment_label": label,
+                "sentiment_score": score,
+                "sentiment_version": "test" if label else None,
+                "text_language": "es" if label else None,
+                "codes": answer.codes if multi else (),
+            }
+        )
+    async with db.write() as repos:
+        response_id = (
+            await repos.conn.execute(
+                sa.insert(responses)
+                .values(
+                    round_id=round_id,
+                    participant_id=participant_id,
+                    commitment_id=commitment_id,
+                    role=role,
+                    status=status,
+                    started_at=now if status != "pending" else None,
+                    completed_at=now if status == "completed" else None,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .returning(responses.c.id)
+            )
+        ).scalar_one()
+        for row in rows:
+            codes = row.pop("codes")
+            answer_id = (
+                await repos.conn.execute(
+                    sa.insert(answers)
+                    .values(
+                        response_id=response_id,
+                        round_id=round_id,
+                        commitment_id=commitment_id,
+                        role=role,
+                        answered_at=now,
+                        updated_at=now,
+                        **row,
+                    )
+                    .returning(answers.c.id)
+                )
+            ).scalar_one()
+            if codes:
+                await repos.conn.execute(
+                    sa.insert(answer_choices),
+                    [{"answer_id": answer_id, "code": code} for code in codes],
+                )
+    return int(response_id)
+
+
+async def add_feedback(
+    db: Database,
+    at: datetime,
+    *,
+    commitment_id: str,
+    text: str,
+    role: str = "beneficiary",
+    participant_id: int | None = None,
+    label: str | None = None,
+) -> None:
+    """/feedback sent at ``at``, scored with the real analyser unless ``label`` is given."""
+    scored = get_analyzer().analyse(text)
+    async with db.write() as repos:
+        await repos.conn.execute(
+            sa.insert(feedback).values(
+                participant_id=participant_id,
+                commitment_id=commitment_id,
+                role=role,
+                text=text,
+                sentiment_score=scored.score,
+                sentiment_label=label or scored.label,
+                sentiment_version="test",
+                text_language=scored.language,
+                created_at=at,
+            )
+        )

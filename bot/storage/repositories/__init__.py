@@ -10,6 +10,7 @@ from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.storage.repositories.insights import InsightsRepository
 from bot.storage.repositories.invites import InviteRepository
 from bot.storage.repositories.machinery import AuditRepository, UpdateRepository
 from bot.storage.repositories.outbox import OutboxRepository
@@ -65,3 +66,7 @@ class Repos:
     @cached_property
     def outbox(self) -> OutboxRepository:
         return OutboxRepository(self.conn)
+
+    @cached_property
+    def insights(self) -> InsightsRepository:
+        return InsightsRepository(self.conn)

@@ -472,7 +472,15 @@ def upgrade() -> None:
     with op.batch_alter_table("answers", schema=None) as batch_op:
         batch_op.create_index(
             "ix_answers_round_question",
-            ["round_id", "commitment_id", "role", "question_id"],
+            [
+                "round_id",
+                "commitment_id",
+                "role",
+                "question_id",
+                "choice",
+                "skipped",
+                "sentiment_label",
+            ],
             unique=False,
         )
 
