@@ -111,6 +111,26 @@ class ParticipantRepository(Repository):
     ) -> None:
         await self._update(participant_id, now, status=status)
 
+    async def change_status(
+        self,
+        participant_id: int,
+        to: ParticipantStatus,
+        *,
+        from_statuses: Collection[ParticipantStatus],
+        now: datetime,
+    ) -> bool:
+        """Compare-and-set the status (/stop, /resume, /start); False when it was not in
+        ``from_statuses``, so a repeated command reports "nothing changed"."""
+        result = await self.conn.execute(
+            sa.update(participants)
+            .where(
+                participants.c.id == participant_id,
+                participants.c.status.in_(list(from_statuses)),
+            )
+            .values(status=to, updated_at=now)
+        )
+        return result.rowcount == 1
+
     async def mark_unreachable_by_chat(self, chat_id: int, now: datetime) -> int:
         """A 403 from Telegram: stop sending to this chat until the person writes again."""
         result = await self.conn.execute(
