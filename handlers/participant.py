@@ -1,12 +1,417 @@
 """What a beneficiary or an implementer does in a private chat with the bot.
 
-(Built by the participant issue.)
+Each callback parses the update, calls one :class:`bot.journey.JourneyService`
+method and shows what it returns; the texts and buttons of the survey come
+from :mod:`handlers.keyboards`.
+
+=======  =====================================================================
+group    handlers
+=======  =====================================================================
+-1       /start from a participant: "welcome back" (and resumed if they had
+         stopped or blocked the bot); it stops there, so the common /start
+         (group 0) still welcomes strangers
+0        /start TOKEN, consent (``c:``), demographics (``g:``), Start
+         (``s:``), survey buttons (``a: m: d: k: b:``), /survey, /feedback,
+         /privacy, /mydata, /forget and its confirmation (``f:``), /stop,
+         /resume
+1        plain texts in private chats (text answers, feedback): a group of
+         their own, so conversations other modules keep in group 0 (the
+         admin's wizard) still see the texts they wait for
+=======  =====================================================================
 """
 
 from __future__ import annotations
 
-from bot.context import PulsoApplication
+import logging
+from collections.abc import Awaitable
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
+from telegram.ext import (
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.access import Caller
+from bot.context import PulsoApplication, PulsoContext
+from bot.journey import (
+    AlreadyJoined,
+    CompletedList,
+    FeedbackReply,
+    IntroScreen,
+    InviteError,
+    MessageScreen,
+    Move,
+    QuestionScreen,
+    RecapScreen,
+    Retire,
+    Screen,
+    SurveyReply,
+)
+from bot.logs import describe_exception
+from handlers.callback_data import (
+    ConfirmForget,
+    Consent,
+    Demographic,
+    StartSurvey,
+    SurveyPress,
+    decode,
+    encode,
+)
+from handlers.guards import command_args, guarded, refuse, reply
+from handlers.keyboards import (
+    answered_text,
+    as_plain,
+    completed_message,
+    consent_keyboard,
+    demographic_answered,
+    demographic_message,
+    feedback_text,
+    intro_text,
+    notice_text,
+    question_message,
+    recap_message,
+    returning_text,
+    role_name,
+    status_text,
+    welcome_text,
+)
+
+log = logging.getLogger(__name__)
+
+
+async def _quietly(edit: Awaitable[object]) -> None:
+    """An edit that may find the message unchanged or gone: that is not a failure."""
+    try:
+        await edit
+    except BadRequest as exc:
+        log.debug("edit skipped: %s", describe_exception(exc))
+
+
+# --- onboarding -----------------------------------------------------------------------------
+
+
+@guarded(private_only=True)
+async def start_with_invite(update: Update, context: PulsoContext, caller: Caller) -> None:
+    """The privacy notice with consent buttons (or why the link does not work)."""
+    services = context.services
+    t, locale = services.t, caller.locale
+    offer = await services.journey.open_invite(
+        caller, command_args(context)[0], update_id=update.update_id
+    )
+    if isinstance(offer, AlreadyJoined):
+        await reply(update, returning_text(t, locale, offer))
+        return
+    notice = t(
+        "journey.consent.notice",
+        locale,
+        commitment=offer.commitment.title.get(locale),
+        role=role_name(t, locale, offer.role),
+        min_group=services.settings.min_group_size,
+    )
+    await reply(update, notice, keyboard=consent_keyboard(t, locale, offer.token))
+
+
+@guarded(private_only=True)
+async def start_returning(update: Update, context: PulsoContext, caller: Caller) -> None:
+    """A participant's plain /start: where they take part, resumed if they had stopped."""
+    back = await context.services.journey.returning(caller, update_id=update.update_id)
+    if back is None:
+        return  # a stranger: the common /start welcomes them
+    await reply(update, returning_text(context.services.t, caller.locale, back))
+    raise ApplicationHandlerStop
+
+
+@guarded(private_only=True)
+async def consent_pressed(update: Update, context: PulsoContext, caller: Caller) -> None:
+    """Accept: join (then demographics or the welcome). Decline: nothing is kept."""
+    query = update.callback_query
+    assert query is not None
+    data = decode(query.data)
+    if not isinstance(data, Consent):
+        await refuse(update, context, caller, "error.stale_button")
+        return
+    t, locale = context.services.t, caller.locale
+    await query.answer()
+    if not data.accepted:
+        await _quietly(query.edit_message_text(t("journey.consent.declined", locale)))
+        return
+    try:
+        joined = await context.services.journey.consent(
+            caller, data.token, update_id=update.update_id
+        )
+    except InviteError as error:
+        await _quietly(query.edit_message_text(t(error.key, locale)))
+        return
+    notice = t(
+        "journey.consent.notice",
+        locale,
+        commitment=joined.commitment.title.get(locale),
+        role=role_name(t, locale, joined.role),
+        min_group=context.services.settings.min_group_size,
+    )
+    accepted = t("journey.consent.accepted", locale)
+    await _quietly(query.edit_message_text(f"{notice}\n\n{accepted}"))
+    if joined.next_demographic is not None:
+        text, keyboard = demographic_message(t, locale, joined.next_demographic)
+        await reply(update, text, keyboard=keyboard)
+    elif joined.welcome is not None:
+        await reply(update, welcome_text(t, locale, joined.welcome))
+
+
+@guarded(private_only=True)
+async def demographic_pressed(update: Update, context: PulsoContext, caller: Caller) -> None:
+    """Record one optional answer; show the next question or the welcome."""
+    query = update.callback_query
+    assert query is not None
+    data = decode(query.data)
+    if not isinstance(data, Demographic):
+        await refuse(update, context, caller, "error.stale_button")
+        return
+    services = context.services
+    t, locale = services.t, caller.locale
+    outcome = await services.journey.answer_demographic(
+        caller, data.question, data.code, update_id=update.update_id
+    )
+    if outcome.notice is not None:
+        tz = services.settings.tz
+        await query.answer(as_plain(notice_text(t, locale, tz, outcome.notice)))
+        return
+    await query.answer()
+    if outcome.answered is not None:
+        answered = demographic_answered(t, locale, outcome.answered, outcome.value)
+        await _quietly(query.edit_message_text(answered))
+    if outcome.next_demographic is not None:
+        text, keyboard = demographic_message(t, locale, outcome.next_demographic)
+        await reply(update, text, keyboard=keyboard)
+    elif outcome.welcome is not None:
+        await reply(update, welcome_text(t, locale, outcome.welcome))
+
+
+# --- surveys --------------------------------------------------------------------------------
+
+
+async def show(
+    update: Update, context: PulsoContext, caller: Caller, outcome: SurveyReply
+) -> None:
+    """Carry out a survey reply: toast or notice, retire old buttons, redraw, send."""
+    services = context.services
+    t, locale, tz = services.t, caller.locale, services.settings.tz
+    query = update.callback_query
+    notice = notice_text(t, locale, tz, outcome.notice) if outcome.notice else None
+    if query is not None:
+        await query.answer(as_plain(notice) if notice else None)
+    elif notice is not None:
+        await reply(update, notice)
+    for retire in outcome.retire:
+        await _retire(context, caller, retire)
+    if outcome.replace is not None and query is not None:
+        text, keyboard = question_message(t, locale, outcome.replace)
+        await _quietly(query.edit_message_text(text, reply_markup=keyboard))
+    for screen in outcome.send:
+        sent = await _send(update, context, caller, screen)
+        if isinstance(screen, QuestionScreen) and sent is not None:
+            await services.journey.record_prompt(screen.survey.response_id, sent.message_id)
+
+
+async def _retire(context: PulsoContext, caller: Caller, retire: Retire) -> None:
+    bot = context.bot
+    if retire.screen is None:
+        await _quietly(
+            bot.edit_message_reply_markup(chat_id=caller.chat_id, message_id=retire.message_id)
+        )
+        return
+    text = answered_text(context.services.t, caller.locale, retire.screen)
+    await _quietly(
+        bot.edit_message_text(text, chat_id=caller.chat_id, message_id=retire.message_id)
+    )
+
+
+async def _send(
+    update: Update, context: PulsoContext, caller: Caller, screen: Screen
+) -> Message | None:
+    services = context.services
+    t, locale, tz = services.t, caller.locale, services.settings.tz
+    match screen:
+        case IntroScreen():
+            return await reply(update, intro_text(t, locale, tz, screen))
+        case QuestionScreen():
+            text, keyboard = question_message(t, locale, screen)
+        case RecapScreen():
+            text, keyboard = recap_message(t, locale, tz, screen)
+        case CompletedList():
+            text, keyboard = completed_message(t, locale, tz, screen)
+        case MessageScreen():
+            return await reply(update, notice_text(t, locale, tz, screen.notice))
+    return await reply(update, text, keyboard=keyboard)
+
+
+@guarded(private_only=True)
+async def survey_pressed(update: Update, context: PulsoContext, caller: Caller) -> None:
+    """Start, answer, toggle, done/keep, skip or back: checked, stored, then shown."""
+    query = update.callback_query
+    assert query is not None
+    data = decode(query.data)
+    message_id = query.message.message_id if query.message is not None else None
+    journey = context.services.journey
+    if isinstance(data, StartSurvey):
+        outcome = await journey.start_survey(
+            caller, data.response_id, update_id=update.update_id, message_id=message_id
+        )
+    elif isinstance(data, SurveyPress) and message_id is not None:
+        move = Move(data.action, data.question, data.code)
+        outcome = await journey.survey_press(
+            caller, data.response_id, move, update_id=update.update_id, message_id=message_id
+        )
+    else:
+        await refuse(update, context, caller, "error.stale_button")
+        return
+    await show(update, context, caller, outcome)
+
+
+@guarded("participant", private_only=True)
+async def survey_command(update: Update, context: PulsoContext, caller: Caller) -> None:
+    """/survey: continue where they were, start the next survey, or revise a finished one."""
+    outcome = await context.services.journey.continue_survey(caller, update_id=update.update_id)
+    await show(update, context, caller, outcome)
+
+
+@guarded()
+async def text_received(update: Update, context: PulsoContext, caller: Caller) -> None:
+    """A message that answers the text question in front of the person, or is feedback."""
+    message = update.message
+    if message is None or message.text is None:
+        return
+    outcome = await context.services.journey.text_message(
+        caller, message.text, update_id=update.update_id, message_id=message.message_id
+    )
+    if isinstance(outcome, FeedbackReply):
+        await reply(update, feedback_text(context.services.t, caller.locale, outcome))
+    elif outcome is not None:
+        await show(update, context, caller, outcome)
+
+
+@guarded("participant", private_only=True)
+async def feedback_command(update: Update, context: PulsoContext, caller: Caller) -> None:
+    """/feedback [COMMITMENT] [TEXT]: a comment for the Secretariat, now or next message."""
+    text = update.message.text if update.message is not None and update.message.text else ""
+    parts = text.split(maxsplit=1)
+    outcome = await context.services.journey.feedback(
+        caller, parts[1] if len(parts) > 1 else "", update_id=update.update_id
+    )
+    await reply(update, feedback_text(context.services.t, caller.locale, outcome))
+
+
+# --- data rights ----------------------------------------------------------------------------
+
+
+@guarded()
+async def privacy_command(update: Update, context: PulsoContext, caller: Caller) -> None:
+    """What is stored, who sees what, the rights, and what remains after /forget."""
+    services = context.services
+    await reply(
+        update,
+        services.t("journey.privacy", caller.locale, min_group=services.settings.min_group_size),
+    )
+
+
+@guarded("participant", private_only=True)
+async def mydata_command(update: Update, context: PulsoContext, caller: Caller) -> None:
+    """/mydata: a text file with everything stored about the person."""
+    data = await context.services.journey.my_data(caller)
+    chat = update.effective_chat
+    assert chat is not None
+    await chat.send_document(
+        document=data.content,
+        filename=data.filename,
+        caption=context.services.t("journey.mydata.caption", caller.locale),
+    )
+
+
+@guarded("participant", private_only=True)
+async def forget_command(update: Update, context: PulsoContext, caller: Caller) -> None:
+    """/forget: what will be deleted and what remains, with a confirmation."""
+    t, locale = context.services.t, caller.locale
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t("journey.forget.yes", locale), callback_data=encode(ConfirmForget(True))
+                )
+            ],
+            [
+                InlineKeyboardButton(
+                    t("journey.forget.no", locale), callback_data=encode(ConfirmForget(False))
+                )
+            ],
+        ]
+    )
+    await reply(update, t("journey.forget.confirm", locale), keyboard=keyboard)
+
+
+@guarded(private_only=True)
+async def forget_pressed(update: Update, context: PulsoContext, caller: Caller) -> None:
+    """Confirmed: delete and unlink, irreversibly. Cancelled: nothing changes."""
+    query = update.callback_query
+    assert query is not None
+    data = decode(query.data)
+    if not isinstance(data, ConfirmForget):
+        await refuse(update, context, caller, "error.stale_button")
+        return
+    t, locale = context.services.t, caller.locale
+    if not data.confirmed:
+        await query.answer()
+        await _quietly(query.edit_message_text(t("journey.forget.cancelled", locale)))
+        return
+    forgotten = await context.services.journey.forget(caller, update_id=update.update_id)
+    if forgotten is None:
+        await refuse(update, context, caller, "error.stale_button")
+        return
+    await query.answer()
+    await _quietly(query.edit_message_text(t("journey.forget.done", locale)))
+    for message_id in forgotten.prompts:
+        await _retire(context, caller, Retire(message_id))
+
+
+@guarded("participant", private_only=True)
+async def stop_command(update: Update, context: PulsoContext, caller: Caller) -> None:
+    """/stop: no more invitations or reminders until /resume."""
+    change = await context.services.journey.stop(caller, update_id=update.update_id)
+    await reply(update, status_text(context.services.t, caller.locale, "stop", change))
+
+
+@guarded("participant", private_only=True)
+async def resume_command(update: Update, context: PulsoContext, caller: Caller) -> None:
+    """/resume: invitations and reminders again."""
+    change = await context.services.journey.resume_invitations(caller, update_id=update.update_id)
+    await reply(update, status_text(context.services.t, caller.locale, "resume", change))
 
 
 def register(application: PulsoApplication) -> None:
-    """Register the participant's handlers."""
+    """Register the participant's handlers (groups: see the module docstring)."""
+    application.add_handler(CommandHandler("start", start_returning, has_args=False), group=-1)
+    application.add_handler(CommandHandler("start", start_with_invite, has_args=True))
+    application.add_handler(CallbackQueryHandler(consent_pressed, pattern=r"^c:"))
+    application.add_handler(CallbackQueryHandler(demographic_pressed, pattern=r"^g:"))
+    application.add_handler(CallbackQueryHandler(survey_pressed, pattern=r"^[samdkb]:"))
+    application.add_handler(CallbackQueryHandler(forget_pressed, pattern=r"^f:"))
+    application.add_handler(CommandHandler("survey", survey_command))
+    application.add_handler(CommandHandler("feedback", feedback_command))
+    application.add_handler(CommandHandler("privacy", privacy_command))
+    application.add_handler(CommandHandler("mydata", mydata_command))
+    application.add_handler(CommandHandler("forget", forget_command))
+    application.add_handler(CommandHandler("stop", stop_command))
+    application.add_handler(CommandHandler("resume", resume_command))
+    application.add_handler(
+        MessageHandler(
+            filters.UpdateType.MESSAGE
+            & filters.ChatType.PRIVATE
+            & filters.TEXT
+            & ~filters.COMMAND,
+            text_received,
+        ),
+        group=1,
+    )

@@ -1,0 +1,95 @@
+"""Steps the participant end-to-end tests share: issue an invite, join, open a round.
+
+Each step acts as a person or an admin would (commands and button presses over
+the emulator) and waits for what the bot shows in answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from bot.emulator import ChatMessage, SimUser
+from bot.rounds import NewRound
+from tests.e2e.harness import RunningBot
+
+_TOKEN = re.compile(r"start=([A-Za-z0-9_-]+)")
+
+
+async def after(
+    user: SimUser, action: Callable[[], Awaitable[object]], contains: str, timeout: float = 5.0
+) -> ChatMessage:
+    """Do ``action``, then wait for the bot's message (or edit) containing ``contains``."""
+    mark = user.chat.cursor
+    await action()
+    return await user.wait_for_message(
+        timeout, predicate=lambda m: contains in m.content, since=mark
+    )
+
+
+async def issue_invite(
+    pulso: RunningBot, commitment: str = "JAL0001", role: str = "beneficiary", *args: int
+) -> str:
+    """An admin's /invite; returns the token of the deep link it answers with."""
+    extra = " ".join(str(a) for a in args)
+    reply = await after(
+        pulso.admin,
+        lambda: pulso.admin.send(f"/invite {commitment} {role} {extra}".strip()),
+        "start=",
+    )
+    found = _TOKEN.search(reply.content)
+    assert found is not None, reply.content
+    return found.group(1)
+
+
+async def consent(user: SimUser, token: str, *, accept: str = "✅ Acepto participar") -> None:
+    """Open the invite and accept the privacy notice."""
+    await after(user, lambda: user.start(token), accept)
+    await after(user, lambda: user.press(accept), "✅")
+
+
+async def join(
+    pulso: RunningBot,
+    user: SimUser,
+    token: str,
+    *,
+    english: bool = False,
+) -> None:
+    """Open the invite, accept, and skip every optional question."""
+    accept = "✅ I agree to take part" if english else "✅ Acepto participar"
+    skip = "I'd rather not say" if english else "Prefiero no responder"
+    done = "All set" if english else "Listo: ya participas"
+    await consent(user, token, accept=accept)
+    for _ in range(3):  # the example plan's three demographic questions
+        await user.wait_for_message(predicate=lambda m: bool(m.button(skip)), since=0)
+        mark = user.chat.cursor
+        await user.press(skip)
+        await user.wait_for_message(predicate=lambda m: bool(m.edits), since=mark)
+    await user.wait_for_message(predicate=lambda m: done in m.content, since=0)
+
+
+async def open_round(
+    pulso: RunningBot,
+    instrument: str = "progress",
+    commitments: tuple[str, ...] = ("JAL0001",),
+    roles: tuple[str, ...] = ("beneficiary", "implementer"),
+    days: int = 7,
+) -> int:
+    """A round opened now through the rounds service (invitations go out); its id."""
+    created = await pulso.services.rounds.create(
+        NewRound(
+            instrument_id=instrument,
+            commitment_ids=commitments,
+            roles=roles,
+            opens_at=pulso.clock.now(),
+            duration=timedelta(days=days),
+        ),
+        actor=None,
+    )
+    return created.round.id
+
+
+async def invitation(user: SimUser, start: str = "▶️ Comenzar") -> ChatMessage:
+    """Wait for a round's invitation (the message with its Start button)."""
+    return await user.wait_for_message(10, predicate=lambda m: bool(m.button(start)), since=0)
