@@ -291,6 +291,8 @@ class DeliveryEngine:
         self._bucket = TokenBucket(self.rate, self.rate / 50)
         self._batch = int(min(500, max(20, self.rate)))
         self._stopping = asyncio.Event()
+        self._claiming = False
+        self._holding: _Job | None = None
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -350,7 +352,7 @@ class DeliveryEngine:
     async def idle(self, timeout: float = 30.0) -> None:
         """Wait until nothing is claimed, in flight or uncommitted (tests, the benchmark)."""
         deadline = time.monotonic() + timeout
-        while self._ready or self._deferred or self._tasks:
+        while self._claiming or self._holding or self._ready or self._deferred or self._tasks:
             self.settled.clear()
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -386,10 +388,12 @@ class DeliveryEngine:
             await self._sleep(self._paused_until - now)
             self._bucket.drain()
             return
+        self._holding = job  # between queue and task: still counted as claimed
         wait = self._bucket.reserve()
         if wait > 0:
             await self._sleep(wait)
         await self._slots.acquire()
+        self._holding = None
         chat = job.item.chat_id
         self._in_flight_chats.add(chat)
         self._chat_free[chat] = time.monotonic() + PER_CHAT_INTERVAL
@@ -398,6 +402,13 @@ class DeliveryEngine:
         task.add_done_callback(self._tasks.discard)
 
     async def _claim(self) -> None:
+        self._claiming = True
+        try:
+            await self._claim_batch()
+        finally:
+            self._claiming = False
+
+    async def _claim_batch(self) -> None:
         services = self.services
         async with services.db.write() as repos:
             now = services.clock.now()

@@ -1,0 +1,166 @@
+"""The delivery engine against Telegram's failures, at the emulator: 429s, 5xx, blocked users,
+flood limits — every reachable person invited exactly once, and the bot keeps running."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+
+from bot.delivery import TokenBucket, backoff_seconds, seconds_of
+from bot.rounds import NewRound
+from tests.e2e.harness import RunningBot, running_bot
+from tests.factories import add_participant
+
+pytestmark = pytest.mark.e2e
+
+
+async def invite(pulso: RunningBot, count: int, first_id: int = 20_001) -> list[int]:
+    await pulso.import_example_plan()
+    ids = list(range(first_id, first_id + count))
+    for user_id in ids:
+        await add_participant(pulso.services.db, pulso.clock.now(), user_id)
+        pulso.emulator.user(user_id, f"P{user_id}", started=True)
+    return ids
+
+
+def invitations_per_chat(pulso: RunningBot, ids: list[int]) -> Counter[int]:
+    return Counter(
+        {
+            user_id: sum("📋" in m.content for m in pulso.emulator.chat(user_id).messages)
+            for user_id in ids
+        }
+    )
+
+
+async def test_429s_5xx_and_blocked_users(tmp_path) -> None:
+    # A fast pace keeps the test short; the faults are what is under test.
+    async with running_bot(
+        f"sqlite+aiosqlite:///{tmp_path / 'pulso.db'}", send_rate_per_second=400
+    ) as pulso:
+        ids = await invite(pulso, 30)
+        blocked = ids[:2]
+        for user_id in blocked:
+            pulso.emulator.users[user_id].block(notify=False)
+        pulso.emulator.faults.configure(seed=5, rate_429=0.2, retry_after=1, rate_5xx=0.05)
+        await pulso.admin.send("/newround pulse JAL0001 all now 7d")
+        await pulso.admin.wait_for_message()
+        reachable = ids[2:]
+        await pulso.emulator.wait_until(
+            lambda: all(pulso.emulator.chat(i).messages for i in reachable), timeout=60
+        )
+        await pulso.services.delivery.idle()
+
+        assert pulso.emulator.faults.injected["429"] > 0
+        assert pulso.emulator.faults.injected["5xx"] > 0
+        assert set(invitations_per_chat(pulso, reachable).values()) == {1}
+        assert pulso.services.delivery.stats.paused_429 > 0
+        async with pulso.services.db.read() as repos:
+            for user_id in blocked:
+                person = await repos.participants.by_telegram_id(user_id)
+                assert person.status == "unreachable"
+            round_id = (await repos.rounds.recent())[0].id
+            counts = await repos.outbox.counts_by_round([round_id])
+        assert counts[round_id] == {("invitation", "sent"): 28, ("invitation", "unreachable"): 2}
+
+        # Still running: a command is answered, the listing shows the unreachable ones.
+        pulso.emulator.faults.clear()
+        await pulso.admin.send("/rounds")
+        assert "🚫 2" in (await pulso.admin.wait_for_message()).content
+
+
+async def test_the_engine_keeps_telegrams_flood_limits(tmp_path) -> None:
+    async with running_bot(
+        f"sqlite+aiosqlite:///{tmp_path / 'pulso.db'}", send_rate_per_second=30
+    ) as pulso:
+        ids = await invite(pulso, 45)
+        pulso.emulator.faults.flood_limits(global_per_second=30, per_chat_per_second=1)
+        began = time.monotonic()
+        await pulso.admin.send("/newround pulse JAL0001 all now 7d")
+        await pulso.emulator.wait_until(
+            lambda: all(pulso.emulator.chat(i).messages for i in ids), timeout=30
+        )
+        elapsed = time.monotonic() - began
+        # Pacing at exactly the limit, network jitter can still put 31 arrivals in one
+        # sliding second now and then; such a 429 is honoured and costs nothing else.
+        assert pulso.emulator.faults.injected["flood"] <= 2
+        assert set(invitations_per_chat(pulso, ids).values()) == {1}
+        assert elapsed >= 44 / 30 * 0.9  # paced, not bursted
+
+
+async def test_a_429_pauses_every_send_for_retry_after(tmp_path) -> None:
+    async with running_bot(
+        f"sqlite+aiosqlite:///{tmp_path / 'pulso.db'}", send_rate_per_second=200
+    ) as pulso:
+        ids = await invite(pulso, 6)
+        pulso.emulator.faults.fail_next("sendMessage", kind="429", retry_after=2)
+        await pulso.services.rounds.create(
+            NewRound(
+                instrument_id="pulse",
+                commitment_ids=("JAL0001",),
+                roles=("beneficiary",),
+                opens_at=pulso.clock.now(),
+                duration=timedelta(days=7),
+            ),
+            actor=None,
+        )
+        await pulso.emulator.wait_until(
+            lambda: all(pulso.emulator.chat(i).messages for i in ids), timeout=15
+        )
+        # Sends already in flight when the 429 came back finish; nothing starts during
+        # the pause, which lasts the whole retry_after.
+        sends = [r for r in pulso.emulator.requests if r.method == "sendMessage"]
+        refused = next(r.at for r in sends if r.status == 429)
+        later = [r.at - refused for r in sends if r.ok and r.at > refused + 0.1]
+        assert later
+        assert min(later) >= 2.0
+        assert set(invitations_per_chat(pulso, ids).values()) == {1}
+
+
+async def test_a_bad_request_fails_the_row_and_the_rest_go_out(pulso: RunningBot) -> None:
+    ids = await invite(pulso, 3)
+    # A chat the emulator does not know answers 400 "chat not found".
+    await add_participant(pulso.services.db, pulso.clock.now(), 29_999)
+    await pulso.admin.send("/newround pulse JAL0001 all now 7d")
+    await pulso.emulator.wait_until(
+        lambda: all(pulso.emulator.chat(i).messages for i in ids), timeout=10
+    )
+    await pulso.services.delivery.idle()
+    async with pulso.services.db.read() as repos:
+        round_id = (await repos.rounds.recent())[0].id
+        counts = await repos.outbox.counts_by_round([round_id])
+    assert counts[round_id] == {("invitation", "sent"): 3, ("invitation", "failed"): 1}
+
+
+def test_retry_after_accepts_seconds_and_timedeltas() -> None:
+    assert seconds_of(3) == 3.0
+    assert seconds_of(timedelta(seconds=2.5)) == 2.5
+
+
+@pytest.mark.parametrize(
+    ("attempt", "low", "high"),
+    [
+        pytest.param(1, 0.5, 1.0, id="first"),
+        pytest.param(3, 2.0, 4.0, id="third"),
+        pytest.param(20, 15.0, 30.0, id="capped"),
+    ],
+)
+def test_backoff_doubles_with_jitter_and_a_cap(attempt: int, low: float, high: float) -> None:
+    import random
+
+    rng = random.Random(attempt)
+    for _ in range(50):
+        assert low <= backoff_seconds(attempt, rng=rng) <= high
+
+
+def test_the_token_bucket_paces_exactly() -> None:
+    now = [0.0]
+    bucket = TokenBucket(30, 1, clock=lambda: now[0])
+    waits = [bucket.reserve() for _ in range(4)]
+    assert waits[0] == 0
+    assert waits[1:] == pytest.approx([1 / 30, 2 / 30, 3 / 30])
+    now[0] = 10.0
+    assert bucket.reserve() == 0  # saved up at most `capacity`
+    assert bucket.reserve() == pytest.approx(1 / 30)
