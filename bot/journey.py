@@ -59,6 +59,7 @@ from babel.dates import format_date, format_time
 
 from bot.access import Caller
 from bot.i18n import Locale
+from bot.storage.engine import Database
 from bot.storage.repositories import Repos
 from bot.storage.repositories.invites import Invite
 from bot.storage.repositories.participants import Membership, Participant
@@ -252,6 +253,42 @@ class RevokedResult:
     invite: Invite
     commitment: Commitment | None
     already: bool  # it had been revoked before
+
+
+async def issue_invite(
+    db: Database, request: InviteRequest, *, actor: int | None, now: datetime
+) -> IssuedInvite:
+    """Store a new invite to an active commitment (audited) and return its token, which
+    exists nowhere else; raises UnknownCommitment. Used by /invite and ``pulso invite``."""
+    token = new_token()
+    async with db.write() as repos:
+        active = {c.commitment.id: c.commitment for c in await repos.plans.commitments()}
+        commitment = active.get(request.commitment_id)
+        if commitment is None:
+            raise UnknownCommitment(request.commitment_id)
+        invite = await repos.invites.create(
+            token_hash=hash_token(token),
+            commitment_id=commitment.id,
+            role=request.role.value,
+            max_uses=request.uses,
+            expires_at=now + timedelta(days=request.days),
+            created_by=actor,
+            now=now,
+        )
+        # The token itself never reaches the log: with it anyone could join.
+        await repos.audit.record(
+            actor,
+            "invite",
+            {
+                "invite": invite.id,
+                "commitment": commitment.id,
+                "role": request.role.value,
+                "uses": request.uses,
+                "days": request.days,
+            },
+            now,
+        )
+    return IssuedInvite(token, invite, commitment)
 
 
 # --- what the handlers show: onboarding ---------------------------------------------------
@@ -814,36 +851,7 @@ class JourneyService:
 
     async def create_invite(self, request: InviteRequest, *, actor: int | None) -> IssuedInvite:
         """A new invite to an active commitment (audited); raises UnknownCommitment."""
-        now = self._now()
-        token = new_token()
-        async with self.services.db.write() as repos:
-            active = {c.commitment.id: c.commitment for c in await repos.plans.commitments()}
-            commitment = active.get(request.commitment_id)
-            if commitment is None:
-                raise UnknownCommitment(request.commitment_id)
-            invite = await repos.invites.create(
-                token_hash=hash_token(token),
-                commitment_id=commitment.id,
-                role=request.role.value,
-                max_uses=request.uses,
-                expires_at=now + timedelta(days=request.days),
-                created_by=actor,
-                now=now,
-            )
-            # The token itself never reaches the log: with it anyone could join.
-            await repos.audit.record(
-                actor,
-                "invite",
-                {
-                    "invite": invite.id,
-                    "commitment": commitment.id,
-                    "role": request.role.value,
-                    "uses": request.uses,
-                    "days": request.days,
-                },
-                now,
-            )
-        return IssuedInvite(token, invite, commitment)
+        return await issue_invite(self.services.db, request, actor=actor, now=self._now())
 
     async def revoke_invite(self, token_or_link: str, *, actor: int | None) -> RevokedResult:
         """Make an invite unusable (audited); raises UnknownInvite."""
@@ -1100,7 +1108,7 @@ class JourneyService:
                     "commitment": survey.commitment.title,
                 },
             )
-            return replace(reply, notice=notice)
+            return replace(reply, send=(MessageScreen(notice), *reply.send))
         retire = [Retire(pressed)] if pressed is not None else []
         # A revision left half way through elsewhere ends: its buttons go.
         for other in others:
@@ -1606,13 +1614,11 @@ class JourneyService:
 
 
 def describe_answer(question: Question, answer: Answer, locale: Locale) -> str | None:
-    """An answer in words: option labels, or the text; None for a skip."""
+    """An answer in words: option labels in the question's order, or the text; None for
+    a skip."""
     if answer.skipped:
         return None
     if answer.text is not None:
         return answer.text
-    labels = []
-    for code in answer.codes:
-        option = question.option(code)
-        labels.append(option.label.get(locale) if option else code)
-    return ", ".join(labels)
+    chosen = set(answer.codes)
+    return ", ".join(o.label.get(locale) for o in question.choices if o.code in chosen)
