@@ -220,6 +220,8 @@ def returning_text(
     if back.resumed:
         lines += ["", t("journey.resume.done", locale)]
     lines += _open_surveys(t, locale, back.open_surveys)
+    if isinstance(back, ReturningParticipant):
+        lines += ["", t("journey.returning.help", locale)]
     return Html("\n".join(lines))
 
 

@@ -18,13 +18,21 @@ _TOKEN = re.compile(r"start=([A-Za-z0-9_-]+)")
 
 
 async def after(
-    user: SimUser, action: Callable[[], Awaitable[object]], contains: str, timeout: float = 5.0
+    user: SimUser,
+    action: Callable[[], Awaitable[object]],
+    contains: str,
+    *,
+    live: bool = False,
+    timeout: float = 5.0,
 ) -> ChatMessage:
-    """Do ``action``, then wait for the bot's message (or edit) containing ``contains``."""
+    """Do ``action``, then wait for the bot's message (or edit) containing ``contains``
+    (with ``live``: one that still has buttons, not an old question being retired)."""
     mark = user.chat.cursor
     await action()
     return await user.wait_for_message(
-        timeout, predicate=lambda m: contains in m.content, since=mark
+        timeout,
+        predicate=lambda m: contains in m.content and (not live or bool(m.buttons)),
+        since=mark,
     )
 
 
@@ -45,7 +53,9 @@ async def issue_invite(
 
 async def consent(user: SimUser, token: str, *, accept: str = "✅ Acepto participar") -> None:
     """Open the invite and accept the privacy notice."""
-    await after(user, lambda: user.start(token), accept)
+    mark = user.chat.cursor
+    await user.start(token)
+    await user.wait_for_message(predicate=lambda m: bool(m.button(accept)), since=mark)
     await after(user, lambda: user.press(accept), "✅")
 
 
@@ -56,17 +66,20 @@ async def join(
     *,
     english: bool = False,
 ) -> None:
-    """Open the invite, accept, and skip every optional question."""
+    """Open the invite, accept, and skip every optional question still unanswered."""
     accept = "✅ I agree to take part" if english else "✅ Acepto participar"
     skip = "I'd rather not say" if english else "Prefiero no responder"
     done = "All set" if english else "Listo: ya participas"
+    mark = user.chat.cursor
     await consent(user, token, accept=accept)
-    for _ in range(3):  # the example plan's three demographic questions
-        await user.wait_for_message(predicate=lambda m: bool(m.button(skip)), since=0)
+    while True:
+        shown = await user.wait_for_message(
+            predicate=lambda m: done in m.content or bool(m.button(skip)), since=mark
+        )
+        if done in shown.content:
+            return
         mark = user.chat.cursor
         await user.press(skip)
-        await user.wait_for_message(predicate=lambda m: bool(m.edits), since=mark)
-    await user.wait_for_message(predicate=lambda m: done in m.content, since=0)
 
 
 async def open_round(

@@ -143,3 +143,76 @@ async def test_the_whole_journey_in_spanish(pulso_any_db: RunningBot) -> None:
         assert linked.all() == []
         assert (await conn.execute(sa.select(sa.func.count()).select_from(feedback))).scalar() == 0
     assert len(await stored_answers(pulso)) == 6
+
+
+async def test_the_whole_journey_in_english_as_an_implementer(pulso: RunningBot) -> None:
+    await pulso.import_example_plan()
+    token = await issue_invite(pulso, "JAL0002", "implementer")
+    bob = pulso.person(3002, "Bob", language="en-GB")
+
+    notice = await after(bob, lambda: bob.start(token), "Before we start")
+    assert "as an implementer" in notice.content
+    assert "fewer than 3 answers is not published" in notice.content
+    await after(bob, lambda: bob.press("✅ I agree to take part"), "Optional question 1 of 3")
+    await answer(bob, "60 or older", "Optional question 2 of 3")
+    await answer(bob, "I'd rather not say", "Optional question 3 of 3")
+    welcome = await after(bob, lambda: bob.press("I'd rather not say"), "All set")
+    assert "as an implementer" in welcome.content
+    assert "/mydata" in welcome.content
+
+    await open_round(pulso, commitments=("JAL0002",))
+    await invitation(bob, "▶️ Start")
+    intro = await after(bob, lambda: bob.press("▶️ Start"), "Questions: 6")
+    assert "you answer as an implementer" in intro.content
+    first = await bob.wait_for_message(predicate=lambda m: "Question 1 of 6" in m.content)
+    # The IRM completion scale: short labels, two to a row; no Back on the first question.
+    assert [[b.text for b in row] for row in first.buttons] == [
+        ["Not started", "Limited"],
+        ["Substantial", "Complete"],
+    ]
+    await answer(bob, "Substantial", "Question 2 of 6")
+    await answer(bob, "Major", "Question 3 of 6")
+    await answer(bob, "We decided together", "Question 4 of 6")
+    await after(bob, lambda: bob.send("Progress is real but slow"), "Question 5 of 6")
+    await answer(bob, "Skip ⏭", "Question 6 of 6")
+    recap = await after(bob, lambda: bob.press("No"), "Your answers")
+    assert "Thank you!" in recap.content
+    assert "→ Substantial" in recap.content
+    assert "→ skipped" in recap.content
+    assert "You can change your answers until March 9, 2026, 10:00" in recap.content
+
+    await after(bob, lambda: bob.press("✏️ Change my answers"), "Changing your answers")
+    await answer(bob, "Keep ➡️", "Question 2 of 6")
+    await answer(bob, "Outstanding", "Question 3 of 6")
+    for expected in ("4 of 6", "5 of 6", "6 of 6"):
+        await answer(bob, "Keep ➡️", expected)
+    await after(bob, lambda: bob.press("Keep ➡️"), "Your changes are saved")
+    assert (await stored_answers(pulso))["change"] == ("outstanding", None, False)
+
+    document = await after(bob, lambda: bob.send("/mydata"), "everything Pulso stores")
+    assert document.document is not None
+    assert document.document.filename == "pulso-my-data.txt"
+    content = document.document.data.decode()
+    assert "Telegram id: 3002" in content
+    assert "as an implementer" in content
+    assert "Progress is real but slow" in content
+
+    # Changing one's mind is harmless; confirming deletes.
+    await after(bob, lambda: bob.send("/forget"), "Delete your data?")
+    await after(bob, lambda: bob.press("No, keep it"), "nothing was deleted")
+    async with pulso.services.db.read() as repos:
+        assert await repos.participants.by_telegram_id(3002) is not None
+    await after(bob, lambda: bob.send("/forget"), "Delete your data?")
+    await after(bob, lambda: bob.press("🗑 Yes, delete my data"), "your data is deleted")
+    async with pulso.services.db.read() as repos:
+        assert await repos.participants.by_telegram_id(3002) is None
+        forgotten = await repos.audit.recent(action="forget")
+    assert forgotten[0].actor is None
+    assert forgotten[0].details == {
+        "responses_deleted": 0,
+        "responses_unlinked": 1,
+        "feedback_unlinked": 0,
+    }
+    # He is a stranger again: participant commands are refused, nothing changes.
+    refusal = await after(bob, lambda: bob.send("/survey"), "")
+    assert "not available" in refusal.content

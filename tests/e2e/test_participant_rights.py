@@ -1,0 +1,122 @@
+"""Data rights and free feedback: /privacy, /stop and /resume, coming back after blocking
+the bot, /feedback for one or several commitments."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from bot.storage.schema import feedback, outbox
+from tests.e2e.harness import RunningBot
+from tests.e2e.participant_steps import after, issue_invite, join, open_round
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_privacy_says_what_is_stored_who_sees_it_and_what_remains(
+    pulso: RunningBot,
+) -> None:
+    eve = pulso.person(7001, "Eve", language="en")
+    notice = await after(eve, lambda: eve.send("/privacy"), "Your data in Pulso")
+    for part in (
+        "What we store",
+        "Who sees what",
+        "fewer than 3 answers is not shown",
+        "/mydata",
+        "/forget",
+        "/stop",
+        "What remains after /forget",
+        "no link to you",
+    ):
+        assert part in notice.content
+    ana = pulso.person(7002, "Ana")
+    spanish = await after(ana, lambda: ana.send("/privacy"), "Tus datos en Pulso")
+    assert "Qué queda después de /forget" in spanish.content
+    for command in ("/mydata", "/forget", "/survey", "/stop"):
+        refusal = await after(ana, lambda c=command: ana.send(c), "")
+        assert refusal.content == "🚫 Este comando no está disponible para ti."
+
+
+async def test_stop_cancels_what_was_owed_and_resume_brings_surveys_back(
+    pulso: RunningBot,
+) -> None:
+    await pulso.import_example_plan()
+    ana = pulso.person(7003, "Ana")
+    await join(pulso, ana, await issue_invite(pulso))
+    # 22:30 in Mexico City: the invitation waits for the morning, pending in the outbox.
+    pulso.clock.set(datetime(2026, 3, 3, 4, 30, tzinfo=UTC))
+    await open_round(pulso, instrument="pulse")
+    async with pulso.services.db.read() as repos:
+        statuses = (await repos.conn.execute(sa.select(outbox.c.status))).scalars().all()
+    assert statuses == ["pending"]
+
+    stopped = await after(ana, lambda: ana.send("/stop"), "⏸")
+    assert "ya no te enviaré invitaciones" in stopped.content
+    again = await after(ana, lambda: ana.send("/stop"), "Ya habías pausado")
+    assert "/resume" in again.content
+    async with pulso.services.db.read() as repos:
+        assert (await repos.participants.by_telegram_id(7003)).status == "stopped"
+        statuses = (await repos.conn.execute(sa.select(outbox.c.status))).scalars().all()
+    assert statuses == ["cancelled"]
+
+    back = await after(ana, lambda: ana.send("/resume"), "Qué bueno que vuelves")
+    assert "Tienes una encuesta abierta ahora mismo: escribe /survey" in back.content
+    await after(ana, lambda: ana.send("/resume"), "Ya recibes invitaciones")
+    async with pulso.services.db.read() as repos:
+        assert (await repos.participants.by_telegram_id(7003)).status == "active"
+    await after(ana, lambda: ana.send("/survey"), "Pregunta 1 de 2", live=True)
+
+
+async def test_someone_who_blocked_the_bot_is_reachable_again_after_start(
+    pulso: RunningBot,
+) -> None:
+    await pulso.import_example_plan()
+    ana = pulso.person(7004, "Ana")
+    await join(pulso, ana, await issue_invite(pulso, "JAL0005", "implementer"))
+    async with pulso.services.db.write() as repos:
+        person = await repos.participants.by_telegram_id(7004)
+        await repos.participants.set_status(person.id, "unreachable", pulso.clock.now())
+    welcome = await after(ana, lambda: ana.send("/start"), "Qué gusto verte de nuevo")
+    assert "como persona implementadora" in welcome.content
+    assert "Qué bueno que vuelves" in welcome.content
+    assert "Hola! Soy Pulso" not in welcome.content  # not the stranger's welcome
+    async with pulso.services.db.read() as repos:
+        assert (await repos.participants.by_telegram_id(7004)).status == "active"
+    plain = await after(ana, lambda: ana.send("/start"), "Qué gusto verte de nuevo")
+    assert "Qué bueno que vuelves" not in plain.content
+    stranger = pulso.person(7005, "Eve")
+    hello = await after(stranger, lambda: stranger.send("/start"), "Soy Pulso")
+    assert "liga de invitación" in hello.content
+
+
+async def test_feedback_reaches_the_right_commitment(pulso: RunningBot) -> None:
+    await pulso.import_example_plan()
+    ana = pulso.person(7006, "Ana")
+    await join(pulso, ana, await issue_invite(pulso, "JAL0001", "beneficiary"))
+    asked = await after(ana, lambda: ana.send("/feedback"), "Escribe en un mensaje")
+    assert "Lomas de Polanco" in asked.content
+    await after(ana, lambda: ana.send("Las mesas vecinales funcionan muy bien"), "quedó guardado")
+    await join(pulso, ana, await issue_invite(pulso, "JAL0003", "beneficiary"))
+    choose = await after(ana, lambda: ana.send("/feedback"), "¿Sobre qué compromiso")
+    assert "/feedback JAL0001" in choose.content
+    assert "/feedback JAL0003" in choose.content
+    thanks = await after(
+        ana, lambda: ana.send("/feedback jal0003 El registro no sirve, nadie me llamó"), "Gracias"
+    )
+    assert "Registro estatal de habilidades" in thanks.content
+    too_long = await after(ana, lambda: ana.send("/feedback JAL0003 " + "a" * 2001), "caracteres")
+    assert "2001 caracteres" in too_long.content
+    async with pulso.services.db.read() as repos:
+        rows = (
+            await repos.conn.execute(
+                sa.select(feedback.c.commitment_id, feedback.c.sentiment_label).order_by(
+                    feedback.c.id
+                )
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [("JAL0001", "pos"), ("JAL0003", "neg")]
+    # With nothing awaited, a stray message gets a hint rather than silence.
+    hint = await after(ana, lambda: ana.send("hola"), "No estoy esperando")
+    assert "/feedback" in hint.content

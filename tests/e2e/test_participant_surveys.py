@@ -1,0 +1,208 @@
+"""Answering: every question type's buttons and rules, several surveys one after another,
+and a round that closed."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from bot.emulator import ChatMessage, SimUser
+from bot.storage.schema import answer_choices, answers
+from surveys.instruments import Instrument
+from tests.e2e.harness import RunningBot
+from tests.e2e.participant_steps import after, invitation, issue_invite, join, open_round
+from tests.factories import add_instrument
+
+pytestmark = pytest.mark.e2e
+
+
+def _text(es: str, en: str) -> dict[str, str]:
+    return {"es": es, "en": en}
+
+
+EVERY_TYPE = Instrument.model_validate(
+    {
+        "id": "everytype",
+        "version": 1,
+        "title": _text("Todas las preguntas", "Every question"),
+        "intro": _text("Una de cada tipo.", "One of each type."),
+        "outro": _text("¡Listo, gracias!", "Done, thank you!"),
+        "questions": [
+            {"id": "agree", "type": "likert5", "text": _text("¿Va bien?", "Going well?")},
+            {"id": "score", "type": "rating", "text": _text("Califica de 0 a 10", "Rate 0-10")},
+            {
+                "id": "colors",
+                "type": "multi",
+                "max_choices": 2,
+                "text": _text("¿Qué colores? <usa los botones>", "Which colours?"),
+                "options": [
+                    {"code": "red", "label": _text("Rojo", "Red")},
+                    {"code": "green", "label": _text("Verde", "Green")},
+                    {"code": "blue", "label": _text("Azul", "Blue")},
+                ],
+            },
+            {"id": "again", "type": "yes_no", "required": False, "text": _text("¿Otra?", "More?")},
+            {
+                "id": "why",
+                "type": "text",
+                "required": False,
+                "max_length": 20,
+                "text": _text("¿Por qué?", "Why?"),
+            },
+            {
+                "id": "level",
+                "type": "single",
+                "text": _text("¿Nivel?", "Level?"),
+                "options": [
+                    {"code": "low", "label": _text("Bajo", "Low"), "score": 0},
+                    {"code": "high", "label": _text("Alto", "High"), "score": 100},
+                ],
+            },
+        ],
+    }
+)
+
+
+def rows(message: ChatMessage) -> list[list[str]]:
+    return [[button.text for button in row] for row in message.buttons]
+
+
+async def toast(user: SimUser, label: str) -> str | None:
+    press = await user.press(label)
+    return (await press.wait_answer()).text
+
+
+async def test_every_question_type_has_fitting_buttons_and_rules(pulso: RunningBot) -> None:
+    await pulso.import_example_plan()
+    await add_instrument(pulso.services.db, pulso.clock.now(), EVERY_TYPE)
+    ana = pulso.person(5001, "Ana")
+    await join(pulso, ana, await issue_invite(pulso))
+    await open_round(pulso, instrument="everytype")
+    await invitation(ana)
+    likert = await after(ana, lambda: ana.press("▶️ Comenzar"), "Pregunta 1 de 6")
+    assert rows(likert) == [
+        ["Totalmente en desacuerdo"],
+        ["En desacuerdo"],
+        ["Ni de acuerdo ni en desacuerdo"],
+        ["De acuerdo"],
+        ["Totalmente de acuerdo"],
+    ]
+    rating = await after(ana, lambda: ana.press("De acuerdo"), "Pregunta 2 de 6")
+    assert rows(rating) == [
+        ["0", "1", "2", "3", "4", "5"],
+        ["6", "7", "8", "9", "10"],
+        ["⬅️ Atrás"],
+    ]
+    multi = await after(ana, lambda: ana.press("7"), "Pregunta 3 de 6")
+    assert "&lt;usa los botones&gt;" in (multi.html or "")
+    assert "hasta 2" in multi.content
+    assert rows(multi) == [["⬜ Rojo"], ["⬜ Verde"], ["⬜ Azul"], ["✔️ Listo"], ["⬅️ Atrás"]]
+
+    # A required multiple choice needs a choice; toggles redraw the same message.
+    assert await toast(ana, "✔️ Listo") == "Esta pregunta necesita una respuesta."
+    await after(ana, lambda: ana.press("⬜ Rojo"), "Pregunta 3 de 6")
+    await after(ana, lambda: ana.press("⬜ Azul"), "Pregunta 3 de 6")
+    redrawn = ana.chat.message(multi.message_id)
+    assert rows(redrawn)[:3] == [["✅ Rojo"], ["⬜ Verde"], ["✅ Azul"]]
+    assert await toast(ana, "⬜ Verde") == (
+        "Elegiste 3 opciones; en esta pregunta caben como máximo 2."
+    )
+    yes_no = await after(ana, lambda: ana.press("✔️ Listo"), "Pregunta 4 de 6")
+    assert "✅ Rojo, Azul" in ana.chat.message(multi.message_id).content
+    assert rows(yes_no) == [["Sí", "No"], ["⬅️ Atrás", "Omitir ⏭"]]
+
+    text = await after(ana, lambda: ana.press("Omitir ⏭"), "Pregunta 5 de 6")
+    assert "hasta 20 caracteres" in text.content
+    # A text question takes a message; a too-long one is refused with a clear message.
+    too_long = await after(ana, lambda: ana.send("x" * 25), "caracteres")
+    assert too_long.content == (
+        "Tu respuesta tiene 25 caracteres y caben como máximo 20. ¿Puedes acortarla?"
+    )
+    single = await after(ana, lambda: ana.send("Porque sí"), "Pregunta 6 de 6")
+    hint = await after(ana, lambda: ana.send("Alto"), "botones")
+    assert "Esta pregunta se contesta con los botones" in hint.content
+    recap = await after(ana, lambda: ana.press("Alto"), "Tus respuestas")
+    assert "¡Listo, gracias!" in recap.content
+    assert "→ Rojo, Azul" in recap.content
+
+    async with pulso.services.db.read() as repos:
+        stored = {
+            row.question_id: (row.choice, row.score, row.text, row.skipped)
+            for row in await repos.conn.execute(sa.select(answers))
+        }
+        codes = sorted(
+            (await repos.conn.execute(sa.select(answer_choices.c.code))).scalars().all()
+        )
+    assert stored == {
+        "agree": ("4", 75.0, None, False),
+        "score": ("7", 70.0, None, False),
+        "colors": (None, None, None, False),
+        "again": (None, None, None, True),
+        "why": (None, None, "Porque sí", False),
+        "level": ("high", 100.0, None, False),
+    }
+    assert codes == ["blue", "red"]
+    assert single.message_id != recap.message_id
+
+
+async def test_several_surveys_come_one_after_another(pulso: RunningBot) -> None:
+    await pulso.import_example_plan()
+    ana = pulso.person(5002, "Ana")
+    await join(pulso, ana, await issue_invite(pulso, "JAL0001", "beneficiary"))
+    await join(pulso, ana, await issue_invite(pulso, "JAL0003", "beneficiary"))
+    await open_round(pulso, instrument="pulse", commitments=("JAL0001", "JAL0003"))
+    await invitation(ana)
+    first = await after(ana, lambda: ana.press("▶️ Comenzar"), "Pregunta 1 de 2")
+    async with pulso.services.db.read() as repos:
+        mine = await repos.responses.of_participant(1)
+    assert [r.status for r in mine] == ["started", "pending"]
+
+    # Starting the second one now is not allowed to mix them: finish the first.
+    mark = ana.chat.cursor
+    await ana.press_data(f"s:{mine[1].id}")
+    busy = await ana.wait_for_message(
+        predicate=lambda m: "Primero terminemos" in m.content, since=mark
+    )
+    assert "Lomas de Polanco" in busy.content
+    again = await ana.wait_for_message(
+        predicate=lambda m: "Pregunta 1 de 2" in m.content and bool(m.buttons), since=mark
+    )
+    assert again.message_id != first.message_id
+    assert ana.chat.message(first.message_id).buttons == []  # one live question, not two
+
+    await after(ana, lambda: ana.press("8"), "Pregunta 2 de 2")
+    recap = await after(ana, lambda: ana.press("Omitir ⏭"), "Tus respuestas")
+    assert "Tienes otra encuesta pendiente" in recap.content
+    assert recap.button_texts() == ["✏️ Cambiar mis respuestas", "▶️ Siguiente encuesta"]
+    mark = ana.chat.cursor
+    await after(ana, lambda: ana.press("▶️ Siguiente encuesta"), "Pregunta 1 de 2")
+    intro = await ana.wait_for_message(predicate=lambda m: "Preguntas: 2" in m.content, since=mark)
+    assert "Registro estatal de habilidades" in intro.content
+    await after(ana, lambda: ana.press("3"), "Pregunta 2 de 2")
+    last = await after(ana, lambda: ana.press("Omitir ⏭"), "Tus respuestas")
+    assert "otra encuesta" not in last.content
+    async with pulso.services.db.read() as repos:
+        assert [r.status for r in await repos.responses.of_participant(1)] == [
+            "completed",
+            "completed",
+        ]
+
+
+async def test_a_closed_round_says_when_it_closed_and_changes_nothing(pulso: RunningBot) -> None:
+    await pulso.import_example_plan()
+    ana = pulso.person(5003, "Ana", language="en")
+    await join(pulso, ana, await issue_invite(pulso), english=True)
+    round_id = await open_round(pulso, instrument="pulse")
+    await invitation(ana, "▶️ Start")
+    await after(ana, lambda: ana.press("▶️ Start"), "Question 1 of 2")
+    await pulso.services.rounds.close(round_id, actor=None)
+    assert (
+        await toast(ana, "5")
+        == "⌛ This round closed on March 2, 2026, 10:00; it no longer takes answers."
+    )
+    closed = await after(ana, lambda: ana.send("/survey"), "no open surveys")
+    assert closed.buttons == []
+    async with pulso.services.db.read() as repos:
+        assert (
+            await repos.conn.execute(sa.select(sa.func.count()).select_from(answers))
+        ).scalar() == 0
