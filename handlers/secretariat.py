@@ -1,12 +1,177 @@
 """What the Secretariat asks for: /summary, /gap, /trend, /export (and admins' /official).
 
-(Built by the insights issue.)
+======================================  ===========================================================
+``/summary [ROUND] [COMMITMENT]``       a round's results and charts (default: the latest closed
+                                        round), or one commitment question by question
+``/gap [ROUND]``                        the reality gap of every commitment, flagged ones first
+                                        (default: the latest closed round that asked about change)
+``/trend COMMITMENT``                   a commitment round by round, with its chart
+``/export [ROUND]``                     the round's answers as a CSV file, people as pseudonyms
+``/official COMMITMENT PERCENT``        admins: record the officially reported completion
+======================================  ===========================================================
+
+Secretariat members and admins may use the first four, in private or in a
+Secretariat group; everyone else gets a refusal. Figures from fewer than
+``MIN_GROUP_SIZE`` people are never shown (see :mod:`surveys.aggregation`).
 """
 
 from __future__ import annotations
 
-from bot.context import PulsoApplication
+import re
+
+from telegram import Update
+from telegram.constants import ChatAction
+from telegram.ext import CommandHandler
+
+from bot.access import Caller
+from bot.context import PulsoApplication, PulsoContext
+from bot.outgoing import Outgoing
+from bot.settings import SettingsError
+from handlers.guards import command_args, guarded, reply
+
+_COMMITMENT = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,15}$")
+
+
+def parse_round_and_commitment(args: list[str]) -> tuple[int | None, str | None] | None:
+    """``[ROUND] [COMMITMENT]`` in either order → (round, commitment); None if malformed."""
+    if len(args) > 2:
+        return None
+    round_id: int | None = None
+    commitment_id: str | None = None
+    for arg in args:
+        if arg.isdigit() and round_id is None and 0 < int(arg) < 2**31:
+            round_id = int(arg)
+        elif _COMMITMENT.match(arg.upper()) and not arg.isdigit() and commitment_id is None:
+            commitment_id = arg.upper()
+        else:
+            return None
+    return round_id, commitment_id
+
+
+def parse_official(args: list[str]) -> tuple[str, float] | str | None:
+    """``COMMITMENT PERCENT`` → (commitment, percent); a message key; None: wrong count."""
+    if len(args) != 2 or not _COMMITMENT.match(args[0].upper()):
+        return None
+    text = args[1].rstrip("%").replace(",", ".")
+    try:
+        percent = float(text)
+    except ValueError:
+        return "insights.official.bad_percent"
+    if not 0 <= percent <= 100:
+        return "insights.official.bad_percent"
+    return args[0].upper(), percent
+
+
+async def send(update: Update, items: list[Outgoing]) -> None:
+    """Send texts, photos and documents to the chat the command came from, in order."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    for item in items:
+        if item.photo is not None:
+            await chat.send_photo(item.photo, caption=item.text or None)
+        elif item.document is not None:
+            await chat.send_document(
+                item.document, filename=item.filename, caption=item.text or None
+            )
+        else:
+            await chat.send_message(item.text, reply_markup=item.keyboard)
+
+
+async def _working(update: Update) -> None:
+    """Charts take a moment: show "sending a photo…" meanwhile."""
+    if update.effective_chat is not None:
+        await update.effective_chat.send_chat_action(ChatAction.UPLOAD_PHOTO)
+
+
+@guarded("secretariat")
+async def summary(update: Update, context: PulsoContext, caller: Caller) -> None:
+    """A round's results (or one commitment's), then the charts."""
+    parsed = parse_round_and_commitment(command_args(context))
+    if parsed is None:
+        await reply(update, context.services.t("insights.summary.usage", caller.locale))
+        return
+    round_id, commitment_id = parsed
+    await _working(update)
+    rendered = await context.services.insights.summary(caller.locale, round_id, commitment_id)
+    await send(update, rendered.outgoing())
+
+
+@guarded("secretariat")
+async def gap(update: Update, context: PulsoContext, caller: Caller) -> None:
+    """The reality gap of every commitment, flagged first, and its chart."""
+    args = command_args(context)
+    parsed = parse_round_and_commitment(args)
+    if parsed is None or parsed[1] is not None:
+        await reply(update, context.services.t("insights.gap.usage", caller.locale))
+        return
+    await _working(update)
+    rendered = await context.services.insights.gap(caller.locale, parsed[0])
+    await send(update, rendered.outgoing())
+
+
+@guarded("secretariat")
+async def trend(update: Update, context: PulsoContext, caller: Caller) -> None:
+    """A commitment round by round, and its chart."""
+    parsed = parse_round_and_commitment(command_args(context))
+    if parsed is None or parsed[0] is not None or parsed[1] is None:
+        await reply(update, context.services.t("insights.trend.usage", caller.locale))
+        return
+    await _working(update)
+    rendered = await context.services.insights.trend(caller.locale, parsed[1])
+    await send(update, rendered.outgoing())
+
+
+@guarded("secretariat")
+async def export(update: Update, context: PulsoContext, caller: Caller) -> None:
+    """The round's answers as a CSV file, with pseudonyms instead of people."""
+    t = context.services.t
+    parsed = parse_round_and_commitment(command_args(context))
+    if parsed is None or parsed[1] is not None:
+        await reply(update, t("insights.export.usage", caller.locale))
+        return
+    try:
+        round_id, data = await context.services.insights.export_csv(parsed[0])
+    except SettingsError:
+        await reply(update, t("insights.export.no_secret", caller.locale))
+        return
+    caption = t("insights.export.caption", caller.locale, round=round_id)
+    await send(update, [Outgoing(caption, document=data, filename=f"pulso-round-{round_id}.csv")])
+
+
+@guarded("admin")
+async def official(update: Update, context: PulsoContext, caller: Caller) -> None:
+    """Record a commitment's officially reported completion (audited)."""
+    t = context.services.t
+    parsed = parse_official(command_args(context))
+    if not isinstance(parsed, tuple):
+        problem = [t(parsed, caller.locale)] if parsed else []
+        await reply(update, "\n".join([*problem, t("insights.official.usage", caller.locale)]))
+        return
+    commitment_id, percent = parsed
+    recorded = await context.services.insights.record_official(
+        actor=caller.user_id,
+        update_id=update.update_id,
+        commitment_id=commitment_id,
+        percent=percent,
+    )
+    key = "insights.official.done" if recorded.previous is None else "insights.official.replaced"
+    await reply(
+        update,
+        t(
+            key,
+            caller.locale,
+            id=recorded.commitment_id,
+            percent=f"{recorded.percent:g}",
+            previous=f"{recorded.previous:g}" if recorded.previous is not None else "",
+        ),
+    )
 
 
 def register(application: PulsoApplication) -> None:
-    """Register the Secretariat's commands."""
+    """Register the Secretariat's commands and /official."""
+    application.add_handler(CommandHandler("summary", summary))
+    application.add_handler(CommandHandler("gap", gap))
+    application.add_handler(CommandHandler("trend", trend))
+    application.add_handler(CommandHandler("export", export))
+    application.add_handler(CommandHandler("official", official))

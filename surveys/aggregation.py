@@ -46,7 +46,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from surveys.errors import NotFound, PulsoError
+from surveys.errors import PulsoError
 from surveys.instruments import Instrument, Measure, Question, QuestionType, Role
 
 Label = Literal["pos", "neu", "neg"]
@@ -66,13 +66,6 @@ class NoRoundYet(PulsoError):
 
     key = "error.insights.no_round"
     template = "no round has closed yet"
-
-
-class RoundNotFound(NotFound):
-    """No round with that number."""
-
-    key = "error.insights.unknown_round"
-    template = "no round {id}"
 
 
 class RoundNotOpened(PulsoError):

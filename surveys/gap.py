@@ -79,6 +79,7 @@ class GapRow:
     beneficiaries: MeasureResult
     gap: float | None
     reasons: frozenset[FlagReason] = frozenset()
+    implementers_asked: bool = False  # the round asked implementers about completion
 
     @property
     def flagged(self) -> bool:
@@ -100,6 +101,8 @@ def gap_row(
     beneficiaries = result.measure(BENEFICIARIES_MEASURE, Role.BENEFICIARY)
     group = result.groups.get(Role.BENEFICIARY)
     measured = group is not None and BENEFICIARIES_MEASURE in group.measures
+    implementing = result.groups.get(Role.IMPLEMENTER)
+    asked = implementing is not None and IMPLEMENTERS_MEASURE in implementing.measures
     reported = [v for v in (official, implementers.mean.value) if v is not None]
     perceived = beneficiaries.mean.value
     gap = max(reported) - perceived if reported and perceived is not None else None
@@ -123,6 +126,7 @@ def gap_row(
         beneficiaries,
         gap,
         frozenset(reasons),
+        asked,
     )
 
 

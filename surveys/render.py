@@ -487,7 +487,9 @@ def gap_row_lines(
         t(
             "insights.gap.figures",
             official=official,
-            implementers=index(t, row.implementers.mean, min_group_size),
+            implementers=index(t, row.implementers.mean, min_group_size)
+            if row.implementers_asked
+            else t("insights.gap.not_asked"),
             beneficiaries=index(t, row.beneficiaries.mean, min_group_size),
             gap=gap,
         )

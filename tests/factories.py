@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import cast
 
 import sqlalchemy as sa
 
 from bot.storage.engine import Database
+from bot.storage.repositories import Repos
 from bot.storage.schema import (
     action_plans,
     answer_choices,
@@ -168,25 +170,13 @@ async def add_person(
     return int(pid)
 
 
-async def add_response(
-    db: Database,
-    now: datetime,
-    *,
-    round_id: int,
-    commitment_id: str,
-    role: str,
-    participant_id: int | None = None,
-    status: str = "completed",
-    answers_given: Mapping[str, str | Sequence[str] | None] | None = None,
-    labels: Mapping[str, str] | None = None,
-    instrument: Instrument | None = None,
-) -> int:
-    """A response with its answers, validated as the bot would (None = skipped).
-
-    Text answers are scored with the real analyser unless ``labels`` says the label.
-    """
-    instrument = instrument or builtin_instrument("progress")
-    rows = []
+def _answer_rows(
+    instrument: Instrument,
+    answers_given: Mapping[str, str | Sequence[str] | None] | None,
+    labels: Mapping[str, str] | None,
+) -> list[dict[str, object]]:
+    """Answer rows validated as the bot would; texts scored unless ``labels`` names a label."""
+    rows: list[dict[str, object]] = []
     for question_id, raw in (answers_given or {}).items():
         question = instrument.question(question_id)
         answer = validate_answer(question, raw)
@@ -211,6 +201,62 @@ async def add_response(
                 "codes": answer.codes if multi else (),
             }
         )
+    return rows
+
+
+async def _insert_answers(
+    repos: Repos,
+    now: datetime,
+    *,
+    response_id: int,
+    round_id: int,
+    commitment_id: str,
+    role: str,
+    rows: list[dict[str, object]],
+) -> None:
+    for row in rows:
+        values = dict(row)
+        codes = cast(tuple[str, ...], values.pop("codes"))
+        answer_id = (
+            await repos.conn.execute(
+                sa.insert(answers)
+                .values(
+                    response_id=response_id,
+                    round_id=round_id,
+                    commitment_id=commitment_id,
+                    role=role,
+                    answered_at=now,
+                    updated_at=now,
+                    **values,
+                )
+                .returning(answers.c.id)
+            )
+        ).scalar_one()
+        if codes:
+            await repos.conn.execute(
+                sa.insert(answer_choices),
+                [{"answer_id": answer_id, "code": code} for code in codes],
+            )
+
+
+async def add_response(
+    db: Database,
+    now: datetime,
+    *,
+    round_id: int,
+    commitment_id: str,
+    role: str,
+    participant_id: int | None = None,
+    status: str = "completed",
+    answers_given: Mapping[str, str | Sequence[str] | None] | None = None,
+    labels: Mapping[str, str] | None = None,
+    instrument: Instrument | None = None,
+) -> int:
+    """A response with its answers, validated as the bot would (None = skipped).
+
+    Text answers are scored with the real analyser unless ``labels`` says the label.
+    """
+    rows = _answer_rows(instrument or builtin_instrument("progress"), answers_given, labels)
     async with db.write() as repos:
         response_id = (
             await repos.conn.execute(
@@ -229,28 +275,15 @@ async def add_response(
                 .returning(responses.c.id)
             )
         ).scalar_one()
-        for row in rows:
-            codes = row.pop("codes")
-            answer_id = (
-                await repos.conn.execute(
-                    sa.insert(answers)
-                    .values(
-                        response_id=response_id,
-                        round_id=round_id,
-                        commitment_id=commitment_id,
-                        role=role,
-                        answered_at=now,
-                        updated_at=now,
-                        **row,
-                    )
-                    .returning(answers.c.id)
-                )
-            ).scalar_one()
-            if codes:
-                await repos.conn.execute(
-                    sa.insert(answer_choices),
-                    [{"answer_id": answer_id, "code": code} for code in codes],
-                )
+        await _insert_answers(
+            repos,
+            now,
+            response_id=response_id,
+            round_id=round_id,
+            commitment_id=commitment_id,
+            role=role,
+            rows=rows,
+        )
     return int(response_id)
 
 
@@ -279,4 +312,35 @@ async def add_feedback(
                 text_language=scored.language,
                 created_at=at,
             )
+        )
+
+
+async def answer_response(
+    db: Database,
+    now: datetime,
+    *,
+    round_id: int,
+    participant_id: int,
+    answers_given: Mapping[str, str | Sequence[str] | None],
+    labels: Mapping[str, str] | None = None,
+    instrument: Instrument | None = None,
+) -> None:
+    """Answer and complete a participant's (only) response in a round that a real round
+    opening created, as the survey flow would leave it."""
+    rows = _answer_rows(instrument or builtin_instrument("progress"), answers_given, labels)
+    async with db.write() as repos:
+        (response,) = await repos.responses.of_participant(participant_id, round_id=round_id)
+        await _insert_answers(
+            repos,
+            now,
+            response_id=response.id,
+            round_id=round_id,
+            commitment_id=response.commitment_id,
+            role=response.role,
+            rows=rows,
+        )
+        await repos.conn.execute(
+            sa.update(responses)
+            .where(responses.c.id == response.id)
+            .values(status="completed", started_at=now, completed_at=now, updated_at=now)
         )
