@@ -558,6 +558,15 @@ class SurveyState:
         return tuple((q, self.answers.get(q.id)) for q in self.asked())
 
 
+def _belongs(state: SurveyState | None, participant_id: int | None) -> bool:
+    """Whether the response is this person's (a forgotten one, unlinked, is nobody's)."""
+    return (
+        state is not None
+        and participant_id is not None
+        and state.response.participant_id == participant_id
+    )
+
+
 def check_open(response: Response, now: datetime) -> None:
     """Refuse input to a round that is no longer open (or whose deadline passed)."""
     if response.round_status == "cancelled":
@@ -580,7 +589,7 @@ def check_move(
     optional questions, a previous question to go back to) and the option is
     one of the question's. A forged or stale press gets ``error.stale_button``.
     """
-    if state is None or participant_id is None or state.response.participant_id != participant_id:
+    if state is None or not _belongs(state, participant_id):
         raise Refusal(STALE)
     check_open(state.response, now)
     try:
@@ -1072,10 +1081,11 @@ class JourneyService:
                 if not await repos.updates.claim(update_id, now):
                     raise _Redelivered
                 state = await self._state(repos, response_id)
-                if state is None or state.response.participant_id != participant_id:
+                if not _belongs(state, participant_id):
                     raise Refusal(STALE)
-                check_open(state.response, now)
+                assert state is not None
                 assert participant_id is not None
+                check_open(state.response, now)
                 return await self._begin(repos, state, participant_id, message_id, now)
         except Refusal as refusal:
             return SurveyReply(notice=refusal.notice)
@@ -1095,8 +1105,9 @@ class JourneyService:
         response = state.response
         others = [r for r in await self._open_responses(repos, participant_id) if r != response]
         busy = next((r for r in others if r.status == "started"), None)
-        if busy is not None and response.status == "pending":
-            # One survey at a time: finish the one already begun.
+        if busy is not None:
+            # One survey at a time: finish the one already begun before starting or
+            # revising another.
             busy_state = await self._state(repos, busy.id)
             assert busy_state is not None
             reply = await self._present(repos, busy_state, now)
@@ -1128,7 +1139,7 @@ class JourneyService:
             send.append(
                 IntroScreen(survey, len(state.asked()), len(state.instrument.for_role(state.role)))
             )
-        elif response.status == "completed":
+        elif response.status == "completed" and state.asked():
             first = state.asked()[0]
             await repos.responses.set_cursor(response.id, first.id, now)
             state = replace(state, response=replace(response, cursor=first.id))
@@ -1172,42 +1183,45 @@ class JourneyService:
         self, caller: Caller, response_id: int, move: Move, *, update_id: int, message_id: int
     ) -> SurveyReply:
         """A survey button: answer, toggle, done/keep, skip or back."""
-        participant_id = caller.participant.id if caller.participant else None
         await self._warm(response_id)
         try:
             return await self._move(
-                participant_id, response_id, move, update_id=update_id, pressed=message_id
+                caller, response_id, move, update_id=update_id, pressed=message_id
             )
         except _Redelivered:
             return await self._replay(
-                participant_id,
+                caller.participant.id if caller.participant else None,
                 response_id,
                 reference=message_id,
                 pressed=(message_id, move.question_id),
             )
 
     async def _move(
-        self,
-        participant_id: int | None,
-        response_id: int,
-        move: Move,
-        *,
-        update_id: int,
-        pressed: int | None,
-        language: Locale = "es",
+        self, caller: Caller, response_id: int, move: Move, *, update_id: int, pressed: int | None
     ) -> SurveyReply:
+        """Check, decide and store one move, then say what to show (after the commit)."""
+        participant = caller.participant
         now = self._now()
         try:
             async with self.services.db.write() as repos:
                 if not await repos.updates.claim(update_id, now):
                     raise _Redelivered
                 state = await self._state(repos, response_id)
-                question = check_move(state, move, participant_id=participant_id, now=now)
+                question = check_move(
+                    state, move, participant_id=participant.id if participant else None, now=now
+                )
                 assert state is not None
+                assert participant is not None
+                # Where the question was shown: the pressed message, or (a text answer)
+                # the prompt — read before the move, which may clear the prompt.
+                shown_in = pressed if pressed is not None else state.response.prompt_message_id
                 decision = decide(state, question, move)
-                after = await self._apply(repos, state, question, decision, language, now)
+                after = await self._apply(repos, state, question, decision, caller.locale, now)
+                if participant.awaiting is not None:
+                    # The person went on with the survey: /feedback waits no more.
+                    await repos.participants.set_awaiting(participant.id, None, now)
                 survey = await self._context(repos, after)
-                return await self._moved(repos, after, survey, question, decision, pressed)
+                return await self._moved(repos, after, survey, question, decision, shown_in)
         except Refusal as refusal:
             return SurveyReply(notice=refusal.notice)
 
@@ -1258,15 +1272,14 @@ class JourneyService:
         survey: SurveyContext,
         question: Question,
         decision: Decision,
-        pressed: int | None,
+        shown_in: int | None,
     ) -> SurveyReply:
         if decision.in_place:
             assert decision.show is not None
             return SurveyReply(replace=after.screen(survey, decision.show))
         retire: tuple[Retire, ...] = ()
-        target = pressed if pressed is not None else after.response.prompt_message_id
-        if target is not None:
-            retire = (Retire(target, after.answered(survey, question)),)
+        if shown_in is not None:
+            retire = (Retire(shown_in, after.answered(survey, question)),)
         if decision.show is not None:
             return SurveyReply(retire=retire, send=(after.screen(survey, decision.show),))
         recap = await self._recap(repos, after, survey, revised=not decision.complete)
@@ -1290,7 +1303,7 @@ class JourneyService:
         now = self._now()
         async with self.services.db.write() as repos:
             state = await self._state(repos, response_id)
-            if state is None or state.response.participant_id != participant_id:
+            if state is None or not _belongs(state, participant_id):
                 return SurveyReply()
             prompt = state.response.prompt_message_id
             if prompt is not None and reference is not None and prompt > reference:
@@ -1340,13 +1353,16 @@ class JourneyService:
                 state = await self._state(repos, pending[0].id)
                 assert state is not None
                 return await self._begin(repos, state, participant_id, None, now)
-            if responses:
+            completed = [r for r in responses if r.status == "completed"]
+            if completed and len(completed) == len(responses):
                 surveys = []
-                for response in responses:
+                for response in completed:
                     state = await self._state(repos, response.id)
                     assert state is not None
                     surveys.append(await self._context(repos, state))
                 return SurveyReply(send=(CompletedList(tuple(surveys)),))
+            if responses:
+                return SurveyReply()  # a redelivered /survey whose start was already shown
         return SurveyReply(send=(MessageScreen(Notice("journey.survey.none_open")),))
 
     async def text_message(
@@ -1385,12 +1401,11 @@ class JourneyService:
             return SurveyReply(notice=Notice("journey.text.use_buttons"))
         try:
             return await self._move(
-                participant.id,
+                caller,
                 response.id,
                 Move("text", current.id, text=text),
                 update_id=update_id,
                 pressed=None,
-                language=caller.locale,
             )
         except _Redelivered:
             return await self._replay(

@@ -178,14 +178,28 @@ async def test_several_surveys_come_one_after_another(pulso: RunningBot) -> None
     await after(ana, lambda: ana.press("▶️ Siguiente encuesta"), "Pregunta 1 de 2")
     intro = await ana.wait_for_message(predicate=lambda m: "Preguntas: 2" in m.content, since=mark)
     assert "Registro estatal de habilidades" in intro.content
-    await after(ana, lambda: ana.press("3"), "Pregunta 2 de 2")
-    last = await after(ana, lambda: ana.press("Omitir ⏭"), "Tus respuestas")
+
+    # Revising the first survey waits too, while the second one is under way.
+    mark = ana.chat.cursor
+    await ana.press_data(f"s:{mine[0].id}")
+    await ana.wait_for_message(predicate=lambda m: "Primero terminemos" in m.content, since=mark)
+    await ana.wait_for_message(predicate=lambda m: bool(m.button("3")), since=mark)
+
+    # /feedback waits for a text, but going on with the survey ends that wait: the next
+    # text answers the survey's text question (the last one, whose buttons then go).
+    await after(ana, lambda: ana.send("/feedback JAL0003"), "Escribe en un mensaje")
+    note = await after(ana, lambda: ana.press("3"), "Pregunta 2 de 2", live=True)
+    assert note.button_texts() == ["⬅️ Atrás", "Omitir ⏭"]
+    last = await after(ana, lambda: ana.send("Falta difusión"), "Tus respuestas")
     assert "otra encuesta" not in last.content
+    assert "→ Falta difusión" in last.content
+    assert ana.chat.message(note.message_id).buttons == []
     async with pulso.services.db.read() as repos:
         assert [r.status for r in await repos.responses.of_participant(1)] == [
             "completed",
             "completed",
         ]
+        assert await repos.responses.feedback_of(1) == []
 
 
 async def test_a_closed_round_says_when_it_closed_and_changes_nothing(pulso: RunningBot) -> None:
