@@ -85,6 +85,7 @@ from surveys.themes import Themes, find_themes, pick_quotes
 
 if TYPE_CHECKING:
     from bot.services import Services
+    from bot.storage.engine import Database
     from bot.storage.repositories import Repos
     from bot.storage.repositories.outbox import OutboxItem
 
@@ -551,7 +552,7 @@ class InsightsService:
             round_ = await self._resolve(repos, round_id)
         buffer = io.StringIO()
         secret = self.services.settings.require_pseudonym_secret()
-        await write_answers(self.services, buffer, secret=secret, round_id=round_.id, fmt="csv")
+        await write_answers(self.services.db, buffer, secret=secret, round_id=round_.id, fmt="csv")
         return round_.id, ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
     async def report(self, round_id: int, locale: Locale) -> dict[str, bytes]:
@@ -811,14 +812,14 @@ def _record(row: ExportRow, secret: bytes) -> dict[str, object]:
     }
 
 
-async def _rows(services: Services, round_id: int | None) -> AsyncIterator[ExportRow]:
-    async with services.db.read() as repos:
+async def _rows(db: Database, round_id: int | None) -> AsyncIterator[ExportRow]:
+    async with db.read() as repos:
         async for row in repos.insights.export_rows(round_id):
             yield row
 
 
 async def write_answers(
-    services: Services,
+    db: Database,
     out: TextIO,
     *,
     secret: bytes,
@@ -836,7 +837,7 @@ async def write_answers(
     if fmt == "csv":
         writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
         writer.writeheader()
-        async for row in _rows(services, round_id):
+        async for row in _rows(db, round_id):
             record = _record(row, secret)
             record["text"] = _cell_text(row.text)
             record["skipped"] = "true" if row.skipped else "false"
@@ -844,7 +845,7 @@ async def write_answers(
             count += 1
         return count
     out.write("[")
-    async for row in _rows(services, round_id):
+    async for row in _rows(db, round_id):
         out.write(
             ("\n" if count == 0 else ",\n") + json.dumps(_record(row, secret), ensure_ascii=False)
         )
