@@ -234,7 +234,7 @@ class OutcomeWriter:
         while True:
             try:
                 now = services.clock.now()
-                async with services.db.write() as repos:
+                async with self.engine.db_lock, services.db.write() as repos:
                     await repos.outbox.mark_sent(sent, now)
                     await repos.outbox.finish_many(finished)
                     for chat_id in unreachable_chats:
@@ -291,8 +291,12 @@ class DeliveryEngine:
         self._bucket = TokenBucket(self.rate, self.rate / 50)
         self._batch = int(min(500, max(20, self.rate)))
         self._stopping = asyncio.Event()
-        self._claiming = False
+        self._refill: asyncio.Task[None] | None = None
+        self._exhausted = False
         self._holding: _Job | None = None
+        #: The engine's own write transactions (claims, outcomes) take turns here rather
+        #: than in SQLite's busy handler, whose sleeps (up to 100 ms) would stall sending.
+        self.db_lock = asyncio.Lock()
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -323,7 +327,7 @@ class DeliveryEngine:
         self.running = False
         self._stopping.set()
         self._wake.set()
-        for task in (self._dispatcher, self._progress):
+        for task in (self._dispatcher, self._progress, self._refill):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -347,12 +351,13 @@ class DeliveryEngine:
 
     def wake(self) -> None:
         """New rows were enqueued: look at the outbox now rather than at the next tick."""
+        self._exhausted = False
         self._wake.set()
 
     async def idle(self, timeout: float = 30.0) -> None:
         """Wait until nothing is claimed, in flight or uncommitted (tests, the benchmark)."""
         deadline = time.monotonic() + timeout
-        while self._claiming or self._holding or self._ready or self._deferred or self._tasks:
+        while self._refill or self._holding or self._ready or self._deferred or self._tasks:
             self.settled.clear()
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -374,9 +379,13 @@ class DeliveryEngine:
                 await self._sleep(1.0)
 
     async def _dispatch_once(self) -> None:
-        if len(self._ready) + len(self._deferred) < self._batch // 2 + 1:
-            self._wake.clear()
-            await self._claim()
+        if (
+            self._refill is None
+            and not self._exhausted
+            and len(self._ready) + len(self._deferred) < self._batch // 2 + 1
+        ):
+            # Claiming runs beside the dispatcher, so sends never wait for the database.
+            self._refill = asyncio.create_task(self._claim(), name="pulso-delivery-claim")
         self._promote()
         job = self._next_job()
         if job is None:
@@ -402,19 +411,24 @@ class DeliveryEngine:
         task.add_done_callback(self._tasks.discard)
 
     async def _claim(self) -> None:
-        self._claiming = True
         try:
             await self._claim_batch()
+        except Exception as exc:  # the database hiccuped: the next wake-up tries again
+            log.error("claiming outbox rows failed: %s", describe_exception(exc))
+            self._exhausted = True
         finally:
-            self._claiming = False
+            self._refill = None
+            self._wake.set()
 
     async def _claim_batch(self) -> None:
         services = self.services
-        async with services.db.write() as repos:
+        async with self.db_lock, services.db.write() as repos:
             now = services.clock.now()
             due = await repos.outbox.due(now, self._batch)
             owned = await repos.outbox.claim([item.id for item in due], now) if due else set()
         items = [item for item in due if item.id in owned]
+        # Fewer than asked for: nothing more is due now; wait for a wake-up or a moment.
+        self._exhausted = len(due) < self._batch
         if not items:
             return
         for kind in {item.kind for item in items}:
@@ -457,18 +471,20 @@ class DeliveryEngine:
         delay = SAFETY_INTERVAL
         if self._deferred:
             delay = min(delay, self._deferred[0][0] - time.monotonic())
-        elif not self._tasks:
+        if self._tasks:
+            # Sends in flight may free a chat or come back for a retry.
+            delay = min(delay, 0.05)
+        elif self._refill is None and self._exhausted:
             async with self.services.db.read() as repos:
                 next_due = await repos.outbox.next_due_at()
             if next_due is not None:
                 delay = min(delay, (next_due - self.services.clock.now()).total_seconds())
-        if self._tasks:
-            # Sends in flight may free a chat or come back for a retry.
-            delay = min(delay, 0.05)
         delay = max(delay, 0.005)
+        self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), delay)
-        self._wake.clear()
+        if not self._wake.is_set() and not self._tasks:
+            self._exhausted = False  # the next row's moment, or the safety check: look again
 
     async def _sleep(self, seconds: float) -> None:
         if seconds <= 0:

@@ -484,6 +484,7 @@ class RoundsService:
             await repos.responses.create_pending(round_id, targets, now)
             start_at = not_before(now, self._quiet(round_), self.tz)
             chats = {p.id: p.chat_id for p, _ in members}
+            targeted = {t.participant_id for t in targets}
             invited = await repos.outbox.enqueue(
                 [
                     NewDelivery(
@@ -495,7 +496,7 @@ class RoundsService:
                         participant_id=pid,
                     )
                     for pid, chat in sorted(chats.items())
-                    if any(t.participant_id == pid for t in targets)
+                    if pid in targeted
                 ],
                 now,
             )

@@ -129,10 +129,10 @@ async def test_the_deadline_closes_the_round_and_tells_the_secretariat(pulso: Ru
     pulso.clock.advance(3 * D)
     assert (await pulso.services.rounds.tick()).closed == 1
     chat = pulso.secretariat_chat
-    await wait_sent(pulso, lambda: bool(chat.messages))
-    assert (
-        chat.messages[-1].content == f"🔒 La ronda {round_id} cerró: 1 de 3 respuestas completas."
-    )
+    line = f"🔒 La ronda {round_id} cerró: 1 de 3 respuestas completas."
+    # The closing line comes first; the insights' full summary may follow it.
+    await wait_sent(pulso, lambda: line in [m.content for m in chat.messages])
+    assert chat.messages[0].content == line
     async with pulso.services.db.read() as repos:
         assert (await repos.rounds.get(round_id)).status == "closed"
     assert "cerrada" in await admin_says(pulso, f"/closeround {round_id}")
