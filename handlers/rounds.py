@@ -648,6 +648,12 @@ async def wizard_cancelled(update: Update, context: PulsoContext, caller: Caller
     return END
 
 
+@guarded("admin")
+async def stale_wizard_press(update: Update, context: PulsoContext, caller: Caller) -> None:
+    """A wizard button pressed outside a wizard (an old message, a restart): say so."""
+    await refuse(update, context, caller, "error.stale_button")
+
+
 def _step(step: str) -> str:
     return rf"^w:{step}:"
 
@@ -689,6 +695,7 @@ def newround_conversation() -> ConversationHandler[PulsoContext]:
 def register(application: PulsoApplication) -> None:
     """Register the round commands; the wizard in group -1 (see the module docstring)."""
     application.add_handler(newround_conversation(), group=-1)
+    application.add_handler(CallbackQueryHandler(stale_wizard_press, pattern=r"^w:"))
     application.add_handler(CommandHandler("schedule", schedule))
     application.add_handler(CommandHandler("schedules", schedules))
     application.add_handler(CommandHandler("unschedule", unschedule))

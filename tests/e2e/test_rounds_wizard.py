@@ -1,0 +1,76 @@
+"""The /newround wizard: one ConversationHandler, buttons or typed values, admin-only."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.harness import RunningBot
+
+pytestmark = pytest.mark.e2e
+
+
+async def step(pulso: RunningBot, button: str) -> str:
+    await pulso.admin.press(button)
+    return (await pulso.admin.wait_for_message()).content
+
+
+async def test_the_wizard_with_buttons_creates_a_round(pulso: RunningBot) -> None:
+    await pulso.import_example_plan()
+    admin = pulso.admin
+    await admin.send("/newround")
+    assert "(1/5)" in (await admin.wait_for_message()).content
+    assert "(2/5)" in await step(pulso, "Pulso rápido (pulse)")
+    await step(pulso, "JAL0001")
+    assert "✅ JAL0001" in admin.last_message.button_texts()
+    await step(pulso, "JAL0004")
+    await step(pulso, "✅ JAL0001")  # toggled off again
+    assert "(3/5)" in await step(pulso, "Listo ➡️")
+    assert "(4/5)" in await step(pulso, "personas beneficiarias")
+    assert "(5/5)" in await step(pulso, "Ahora")
+    summary = await step(pulso, "7d")
+    assert "¿Creo esta ronda?" in summary
+    assert "JAL0004 · personas beneficiarias" in summary
+    done = await step(pulso, "✅ Crear")
+    assert "abierta" in done
+    async with pulso.services.db.read() as repos:
+        (round_,) = await repos.rounds.recent()
+    assert round_.targets == (("JAL0004", "beneficiary"),)
+    assert round_.status == "open"
+    assert f"<b>{round_.id}</b>" in admin.last_message.html
+
+
+async def test_typed_values_are_checked_and_cancel_creates_nothing(pulso: RunningBot) -> None:
+    await pulso.import_example_plan()
+    admin = pulso.admin
+    await admin.send("/newround")
+    await admin.wait_for_message()
+    await step(pulso, admin.last_message.button_texts()[0])
+    assert "(3/5)" in await step(pulso, "Todos")  # every commitment, and on to the roles
+    await step(pulso, "Ambos roles")
+    await admin.send("someday")
+    assert "La apertura debe ser" in (await admin.wait_for_message()).content
+    await admin.send("2026-03-05 09:00")
+    assert "(5/5)" in (await admin.wait_for_message()).content
+    await admin.send("36h")
+    summary = (await admin.wait_for_message()).content
+    assert "Abre: 2026-03-05 09:00 · Cierra: 2026-03-06 21:00" in summary
+    assert "JAL0007" in summary
+    assert "Listo: no creé ninguna ronda." == await step(pulso, "✖️ Cancelar")
+    async with pulso.services.db.read() as repos:
+        assert await repos.rounds.recent() == []
+    # Out of the wizard, text is no longer the wizard's.
+    await admin.send("36h")
+    await pulso.settle()
+    async with pulso.services.db.read() as repos:
+        assert await repos.rounds.recent() == []
+
+
+async def test_a_stranger_cannot_press_the_wizards_buttons(pulso: RunningBot) -> None:
+    await pulso.import_example_plan()
+    eve = pulso.person(8101, "Eve")
+    await eve.send("/newround")
+    assert "no está disponible" in (await eve.wait_for_message()).content
+    press = await eve.press_data("w:survey:pulse")
+    assert (await press.wait_answer()).text == "🚫 Este comando no está disponible para ti."
+    async with pulso.services.db.read() as repos:
+        assert await repos.rounds.recent() == []
