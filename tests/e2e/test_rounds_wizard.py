@@ -55,7 +55,7 @@ async def test_typed_values_are_checked_and_cancel_creates_nothing(pulso: Runnin
     summary = (await admin.wait_for_message()).content
     assert "Abre: 2026-03-05 09:00 · Cierra: 2026-03-06 21:00" in summary
     assert "JAL0007" in summary
-    assert "Listo: no creé ninguna ronda." == await step(pulso, "✖️ Cancelar")
+    assert await step(pulso, "✖️ Cancelar") == "Listo: no creé ninguna ronda."
     async with pulso.services.db.read() as repos:
         assert await repos.rounds.recent() == []
     # Out of the wizard, text is no longer the wizard's.
