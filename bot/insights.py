@@ -55,12 +55,14 @@ from surveys.aggregation import (
     Figure,
     NoRoundYet,
     RoundCancelled,
+    RoundCounts,
     RoundNotOpened,
     RoundResult,
     breakdown,
     compare,
     consent_question,
     summarise,
+    text_authors,
     text_questions,
 )
 from surveys.errors import UnknownCommitment
@@ -200,7 +202,7 @@ class InsightsService:
 
     async def _result(
         self, repos: Repos, round_: Round, commitment_ids: Sequence[str] | None = None
-    ) -> tuple[Instrument, RoundResult]:
+    ) -> tuple[Instrument, RoundCounts, RoundResult]:
         instrument = await self.services.instruments.get(round_.instrument_pk)
         multi = [q.id for q in instrument.questions if q.type is QuestionType.MULTI]
         counts = await repos.insights.round_counts(
@@ -223,10 +225,10 @@ class InsightsService:
             targets=targets,
             min_group_size=self.services.settings.min_group_size,
         )
-        return instrument, result
+        return instrument, counts, result
 
     async def _compute(self, repos: Repos, round_: Round) -> _RoundData:
-        instrument, result = await self._result(repos, round_)
+        instrument, counts, result = await self._result(repos, round_)
         size = self.services.settings.min_group_size
         texts = [q.id for q in text_questions(instrument)]
         consent = consent_question(instrument)
@@ -242,16 +244,17 @@ class InsightsService:
                 window=self._window(round_),
                 limit=TEXT_SAMPLE,
             )
-            themes[cid] = find_themes(sample.texts, authors=sample.authors, min_group_size=size)
+            authors = text_authors(counts, cid, texts)
+            themes[cid] = find_themes(sample.texts, authors=authors, min_group_size=size)
             quotes[cid] = pick_quotes(
-                sample.quotable, themes[cid], authors=sample.authors, min_group_size=size
+                sample.quotable, themes[cid], authors=authors, min_group_size=size
             )
         previous_id = await repos.insights.previous_round(round_.id)
         changes: dict[str, Mapping[Measure | Literal["sentiment"], Change]] = {}
         if previous_id is not None:
             previous = await repos.rounds.get(previous_id)
             assert previous is not None
-            _, before = await self._result(repos, previous)
+            _, _, before = await self._result(repos, previous)
             for commitment in result.commitments:
                 changes[commitment.commitment_id] = compare(
                     commitment, before.commitment(commitment.commitment_id)
@@ -411,7 +414,7 @@ class InsightsService:
                 if cached is not None:
                     instrument, result = cached.instrument, cached.result
                 else:
-                    instrument, result = await self._result(repos, round_, [commitment_id])
+                    instrument, _, result = await self._result(repos, round_, [commitment_id])
                 found = result.commitment(commitment_id)
                 if found is not None:
                     points.append(

@@ -595,6 +595,23 @@ def _complementary(counts: Mapping[str | None, int], min_group_size: int) -> set
     return small
 
 
+def text_authors(counts: RoundCounts, commitment_id: str, question_ids: Iterable[str]) -> int:
+    """How many different people, at least, wrote texts about a commitment.
+
+    Per role, the larger of its largest text question (one answer per person) and its
+    /feedback authors; summed over the roles, which are different people.
+    """
+    wanted = set(question_ids)
+    per_role: dict[Role, int] = {}
+    for (cid, role, question_id), tally in counts.questions.items():
+        if cid == commitment_id and question_id in wanted:
+            per_role[role] = max(per_role.get(role, 0), tally.answered)
+    for (cid, role), feedback in counts.feedback.items():
+        if cid == commitment_id:
+            per_role[role] = max(per_role.get(role, 0), feedback.authors)
+    return sum(per_role.values())
+
+
 def text_questions(instrument: Instrument) -> tuple[Question, ...]:
     """The instrument's free-text questions, in order."""
     return tuple(q for q in instrument.questions if q.type is QuestionType.TEXT)

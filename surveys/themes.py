@@ -42,7 +42,7 @@ MIN_MENTIONS: Final = 2
 MIN_QUOTE_WORDS: Final = 4
 MAX_QUOTE_LENGTH: Final = 280
 
-_WORD: Final = re.compile(r"[^\W\d_]{3,}")
+MIN_WORD: Final = 3
 _ANY_WORD: Final = re.compile(r"[^\W_]+")
 # Phrases never span these: a new clause starts after each.
 _CLAUSE: Final = re.compile(r"[.,;:!?¡¿()\[\]{}\"“”«»…/\n\r\t|]+|\s[-–—]\s")
@@ -81,6 +81,12 @@ def fold(text: str) -> str:
     lowered = text.lower()
     if lowered.isascii():
         return lowered
+    return _fold_accented(lowered)
+
+
+@functools.lru_cache(maxsize=65536)
+def _fold_accented(lowered: str) -> str:
+    # Words repeat across a round's texts: caching makes folding nearly free.
     decomposed = unicodedata.normalize("NFD", lowered.replace("ñ", "\0"))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return unicodedata.normalize("NFC", stripped).replace("\0", "ñ")
@@ -98,15 +104,23 @@ def stop_words() -> frozenset[str]:
     return frozenset(words)
 
 
-def _terms(text: str, stops: frozenset[str]) -> tuple[dict[str, str], dict[str, str]]:
-    """The distinct words and phrases of one text: folded key → spelling as written."""
+Spelled = tuple[tuple[str, str], ...]  # (folded key, spelling as written), each key once
+
+
+@functools.lru_cache(maxsize=8192)
+def _terms(text: str) -> tuple[Spelled, Spelled]:
+    """The distinct words and phrases of one text, in order of first use.
+
+    Cached: the quotes are picked from the same texts the themes were counted in.
+    """
+    stops = stop_words()
     words: dict[str, str] = {}
     phrases: dict[str, str] = {}
     for clause in _CLAUSE.split(text):
         previous: tuple[str, str] | None = None
         for token in _ANY_WORD.findall(clause):
             key = fold(token)
-            if not _WORD.fullmatch(token) or key in stops:
+            if len(token) < MIN_WORD or not token.isalpha() or key in stops:
                 previous = None
                 continue
             spelled = token.lower()
@@ -114,7 +128,7 @@ def _terms(text: str, stops: frozenset[str]) -> tuple[dict[str, str], dict[str, 
             if previous is not None:
                 phrases.setdefault(f"{previous[0]} {key}", f"{previous[1]} {spelled}")
             previous = (key, spelled)
-    return words, phrases
+    return tuple(words.items()), tuple(phrases.items())
 
 
 def find_themes(
@@ -125,35 +139,34 @@ def find_themes(
     top: int = 5,
 ) -> Themes:
     """The ``top`` words and phrases of ``texts``, written by ``authors`` people."""
-    stops = stop_words()
-    word_counts: Counter[str] = Counter()
-    phrase_counts: Counter[str] = Counter()
-    spellings: dict[str, Counter[str]] = {}
+    words: Counter[tuple[str, str]] = Counter()
+    phrases: Counter[tuple[str, str]] = Counter()
     count = 0
     for text in texts:
         count += 1
-        words, phrases = _terms(text, stops)
-        word_counts.update(words.keys())
-        phrase_counts.update(phrases.keys())
-        for key, spelled in (*words.items(), *phrases.items()):
-            spellings.setdefault(key, Counter())[spelled] += 1
+        found_words, found_phrases = _terms(text)
+        words.update(found_words)
+        phrases.update(found_phrases)
     if count == 0:
         return Themes()
     if authors < min_group_size:
         return Themes(suppressed=True)
-    return Themes(
-        words=_top(word_counts, spellings, top),
-        phrases=_top(phrase_counts, spellings, top),
-        texts=count,
-    )
+    return Themes(words=_top(words, top), phrases=_top(phrases, top), texts=count)
 
 
-def _top(counts: Counter[str], spellings: dict[str, Counter[str]], top: int) -> tuple[Term, ...]:
+def _top(spellings: Counter[tuple[str, str]], top: int) -> tuple[Term, ...]:
+    """The most used terms (texts per folded key), each in its most frequent spelling."""
+    counts: Counter[str] = Counter()
+    best: dict[str, tuple[int, str]] = {}
+    for (key, spelled), n in spellings.items():
+        counts[key] += n
+        if n > best.get(key, (0, ""))[0] or (n == best[key][0] and spelled < best[key][1]):
+            best[key] = (n, spelled)
     ranked = sorted(
         ((key, n) for key, n in counts.items() if n >= MIN_MENTIONS),
         key=lambda item: (-item[1], item[0]),
     )
-    return tuple(Term(spellings[key].most_common(1)[0][0], n) for key, n in ranked[:top])
+    return tuple(Term(best[key][1], n) for key, n in ranked[:top])
 
 
 def pick_quotes(
@@ -167,13 +180,12 @@ def pick_quotes(
     """Up to ``limit`` representative quotes (see the module docstring)."""
     if authors < min_group_size or themes.suppressed:
         return ()
-    stops = stop_words()
     weights = {fold(term.text): term.count for term in themes.words}
     weights |= {fold(term.text): 2 * term.count for term in themes.phrases}
 
     def score(candidate: QuoteCandidate) -> int:
-        words, phrases = _terms(candidate.text, stops)
-        return sum(weights.get(key, 0) for key in (*words, *phrases))
+        words, phrases = _terms(candidate.text)
+        return sum(weights.get(key, 0) for key, _ in (*words, *phrases))
 
     eligible = [c for c in candidates if len(_ANY_WORD.findall(c.text)) >= MIN_QUOTE_WORDS]
     ranked = sorted(eligible, key=lambda c: (-score(c), len(c.text), c.order))

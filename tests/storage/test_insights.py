@@ -278,7 +278,6 @@ async def test_texts_sample_and_who_may_be_quoted(round_db: tuple[Database, int]
             limit=4,
         )
     assert len(sample.texts) == 4  # the newest four
-    assert sample.authors == 5
     assert sample.texts[0] == "Sigue igual"
     assert {c.text for c in sample.quotable} == {
         "Sigue igual",

@@ -46,14 +46,13 @@ _ANSWERED = ("started", "completed")
 class TextSample:
     """A commitment's free texts in a round, for themes and quotes.
 
-    ``texts`` holds at most the sample's limit (newest first); ``authors`` counts
-    every person who wrote, sampled or not; ``quotable`` are the sampled texts of
-    people who agreed to be quoted.
+    ``texts`` holds at most the sample's limit (newest first); ``quotable`` are the
+    sampled texts of people who agreed to be quoted. How many people wrote comes
+    from the round's counts, not from the sample.
     """
 
     texts: list[str]
     quotable: list[QuoteCandidate]
-    authors: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,7 +274,7 @@ class InsightsRepository(Repository):
         """The newest ``limit`` texts about a commitment in a round (answers to
         ``question_ids``, and /feedback sent within ``window``), and who may be quoted."""
         if not question_ids:
-            return TextSample([], [], 0)
+            return TextSample([], [])
         where = (
             answers.c.round_id == round_id,
             answers.c.commitment_id == commitment_id,
@@ -307,11 +306,6 @@ class InsightsRepository(Repository):
                 .limit(limit)
             )
         ).all()
-        authors = (
-            await self.conn.execute(
-                sa.select(sa.func.count(sa.distinct(answers.c.response_id))).where(*where)
-            )
-        ).scalar_one()
         texts = [row.text for row in rows]
         quotable = [
             QuoteCandidate(
@@ -321,25 +315,14 @@ class InsightsRepository(Repository):
             if row.consent_id is not None
         ]
         if window is not None and len(texts) < limit:
-            fb_where = [
-                *self._feedback_where(round_id, window, [commitment_id]),
-            ]
-            fb_rows = await self.conn.execute(
+            feedback_texts = await self.conn.execute(
                 sa.select(feedback.c.text)
-                .where(*fb_where)
+                .where(*self._feedback_where(round_id, window, [commitment_id]))
                 .order_by(feedback.c.id.desc())
                 .limit(limit - len(texts))
             )
-            texts += list(fb_rows.scalars())
-            fb_authors = (
-                await self.conn.execute(
-                    sa.select(sa.func.count(sa.distinct(feedback.c.participant_id))).where(
-                        *fb_where
-                    )
-                )
-            ).scalar_one()
-            authors = max(int(authors), int(fb_authors))
-        return TextSample(texts, quotable, int(authors))
+            texts += list(feedback_texts.scalars())
+        return TextSample(texts, quotable)
 
     async def demographic_cells(
         self,
