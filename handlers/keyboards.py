@@ -54,6 +54,7 @@ from handlers.callback_data import (
 )
 from surveys.instruments import QuestionType, Role
 from surveys.locale import LocalizedText
+from surveys.plan import Commitment
 
 #: Labels up to this many characters sit two to a row.
 SHORT_LABEL = 14
@@ -117,6 +118,19 @@ def _localized(value: object, locale: Locale, tz: ZoneInfo) -> object:
 
 
 # --- onboarding -----------------------------------------------------------------------------
+
+
+def consent_notice(
+    t: Translator, locale: Locale, commitment: Commitment, role: Role, min_group: int
+) -> Html:
+    """The short privacy notice shown before anything is stored."""
+    return t(
+        "journey.consent.notice",
+        locale,
+        commitment=commitment.title.get(locale),
+        role=role_name(t, locale, role),
+        min_group=min_group,
+    )
 
 
 def consent_keyboard(t: Translator, locale: Locale, token: str) -> InlineKeyboardMarkup:

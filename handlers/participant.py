@@ -67,6 +67,7 @@ from handlers.keyboards import (
     as_plain,
     completed_message,
     consent_keyboard,
+    consent_notice,
     demographic_answered,
     demographic_message,
     feedback_text,
@@ -75,7 +76,6 @@ from handlers.keyboards import (
     question_message,
     recap_message,
     returning_text,
-    role_name,
     status_text,
     welcome_text,
 )
@@ -105,17 +105,13 @@ async def start_with_invite(update: Update, context: PulsoContext, caller: Calle
     if isinstance(offer, AlreadyJoined):
         await reply(update, returning_text(t, locale, offer))
         return
-    notice = t(
-        "journey.consent.notice",
-        locale,
-        commitment=offer.commitment.title.get(locale),
-        role=role_name(t, locale, offer.role),
-        min_group=services.settings.min_group_size,
+    notice = consent_notice(
+        t, locale, offer.commitment, offer.role, services.settings.min_group_size
     )
     await reply(update, notice, keyboard=consent_keyboard(t, locale, offer.token))
 
 
-@guarded(private_only=True)
+@guarded()
 async def start_returning(update: Update, context: PulsoContext, caller: Caller) -> None:
     """A participant's plain /start: where they take part, resumed if they had stopped."""
     back = await context.services.journey.returning(caller, update_id=update.update_id)
@@ -146,12 +142,8 @@ async def consent_pressed(update: Update, context: PulsoContext, caller: Caller)
     except InviteError as error:
         await _quietly(query.edit_message_text(t(error.key, locale)))
         return
-    notice = t(
-        "journey.consent.notice",
-        locale,
-        commitment=joined.commitment.title.get(locale),
-        role=role_name(t, locale, joined.role),
-        min_group=context.services.settings.min_group_size,
+    notice = consent_notice(
+        t, locale, joined.commitment, joined.role, context.services.settings.min_group_size
     )
     accepted = t("journey.consent.accepted", locale)
     await _quietly(query.edit_message_text(f"{notice}\n\n{accepted}"))
@@ -392,7 +384,10 @@ async def resume_command(update: Update, context: PulsoContext, caller: Caller) 
 
 def register(application: PulsoApplication) -> None:
     """Register the participant's handlers (groups: see the module docstring)."""
-    application.add_handler(CommandHandler("start", start_returning, has_args=False), group=-1)
+    application.add_handler(
+        CommandHandler("start", start_returning, filters=filters.ChatType.PRIVATE, has_args=False),
+        group=-1,
+    )
     application.add_handler(CommandHandler("start", start_with_invite, has_args=True))
     application.add_handler(CallbackQueryHandler(consent_pressed, pattern=r"^c:"))
     application.add_handler(CallbackQueryHandler(demographic_pressed, pattern=r"^g:"))

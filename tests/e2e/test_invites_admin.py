@@ -81,9 +81,8 @@ async def test_only_admins_issue_invites(pulso: RunningBot) -> None:
 
 
 async def test_used_up_expired_unknown_and_revoked_links_are_refused_clearly(
-    pulso_any_db: RunningBot,
+    pulso: RunningBot,
 ) -> None:
-    pulso = pulso_any_db
     await pulso.import_example_plan()
     single = await issue_invite(pulso, "JAL0001", "beneficiary", 1, 7)
     ana, bea = pulso.person(4101, "Ana"), pulso.person(4102, "Bea", language="en")

@@ -36,8 +36,7 @@ async def response_id(pulso: RunningBot, participant_id: int = 1) -> int:
         return (await repos.responses.of_participant(participant_id))[0].id
 
 
-async def test_declining_keeps_nothing(pulso_any_db: RunningBot) -> None:
-    pulso = pulso_any_db
+async def test_declining_keeps_nothing(pulso: RunningBot) -> None:
     await pulso.import_example_plan()
     token = await issue_invite(pulso, "JAL0001", "beneficiary", 3)
     eva = pulso.person(6001, "Eva")
@@ -65,8 +64,7 @@ async def test_opening_a_used_invite_again_is_harmless(pulso: RunningBot) -> Non
         assert (await repos.conn.execute(sa.select(invites.c.uses))).scalar_one() == 1
 
 
-async def test_forged_and_stale_presses_change_nothing(pulso_any_db: RunningBot) -> None:
-    pulso = pulso_any_db
+async def test_forged_and_stale_presses_change_nothing(pulso: RunningBot) -> None:
     await pulso.import_example_plan()
     ana, eve = pulso.person(6003, "Ana"), pulso.person(6004, "Eve")
     await join(pulso, ana, await issue_invite(pulso, "JAL0001", "beneficiary"))
