@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
@@ -556,6 +556,17 @@ class SurveyState:
 
     def recap_items(self) -> tuple[tuple[Question, Answer | None], ...]:
         return tuple((q, self.answers.get(q.id)) for q in self.asked())
+
+
+def _under_way(responses: Sequence[Response]) -> list[Response]:
+    """Responses being answered (a first pass) or revised, the most recently shown first:
+    the one a text message answers and /survey continues."""
+    found = [
+        r
+        for r in responses
+        if r.status == "started" or (r.status == "completed" and r.cursor is not None)
+    ]
+    return sorted(found, key=lambda r: r.prompt_message_id or 0, reverse=True)
 
 
 def _belongs(state: SurveyState | None, participant_id: int | None) -> bool:
@@ -1103,7 +1114,9 @@ class JourneyService:
         now: datetime,
     ) -> SurveyReply:
         response = state.response
-        others = [r for r in await self._open_responses(repos, participant_id) if r != response]
+        others = [
+            r for r in await self._open_responses(repos, participant_id) if r.id != response.id
+        ]
         busy = next((r for r in others if r.status == "started"), None)
         if busy is not None:
             # One survey at a time: finish the one already begun before starting or
@@ -1143,9 +1156,8 @@ class JourneyService:
             first = state.asked()[0]
             await repos.responses.set_cursor(response.id, first.id, now)
             state = replace(state, response=replace(response, cursor=first.id))
-        if response.prompt_message_id is not None and response.prompt_message_id != pressed:
-            retire.append(Retire(response.prompt_message_id))
         presented = await self._present(repos, state, now)
+        retire += [r for r in presented.retire if r.message_id != pressed]
         return SurveyReply(retire=tuple(retire), send=(*send, *presented.send))
 
     async def _present(self, repos: Repos, state: SurveyState, now: datetime) -> SurveyReply:
@@ -1158,10 +1170,12 @@ class JourneyService:
             retire = (Retire(state.response.prompt_message_id),)
         if current is not None:
             return SurveyReply(retire=retire, send=(state.screen(survey, current),))
+        # A revision that was under way ends here; anything else is a first pass done.
+        revised = state.revising and state.response.cursor is not None
         if state.response.status == "started":
             await repos.responses.complete(state.response.id, now)
         await repos.responses.set_prompt(state.response.id, None, now)
-        recap = await self._recap(repos, state, survey, revised=state.revising)
+        recap = await self._recap(repos, state, survey, revised=revised)
         return SurveyReply(retire=retire, send=(recap,))
 
     async def _recap(
@@ -1234,6 +1248,7 @@ class JourneyService:
         language: Locale,
         now: datetime,
     ) -> SurveyState:
+        """Store what ``decision`` says (texts with their sentiment); the state after it."""
         response = state.response
         if decision.save is not None:
             sentiment = None
@@ -1338,13 +1353,9 @@ class JourneyService:
         async with self.services.db.write() as repos:
             fresh = await repos.updates.claim(update_id, now)
             responses = await self._open_responses(repos, participant_id)
-            under_way = [
-                r
-                for r in responses
-                if r.status == "started" or (r.status == "completed" and r.cursor is not None)
-            ]
+            under_way = _under_way(responses)
             if under_way:
-                newest = max(under_way, key=lambda r: r.prompt_message_id or 0)
+                newest = under_way[0]
                 state = await self._state(repos, newest.id)
                 assert state is not None
                 return await self._present(repos, state, now)
@@ -1380,17 +1391,13 @@ class JourneyService:
             )
         async with self.services.db.read() as repos:
             responses = await self._open_responses(repos, participant.id)
-        under_way = [
-            r
-            for r in responses
-            if r.status == "started" or (r.status == "completed" and r.cursor is not None)
-        ]
+        under_way = _under_way(responses)
         if not under_way:
             # Staff may be typing to another module's conversation (a wizard): stay quiet.
             if caller.is_staff or await self._seen(update_id):
                 return None
             return SurveyReply(notice=Notice("journey.text.nothing_awaited"))
-        response = max(under_way, key=lambda r: r.prompt_message_id or 0)
+        response = under_way[0]
         await self._warm(response.id)
         async with self.services.db.read() as repos:
             state = await self._state(repos, response.id)
