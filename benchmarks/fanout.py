@@ -86,6 +86,7 @@ class Result:
     per_second: float
     ratio: float | None
     peak_rss_mb: float
+    per_cpu_second: float
     window_ms: tuple[float, float, float]
     exactly_once: bool
 
@@ -188,19 +189,18 @@ async def _run(
                 actor=None,
             )
             warm_up = min(2.0, window / 10)
-            sent_at: list[tuple[float, int]] = []
+            # (wall time, this process's CPU time — every thread —, messages sent so far)
+            samples: list[tuple[float, float, int]] = []
             deadline = began + (warm_up + window if window else 3600)
             while engine.stats.settled < count and time.perf_counter() < deadline:
                 await asyncio.sleep(0.05)
-                sent_at.append((time.perf_counter(), engine.stats.sent))
-            finished = time.perf_counter()
+                samples.append((time.perf_counter(), time.process_time(), engine.stats.sent))
             if window:
-                inside = [(t, n) for t, n in sent_at if t >= began + warm_up]
-                (t0, n0), (t1, n1) = inside[0], inside[-1]
-                seconds, sent = t1 - t0, n1 - n0
+                inside = [x for x in samples if x[0] >= began + warm_up]
             else:
-                first = engine.stats.first_send_at or began
-                seconds, sent = (engine.stats.last_send_at or finished) - first, engine.stats.sent
+                inside = [x for x in samples if x[2] > 0]
+            (t0, c0, n0), (t1, c1, n1) = inside[0], inside[-1]
+            seconds, cpu, sent = t1 - t0, c1 - c0, n1 - n0
             windows = sorted(engine.stats.window)
             await engine.idle(timeout=60)
             total_sent = engine.stats.sent
@@ -222,6 +222,7 @@ async def _run(
         per_second=per_second,
         ratio=per_second / rate if name == "paced" else None,
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        per_cpu_second=sent / cpu if cpu > 0 else 0.0,
         window_ms=(
             1000 * statistics.median(windows),
             1000 * windows[int(len(windows) * 0.99) - 1],
@@ -293,6 +294,7 @@ def _one(name: str, args: argparse.Namespace) -> Result:
         peak_rss_mb=float(values[8]),
         window_ms=(float(values[9]), float(values[10]), float(values[11])),
         exactly_once=values[12] == "yes",
+        per_cpu_second=float(values[13]),
     )
 
 
@@ -338,6 +340,7 @@ def main(argv: list[str]) -> int:
                     f"{result.peak_rss_mb:.0f}",
                     *(f"{w:.2f}" for w in result.window_ms),
                     "yes" if result.exactly_once else "NO",
+                    f"{result.per_cpu_second:.0f}",
                 )
             )
         )
@@ -346,14 +349,15 @@ def main(argv: list[str]) -> int:
     results = [_one(name, args) for name in names]
     print(
         f"{'run':<8}{'db':<12}{'transport':<10}{'rate set':>10}{'sent':>7}{'seconds':>9}"
-        f"{'sent/s':>9}{'÷ rate':>8}{'peak RSS':>10}{'window p50/p99/max ms':>24}{'once':>6}"
+        f"{'sent/s':>9}{'÷ rate':>8}{'per CPU-s':>10}{'peak RSS':>10}{'window p50/p99/max ms':>24}{'once':>6}"
     )
     for r in results:
         ratio = f"{r.ratio:.3f}" if r.ratio is not None else "—"
         window = "/".join(f"{w:.1f}" for w in r.window_ms)
         print(
             f"{r.name:<8}{r.database:<12}{r.transport:<10}{r.rate:>10,.0f}{r.sent:>7}"
-            f"{r.seconds:>9.1f}{r.per_second:>9,.0f}{ratio:>8}{r.peak_rss_mb:>8.0f}MB"
+            f"{r.seconds:>9.1f}{r.per_second:>9,.0f}{ratio:>8}{r.per_cpu_second:>10,.0f}"
+            f"{r.peak_rss_mb:>8.0f}MB"
             f"{window:>24}{'yes' if r.exactly_once else 'NO':>6}"
         )
     return 0 if all(r.exactly_once for r in results) else 1

@@ -23,6 +23,7 @@ own exceptions (``BadRequest``, ``Forbidden``, ``RetryAfter``, ``NetworkError``)
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
@@ -31,6 +32,8 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 __all__ = ["AiohttpRequest"]
+
+_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 def _value(given: ODVInput[float], default: float | None) -> float | None:
@@ -109,6 +112,7 @@ class AiohttpRequest(BaseRequest):
             raise RuntimeError("This AiohttpRequest is not initialized!")
         files = request_data.multipart_data if request_data else None
         body: Any = None
+        headers: dict[str, str] | None = None
         if files:
             form = aiohttp.FormData()
             for name, value in (request_data.json_parameters if request_data else {}).items():
@@ -117,7 +121,9 @@ class AiohttpRequest(BaseRequest):
                 form.add_field(name, content, filename=filename, content_type=mime_type)
             body = form
         elif request_data is not None:
-            body = request_data.json_parameters
+            # Encoded here: aiohttp's own dict → FormData path costs twice as much.
+            body = urlencode(request_data.json_parameters).encode()
+            headers = _FORM
         read = _value(read_timeout, self._read_timeout)
         write_default = self._media_write_timeout if files else self._write_timeout
         write = _value(write_timeout, write_default)
@@ -133,7 +139,9 @@ class AiohttpRequest(BaseRequest):
             sock_read=read,
         )
         try:
-            async with session.request(method, url, data=body, timeout=timeout) as response:
+            async with session.request(
+                method, url, data=body, headers=headers, timeout=timeout
+            ) as response:
                 return response.status, await response.read()
         except TimeoutError as error:
             raise TimedOut from error

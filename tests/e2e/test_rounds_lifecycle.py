@@ -63,6 +63,7 @@ async def test_a_scheduled_round_opens_on_time_and_invites_everyone_once(
     assert "Pulso rápido" in invitation.content
     assert "Lomas de Polanco" in invitation.content
     assert "2026-03-10 09:00" in invitation.content
+    assert invitation.parse_mode == "HTML"
     assert invitation.button_texts() == ["▶️ Comenzar"]
     assert invitation.buttons[0][0].callback_data.startswith("s:")
 
