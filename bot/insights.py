@@ -265,6 +265,8 @@ class InsightsService:
         """A round's figures; a closed round's are computed once and kept."""
         async with self.services.db.read() as repos:
             round_ = await self._resolve(repos, round_id)
+            if round_.status != "closed":  # still moving: always fresh
+                return await self._compute(repos, round_)
         cached = self._cache.get(round_.id)
         if cached is not None:
             self._cache.move_to_end(round_.id)
@@ -276,13 +278,11 @@ class InsightsService:
             if cached is not None:
                 return cached
             async with self.services.db.read() as repos:
-                round_ = await self._resolve(repos, round_.id)
                 data = await self._compute(repos, round_)
-            if round_.status == "closed":
-                self._cache[round_.id] = data
-                while len(self._cache) > _CACHED_ROUNDS:
-                    evicted, _ = self._cache.popitem(last=False)
-                    self._locks.pop(evicted, None)
+            self._cache[round_.id] = data
+            while len(self._cache) > _CACHED_ROUNDS:
+                evicted, _ = self._cache.popitem(last=False)
+                self._locks.pop(evicted, None)
         return data
 
     async def digest(self, round_id: int | None = None) -> Digest:
