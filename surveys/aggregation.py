@@ -1,10 +1,11 @@
 """What a round's answers say, per commitment and role, with small groups suppressed.
 
-The repositories count in SQL (:class:`RoundCounts`: people per option, sums of
-scores, texts per sentiment label, targeted/started/completed); this module
+The repositories count in SQL (:class:`RoundCounts`: people per option, texts
+per sentiment label, targeted/started/completed, /feedback); this module
 turns those counts into the figures a summary shows (:func:`summarise`), and
-never sees an answer row. Everything is 0–100: option scores come normalised
-from the instrument (see :mod:`surveys.instruments`).
+never sees an answer row. Everything is 0–100: means and medians come from the
+people per option and the options' normalised scores in the instrument (see
+:mod:`surveys.instruments`), which never change once a round used it.
 
     summarise(instrument, counts, targets=…, min_group_size=5) -> RoundResult
       └── CommitmentResult per commitment (both roles pooled)

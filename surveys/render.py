@@ -129,7 +129,7 @@ def _missing(t: Translate, figure: Figure, min_group_size: int) -> str:
 
 
 def delta(t: Translate, change: Change | None) -> str:
-    """ " (+13)" against the previous round, or "" when either side is not shown."""
+    """The change since the previous round, like `` (+13)``; empty unless both are shown."""
     points = change.delta if change is not None else None
     if points is None:
         return ""
