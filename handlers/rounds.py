@@ -162,7 +162,7 @@ def targets_text(
 def state_error_text(t: Translator, locale: Locale, error: RoundStateError) -> Html:
     params = error.params
     return t(
-        "rounds.error.state",
+        "error.round.state",
         locale,
         round=params["round"],
         status=t(f"rounds.status.{params['status']}", locale),

@@ -95,17 +95,17 @@ _ROLE_WORDS: Mapping[str, Role] = {
 class RoundSpecError(PulsoError):
     """What an admin typed does not describe a round."""
 
-    key = "rounds.error.spec"
+    key = "error.round.spec"
     template = "the round is not described correctly"
 
 
 class BadOpens(RoundSpecError):
-    key = "rounds.error.opens"
+    key = "error.round.opens"
     template = "the opening must be now or YYYY-MM-DD HH:MM"
 
 
 class OpensInPast(RoundSpecError):
-    key = "rounds.error.opens_past"
+    key = "error.round.opens_past"
     template = "the opening {when} has already passed"
 
     def __init__(self, *, when: str) -> None:
@@ -113,7 +113,7 @@ class OpensInPast(RoundSpecError):
 
 
 class BadDuration(RoundSpecError):
-    key = "rounds.error.duration"
+    key = "error.round.duration"
     template = "a duration like 7d, 36h or 90m, from {min} to {max}"
 
     def __init__(self) -> None:
@@ -121,22 +121,22 @@ class BadDuration(RoundSpecError):
 
 
 class BadCommitmentList(RoundSpecError):
-    key = "rounds.error.commitments"
+    key = "error.round.commitments"
     template = "commitments must be all or a comma list of ids"
 
 
 class BadRoles(RoundSpecError):
-    key = "rounds.error.roles"
+    key = "error.round.roles"
     template = "roles must be all, beneficiary, implementer or both separated by a comma"
 
 
 class BadCron(RoundSpecError):
-    key = "rounds.error.cron"
+    key = "error.round.cron"
     template = "a five-field cron expression firing at most hourly"
 
 
 class BadReminders(RoundSpecError):
-    key = "rounds.error.reminders"
+    key = "error.round.reminders"
     template = "reminders must be none or up to {max} offsets like 48h,-24h"
 
     def __init__(self) -> None:
@@ -144,24 +144,24 @@ class BadReminders(RoundSpecError):
 
 
 class BadQuietHours(RoundSpecError):
-    key = "rounds.error.quiet_hours"
+    key = "error.round.quiet_hours"
     template = "quiet hours must be HH:MM-HH:MM or off"
 
 
 class BadOption(RoundSpecError):
-    key = "rounds.error.option"
+    key = "error.round.option"
     template = "options are reminders=… and quiet=…"
 
 
 class NothingToSurvey(RoundSpecError):
-    key = "rounds.error.no_commitments"
+    key = "error.round.no_commitments"
     template = "the action plan has no commitments yet: import one first"
 
 
 class RoundStateError(PulsoError):
     """The round is not in a state that allows the action (e.g. closing a cancelled round)."""
 
-    key = "rounds.error.state"
+    key = "error.round.state"
     template = "round {round} is {status}: it cannot {action}"
 
     def __init__(self, *, round: int, status: str, action: str) -> None:
