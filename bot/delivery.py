@@ -341,6 +341,9 @@ class DeliveryEngine:
         unsent = [job.item.id for job in self._ready] + [
             job.item.id for _, _, job in self._deferred
         ]
+        if self._holding is not None:
+            unsent.append(self._holding.item.id)
+            self._holding = None
         self._ready.clear()
         self._deferred.clear()
         if unsent:

@@ -11,6 +11,7 @@ import pytest
 
 from bot.delivery import TokenBucket, backoff_seconds, seconds_of
 from bot.rounds import NewRound
+from bot.storage.engine import Database
 from tests.e2e.harness import RunningBot, running_bot
 from tests.factories import add_participant
 
@@ -164,3 +165,30 @@ def test_the_token_bucket_paces_exactly() -> None:
     now[0] = 10.0
     assert bucket.reserve() == 0  # saved up at most `capacity`
     assert bucket.reserve() == pytest.approx(1 / 30)
+
+
+async def test_a_clean_stop_mid_fan_out_leaves_nothing_half_sent(tmp_path) -> None:
+    async with running_bot(
+        f"sqlite+aiosqlite:///{tmp_path / 'pulso.db'}", send_rate_per_second=20
+    ) as pulso:
+        ids = await invite(pulso, 30)
+        await pulso.admin.send("/newround pulse JAL0001 all now 7d")
+        await pulso.emulator.wait_until(
+            lambda: sum(bool(pulso.emulator.chat(i).messages) for i in ids) >= 5, timeout=10
+        )
+        await pulso.stop()
+        db = Database.from_url(pulso.settings.database_url)
+        async with db.read() as repos:
+            counts = await repos.outbox.counts_by_round([1])
+        await db.close()
+        assert ("invitation", "sending") not in counts[1]
+        assert counts[1][("invitation", "pending")] > 0
+        assert sum(counts[1].values()) == 30
+
+        await pulso.start()
+        assert pulso.services.delivery.stats.recovered == 0
+        await pulso.emulator.wait_until(
+            lambda: all(pulso.emulator.chat(i).messages for i in ids), timeout=15
+        )
+        await pulso.services.delivery.idle()
+        assert set(invitations_per_chat(pulso, ids).values()) == {1}
