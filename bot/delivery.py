@@ -35,9 +35,12 @@ are sent again. The only double-send window is therefore between Telegram
 *accepting* a message and the commit that records it: the HTTP answer's
 arrival, the hand-off to the writer and one SQLite/PostgreSQL commit. The
 writer measures that span for every send (:attr:`DeliveryStats.window`);
-``benchmarks/fanout.py`` reports it: about 1–3 ms at the default rate on the
-development machine (see ``docs/benchmarks.md``), so a crash must land in
-those milliseconds after an answer to duplicate one message. A second, rarer
+``benchmarks/fanout.py`` reports it: at the default rate about 5 ms at the
+median and 21 ms at p99 on the development machine (SQLite with
+``synchronous=FULL``; see ``docs/benchmarks.md``), so a crash must land in those
+milliseconds after an answer to duplicate one message. With the rate lifted
+the window grows to hundreds of milliseconds, because outcomes queue for the
+group commit while the process is CPU-bound. A second, rarer
 window is Telegram's: a ``TimedOut`` can hide a message that was delivered,
 and its retry then duplicates it; the Bot API offers no idempotency key, so
 we accept it rather than lose messages.

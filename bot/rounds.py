@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.delivery import preloads
-from bot.i18n import Locale, as_locale
+from bot.i18n import Html, Locale, as_locale
 from bot.logs import describe_exception
 from bot.outgoing import Outgoing, renders
 from bot.scheduler import RoundScheduler
@@ -131,6 +131,8 @@ class RoundsService:
         # What the renderers need, loaded per delivery batch (see `preload`).
         self._recipients: dict[tuple[int, int], list[Recipient]] = {}
         self._titles: dict[str, Commitment] = {}
+        #: Rendered (text, button label) by (round, kind, locale, commitments, pending).
+        self.texts: dict[tuple[int, str, str, tuple[str, ...], int], tuple[Html, Html]] = {}
 
     @property
     def tz(self) -> ZoneInfo:
@@ -640,6 +642,7 @@ class RoundsService:
                 for c in await repos.plans.commitments(include_retired=True)
             }
         self._titles = titles
+        self.texts.clear()
         for pair in pairs:
             if pair[0] is not None and pair[1] is not None:
                 self._recipients[(pair[0], pair[1])] = []
@@ -697,21 +700,34 @@ async def _survey_message(services: Services, item: OutboxItem, kind: str) -> Ou
         return None
     locale = as_locale(first.language, services.settings.default_language)
     rounds = services.rounds
-    titles = [await rounds.title(r.response.commitment_id, locale) for r in recipients]
-    instrument = await services.instruments.get(first.instrument_pk)
-    t = services.t
-    params = {
-        "survey": instrument.title.get(locale),
-        "commitments": ", ".join(dict.fromkeys(titles)),
-        "deadline": local_text(response.round_closes_at, rounds.tz),
-        "timezone": services.settings.timezone,
-    }
-    if kind == INVITATION:
-        text = t("rounds.invitation", locale, **params)
-        label = t("rounds.invitation.start", locale)
-    else:
-        text = t("rounds.reminder", locale, pending=len(unfinished), **params)
-        label = t("rounds.reminder.continue", locale)
+    commitments = tuple(dict.fromkeys(r.response.commitment_id for r in recipients))
+    pending = len(unfinished) if kind == REMINDER else 0
+    # Everyone in a round with the same language and commitments reads the same text:
+    # render it once per delivery batch (the cache is emptied with each preload).
+    key = (response.round_id, kind, locale, commitments, pending)
+    cached = rounds.texts.get(key)
+    if cached is None:
+        titles = [await rounds.title(c, locale) for c in commitments]
+        instrument = await services.instruments.get(first.instrument_pk)
+        t = services.t
+        params = {
+            "survey": instrument.title.get(locale),
+            "commitments": ", ".join(titles),
+            "deadline": local_text(response.round_closes_at, rounds.tz),
+            "timezone": services.settings.timezone,
+        }
+        if kind == INVITATION:
+            cached = (
+                t("rounds.invitation", locale, **params),
+                t("rounds.invitation.start", locale),
+            )
+        else:
+            cached = (
+                t("rounds.reminder", locale, pending=pending, **params),
+                t("rounds.reminder.continue", locale),
+            )
+        rounds.texts[key] = cached
+    text, label = cached
     button = InlineKeyboardButton(label, callback_data=encode(StartSurvey(unfinished[0].id)))
     return Outgoing(text, InlineKeyboardMarkup([[button]]))
 
