@@ -33,6 +33,7 @@ import warnings
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, time, timedelta
 from typing import Any, TypeAlias
+from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
@@ -79,7 +80,7 @@ PtbStep: TypeAlias = Callable[[Update, PulsoContext], Coroutine[Any, Any, int]]
 # --- parsing ------------------------------------------------------------------------------
 
 
-def parse_newround(args: list[str], *, now: datetime, context: PulsoContext) -> NewRound | None:
+def parse_newround(args: list[str], *, now: datetime, tz: ZoneInfo) -> NewRound | None:
     """``SURVEY COMMITMENTS ROLES OPENS DURATION [options]`` → a request; None: wrong count.
 
     OPENS may be two words (``2026-03-05 09:00``). Raises the first
@@ -94,7 +95,6 @@ def parse_newround(args: list[str], *, now: datetime, context: PulsoContext) -> 
         opens_text = f"{day} {clock}"
     else:
         return None
-    tz = context.services.settings.tz
     commitment_ids = parse_commitments(commitments)
     role_list = parse_roles(roles)
     opens_at = parse_opens(opens_text, now=now, tz=tz)
@@ -406,7 +406,8 @@ async def newround(update: Update, context: PulsoContext, caller: Caller) -> int
     context.user_data.pop(WIZARD_KEY, None)
     if args:
         try:
-            request = parse_newround(args, now=context.services.clock.now(), context=context)
+            services = context.services
+            request = parse_newround(args, now=services.clock.now(), tz=services.settings.tz)
         except RoundSpecError as problem:
             await reply(update, usage(t, locale, "rounds.newround.usage", problem))
             return END
