@@ -241,3 +241,20 @@ async def test_only_admins_may_touch_rounds(pulso: RunningBot, command: str) -> 
         assert await repos.rounds.recent() == []
         assert await repos.rounds.schedules() == []
         assert ADMIN_ID not in [e.actor for e in await repos.audit.recent()]
+
+
+async def test_no_reminder_after_stop(pulso: RunningBot) -> None:
+    await pulso.import_example_plan()
+    ana, luis = await people(pulso, 2)
+    await admin_says(pulso, "/newround pulse JAL0001 all now 7d")
+    await wait_sent(pulso, lambda: bool(ana.messages) and bool(luis.messages))
+    await ana.send("/stop")  # the journey's command: no more surveys for Ana
+    await ana.wait_for_message()
+    async with pulso.services.db.read() as repos:
+        assert (await repos.participants.by_telegram_id(ana.id)).status == "stopped"
+    sent_to_ana = len(ana.messages)
+
+    pulso.clock.advance(48 * H + timedelta(minutes=1))
+    assert (await pulso.services.rounds.tick()).reminded == 1  # Luis only
+    await wait_sent(pulso, lambda: len(luis.messages) == 2)
+    assert len(ana.messages) == sent_to_ana
