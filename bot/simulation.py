@@ -11,7 +11,7 @@ so it works in both languages and survives copy changes.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot.emulator import ChatMessage, SimUser
@@ -53,7 +53,7 @@ class AnswerPolicy:
 
     @classmethod
     def fixed(
-        cls, answers: dict[str, Choice], texts: dict[str, str] | None = None
+        cls, answers: Mapping[str, Choice], texts: Mapping[str, str] | None = None
     ) -> AnswerPolicy:
         """Answer each question as given; anything not given: the first option or a skip."""
         written = texts or {}

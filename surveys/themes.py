@@ -192,11 +192,15 @@ def pick_quotes(
     labels = Counter(c.label for c in eligible)
     chosen: list[QuoteCandidate] = []
     used_authors: set[int] = set()
+    used_texts: set[str] = set()
 
     def take(candidate: QuoteCandidate) -> None:
-        if len(chosen) < limit and candidate.author not in used_authors:
+        # The same words from two people are one quote: repeating them says nothing new.
+        text = fold(" ".join(candidate.text.split()))
+        if len(chosen) < limit and candidate.author not in used_authors and text not in used_texts:
             chosen.append(candidate)
             used_authors.add(candidate.author)
+            used_texts.add(text)
 
     for label, _ in sorted(labels.items(), key=lambda item: (-item[1], str(item[0]))):
         best = next((c for c in ranked if c.label == label and c.author not in used_authors), None)

@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from bot.cli import insights, invites, plan, rounds
+from bot.cli import demo, insights, invites, plan, rounds
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("pulso")
@@ -101,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         handler=_db_upgrade
     )
     plan.add_commands(commands)
+    demo.add_commands(commands)
     insights.add_commands(commands)
     rounds.add_commands(commands)
     invites.add_commands(commands)

@@ -127,3 +127,16 @@ def test_long_quotes_are_cut_at_a_word() -> None:
     assert len(short) <= MAX_QUOTE_LENGTH
     assert short.endswith("palabra…")
     assert shorten("  uno\n dos  ") == "uno dos"
+
+
+def test_the_same_words_from_two_people_are_quoted_once() -> None:
+    texts = ["No sirvió para nada, seguimos igual en el campo."] * 3 + [
+        "Nadie nos avisó del padrón, puro anuncio."
+    ]
+    found = find_themes(texts, authors=4, min_group_size=3)
+    candidates = [
+        QuoteCandidate(text=text, author=author, label="neg", order=author)
+        for author, text in enumerate(texts)
+    ]
+    quotes = pick_quotes(candidates, found, authors=4, min_group_size=3)
+    assert len(quotes) == len(set(quotes)) == 2
