@@ -462,46 +462,54 @@ class InsightsService:
     # --- posting when a round closes ------------------------------------------------------
 
     async def on_round_closed(self, round_id: int) -> int:
-        """Queue the summary for the Secretariat's chats and the results for respondents.
-
-        Call it after the closing committed. Safe to repeat (outbox keys are unique);
-        returns how many messages were newly queued.
-        """
-        services = self.services
-        now = services.clock.now()
-        async with services.db.write() as repos:
+        """Queue the summary and results of a round that closed earlier (a repair tool:
+        closing queues them itself, in its own transaction). Safe to repeat; returns how
+        many messages were newly queued."""
+        async with self.services.db.write() as repos:
             round_ = await repos.rounds.get(round_id)
             if round_ is None or round_.status != "closed":
                 return 0
-            deliveries = [
+            queued = await self.queue_closing_messages(repos, round_, self.services.clock.now())
+        self.services.delivery.wake()
+        return queued
+
+    async def queue_closing_messages(self, repos: Repos, round_: Round, now: datetime) -> int:
+        """In the closing's own transaction: the summary for every Secretariat chat and,
+        unless the round keeps them to itself, each respondent's results.
+
+        Being part of the closing's commit is what makes them impossible to lose: a
+        crash either undoes the closing too, or leaves both done. Messages are
+        rendered when sent, so this only writes outbox rows (cheap).
+        """
+        services = self.services
+        deliveries = [
+            NewDelivery(
+                dedupe_key=f"r{round_.id}:c{chat_id}:{SUMMARY}",
+                kind=SUMMARY,
+                chat_id=chat_id,
+                not_before=now,
+                round_id=round_.id,
+            )
+            for chat_id in services.settings.secretariat_chat_ids
+        ]
+        if round_.send_results:
+            quiet = parse_quiet_hours(round_.quiet_hours or services.settings.quiet_hours)
+            # People hear back in the morning; the Secretariat at once.
+            at = not_before(now, quiet, services.settings.tz)
+            deliveries += [
                 NewDelivery(
-                    dedupe_key=f"r{round_id}:c{chat_id}:{SUMMARY}",
-                    kind=SUMMARY,
-                    chat_id=chat_id,
-                    not_before=now,
-                    round_id=round_id,
+                    dedupe_key=f"r{round_.id}:p{r.participant_id}:{r.commitment_id}:{RESULTS}",
+                    kind=RESULTS,
+                    chat_id=r.chat_id,
+                    not_before=at,
+                    round_id=round_.id,
+                    participant_id=r.participant_id,
+                    payload={"commitment_id": r.commitment_id},
                 )
-                for chat_id in services.settings.secretariat_chat_ids
+                for r in await repos.insights.respondents(round_.id)
             ]
-            if round_.send_results:
-                quiet = parse_quiet_hours(round_.quiet_hours or services.settings.quiet_hours)
-                # People hear back in the morning; the Secretariat at once.
-                at = not_before(now, quiet, services.settings.tz)
-                deliveries += [
-                    NewDelivery(
-                        dedupe_key=f"r{round_id}:p{r.participant_id}:{r.commitment_id}:{RESULTS}",
-                        kind=RESULTS,
-                        chat_id=r.chat_id,
-                        not_before=at,
-                        round_id=round_id,
-                        participant_id=r.participant_id,
-                        payload={"commitment_id": r.commitment_id},
-                    )
-                    for r in await repos.insights.respondents(round_id)
-                ]
-            queued = await repos.outbox.enqueue(deliveries, now)
-        log.info("round %d: %d summaries and results queued", round_id, queued)
-        services.delivery.wake()
+        queued = await repos.outbox.enqueue(deliveries, now)
+        log.info("round %d: %d summaries and results queued", round_.id, queued)
         return queued
 
     # --- official figures ----------------------------------------------------------------

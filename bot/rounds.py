@@ -572,6 +572,11 @@ class RoundsService:
                 ],
                 now,
             )
+            closed = await repos.rounds.get(round_id)
+            assert closed is not None
+            # The summary and results are queued in this same commit, so no crash can
+            # close a round without them.
+            await self.services.insights.queue_closing_messages(repos, closed, now)
             await repos.audit.record(
                 actor,
                 "round_close",
@@ -584,10 +589,6 @@ class RoundsService:
             counts["completed"],
             counts["targeted"],
         )
-        try:
-            await self.services.insights.on_round_closed(round_id)
-        except Exception as exc:  # the closing stands; the summary is the insights' to retry
-            log.error("insights for round %d failed: %s", round_id, describe_exception(exc))
         self.services.delivery.wake()
         return True
 
