@@ -99,6 +99,7 @@ class NewRound:
     duration: timedelta
     reminder_offsets: tuple[timedelta, ...] = DEFAULT_REMINDER_OFFSETS
     quiet_hours: str | None = None  # "HH:MM-HH:MM" or "off"; None: the QUIET_HOURS setting
+    send_results: bool = True  # each respondent hears their commitment's results at the close
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +241,7 @@ class RoundsService:
             closes_at=closes_at,
             reminder_times=reminder_times(request.opens_at, closes_at, request.reminder_offsets),
             quiet_hours=quiet,
-            send_results=True,
+            send_results=request.send_results,
             created_by=actor,
             schedule_id=schedule_id,
             now=now,

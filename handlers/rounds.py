@@ -1,6 +1,7 @@
 """Admin commands for survey rounds and recurring schedules.
 
     /newround SURVEY COMMITMENTS ROLES OPENS DURATION [reminders=48h,-24h] [quiet=21:00-08:00]
+              [results=on|off]
     /newround                      (no arguments: the guided wizard below)
     /schedule SURVEY COMMITMENTS ROLES "CRON" DURATION
     /schedules, /unschedule ID
@@ -67,6 +68,7 @@ from surveys.rounds import (
     parse_quiet_hours,
     parse_reminder_offsets,
     parse_roles,
+    parse_switch,
 )
 
 SURVEY, COMMITMENTS, ROLES, OPENS, DURATION, CONFIRM = range(6)
@@ -99,7 +101,7 @@ def parse_newround(args: list[str], *, now: datetime, tz: ZoneInfo) -> NewRound 
     role_list = parse_roles(roles)
     opens_at = parse_opens(opens_text, now=now, tz=tz)
     duration = parse_duration(duration_text)
-    unknown = set(options) - {"reminders", "quiet"}
+    unknown = set(options) - {"reminders", "quiet", "results"}
     if unknown:
         raise BadOption()
     offsets = DEFAULT_REMINDER_OFFSETS
@@ -108,6 +110,7 @@ def parse_newround(args: list[str], *, now: datetime, tz: ZoneInfo) -> NewRound 
     quiet = options.get("quiet")
     if quiet is not None:
         parse_quiet_hours(quiet)
+    send_results = parse_switch(options["results"]) if "results" in options else True
     return NewRound(
         instrument_id=survey.lower(),
         commitment_ids=commitment_ids,
@@ -116,6 +119,7 @@ def parse_newround(args: list[str], *, now: datetime, tz: ZoneInfo) -> NewRound 
         duration=duration,
         reminder_offsets=offsets,
         quiet_hours=quiet,
+        send_results=send_results,
     )
 
 

@@ -150,7 +150,22 @@ class BadQuietHours(RoundSpecError):
 
 class BadOption(RoundSpecError):
     key = "error.round.option"
-    template = "options are reminders=… and quiet=…"
+    template = "options are reminders=…, quiet=… and results=on|off"
+
+
+class BadResultsOption(RoundSpecError):
+    key = "error.round.results"
+    template = "results must be on or off"
+
+
+def parse_switch(text: str) -> bool:
+    """``on``/``off`` (also yes/no, sí/no, true/false) → bool; raises BadResultsOption."""
+    value = text.strip().lower()
+    if value in {"on", "yes", "si", "sí", "true", "1"}:
+        return True
+    if value in {"off", "no", "false", "0"}:
+        return False
+    raise BadResultsOption()
 
 
 class NothingToSurvey(RoundSpecError):

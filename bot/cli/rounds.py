@@ -73,6 +73,7 @@ def _request(settings: Settings, args: argparse.Namespace, now_utc: datetime) ->
             parse_reminder_offsets(args.reminders) if args.reminders else DEFAULT_REMINDER_OFFSETS
         ),
         quiet_hours=str(parse_quiet_hours(args.quiet) or "off") if args.quiet else None,
+        send_results=not args.no_results,
     )
 
 
@@ -221,6 +222,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
     when.add_argument("--opens", metavar="'YYYY-MM-DD HH:MM'", help="opening, in TIMEZONE")
     create.add_argument("--reminders", help="none, or up to 3 like 48h,-24h (default)")
     create.add_argument("--quiet", help="quiet hours HH:MM-HH:MM or off (default QUIET_HOURS)")
+    create.add_argument(
+        "--no-results",
+        action="store_true",
+        help="do not send respondents their commitment's results when the round closes",
+    )
     create.add_argument(
         "--no-wait", action="store_true", help="with --now: do not wait for the sending"
     )

@@ -15,6 +15,7 @@ from surveys.rounds import (
     BadOption,
     BadQuietHours,
     BadReminders,
+    BadResultsOption,
     BadRoles,
 )
 
@@ -44,6 +45,22 @@ def test_a_full_newround() -> None:
     assert request.duration == timedelta(hours=36)
     assert request.reminder_offsets == ()
     assert request.quiet_hours is None
+    assert request.send_results is True
+
+
+@pytest.mark.parametrize(
+    ("option", "expected"),
+    [
+        pytest.param("results=off", False, id="off"),
+        pytest.param("results=no", False, id="no"),
+        pytest.param("results=on", True, id="on"),
+        pytest.param("results=sí", True, id="si"),
+    ],
+)
+def test_results_can_be_kept_from_respondents(option: str, expected: bool) -> None:
+    request = parse_newround(["pulse", "all", "all", "now", "7d", option], now=NOW, tz=MX)
+    assert request is not None
+    assert request.send_results is expected
 
 
 def test_now_and_every_commitment() -> None:
@@ -73,6 +90,9 @@ def test_the_wrong_number_of_arguments_is_none(args: list[str]) -> None:
         pytest.param(["pulse", "all", "all", "later", "7d"], BadOpens, id="opens"),
         pytest.param(["pulse", "all", "all", "now", "forever"], BadDuration, id="duration"),
         pytest.param(["pulse", "all", "all", "now", "7d", "colour=red"], BadOption, id="option"),
+        pytest.param(
+            ["pulse", "all", "all", "now", "7d", "results=maybe"], BadResultsOption, id="results"
+        ),
         pytest.param(["pulse", "all", "all", "now", "7d", "reminders=x"], BadReminders, id="rem"),
         pytest.param(["pulse", "all", "all", "now", "7d", "quiet=8-9"], BadQuietHours, id="quiet"),
         pytest.param(
