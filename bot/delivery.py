@@ -238,7 +238,12 @@ class OutcomeWriter:
         while True:
             try:
                 now = services.clock.now()
-                async with self.engine.db_lock, services.db.write() as repos:
+                # No fsync: this commit closes the double-send window, and it survives our
+                # crash; only a power cut could undo it, which costs a repeat, not a loss.
+                async with (
+                    self.engine.db_lock,
+                    services.db.write(durability="process") as repos,
+                ):
                     await repos.outbox.mark_sent(sent, now)
                     await repos.outbox.finish_many(finished)
                     for chat_id in unreachable_chats:

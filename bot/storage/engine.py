@@ -8,6 +8,15 @@ writes in between, which is exactly what a bot and ``pulso export`` do.
 
 PostgreSQL runs through asyncpg with READ COMMITTED; state transitions are
 compare-and-set statements, so they need nothing stronger.
+
+A commit waits for the disk by default (SQLite ``synchronous=FULL``), so what
+the bot acknowledged survives a power cut. ``write(durability="process")``
+does not wait (SQLite ``synchronous=NORMAL``, PostgreSQL
+``synchronous_commit=off``): the commit still survives the crash of any
+process, ours included, and takes microseconds instead of an fsync. It is for
+records whose loss at a power cut costs at most one repeated message — the
+delivery engine's outcomes, which shortens the double-send window
+(``docs/rounds.md``) — never for answers.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -29,6 +38,12 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 # Execution option marking a connection as read-only, so SQLite begins it
 # DEFERRED (readers never wait for the write lock).
 _READ_ONLY = "pulso_read_only"
+# Execution option asking SQLite to commit without an fsync (``durability="process"``).
+_NO_FSYNC = "pulso_no_fsync"
+# Key in a DBAPI connection's ``info``: its current ``PRAGMA synchronous``.
+_SYNCHRONOUS = "pulso_synchronous"
+
+Durability = Literal["full", "process"]
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -45,11 +60,20 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # FULL: a committed answer survives a power cut, not only a crash.
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
+        _record.info[_SYNCHRONOUS] = "FULL"
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        read_only = connection.get_execution_options().get(_READ_ONLY, False)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        options = connection.get_execution_options()
+        if options.get(_READ_ONLY, False):
+            connection.exec_driver_sql("BEGIN")
+            return
+        # Per connection, and only outside a transaction: set it for this one.
+        level = "NORMAL" if options.get(_NO_FSYNC, False) else "FULL"
+        if connection.info.get(_SYNCHRONOUS) != level:
+            connection.exec_driver_sql(f"PRAGMA synchronous={level}")
+            connection.info[_SYNCHRONOUS] = level
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
@@ -88,14 +112,25 @@ class Database:
         return name  # type: ignore[return-value]
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[Repos]:
-        """A read-write transaction, committed when the block ends without an error."""
+    async def write(self, *, durability: Durability = "full") -> AsyncIterator[Repos]:
+        """A read-write transaction, committed when the block ends without an error.
+
+        ``durability="full"`` (the default): the commit is on disk when the block
+        ends. ``"process"``: it survives any process crash but not a power cut or an
+        operating-system crash (on PostgreSQL, nor a crash of the server); see the
+        module docstring for the one kind of record that may use it.
+        """
         if self._writer is None:
             async with self.engine.begin() as connection:
+                if durability == "process":
+                    await connection.execute(text("SET LOCAL synchronous_commit TO OFF"))
                 yield Repos(connection)
             return
-        async with self._writer, self.engine.begin() as connection:
-            yield Repos(connection)
+        async with self._writer, self.engine.connect() as connection:
+            if durability == "process":
+                await connection.execution_options(**{_NO_FSYNC: True})
+            async with connection.begin():
+                yield Repos(connection)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Repos]:
