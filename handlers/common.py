@@ -6,14 +6,20 @@
 
 from __future__ import annotations
 
+import logging
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.access import Caller
 from bot.context import PulsoApplication, PulsoContext
 from bot.i18n import LOCALES, Locale
+from bot.logs import describe_exception
 from handlers.callback_data import ChooseLanguage, decode, encode
 from handlers.guards import guarded, refuse, reply
+
+log = logging.getLogger(__name__)
 
 LANGUAGE_NAMES: dict[Locale, str] = {"es": "🇲🇽 Español", "en": "🇬🇧 English"}
 
@@ -63,7 +69,12 @@ async def language_chosen(update: Update, context: PulsoContext, caller: Caller)
     if context.user_data is not None:
         context.user_data["language"] = locale
     await query.answer()
-    await query.edit_message_text(context.services.t("language.changed", locale))
+    try:
+        await query.edit_message_text(context.services.t("language.changed", locale))
+    except BadRequest as exc:
+        # A double tap finds the message already saying so (or it is gone): the choice
+        # is stored and confirmed all the same.
+        log.debug("language confirmation not shown: %s", describe_exception(exc))
 
 
 def register(application: PulsoApplication) -> None:

@@ -1,0 +1,203 @@
+"""Watching a running bot for what the fuzz and authorisation suites must never see.
+
+* :class:`Observer` attaches to a :class:`~tests.e2e.harness.RunningBot`:
+  :meth:`~Observer.settle` returns once every update the emulator holds was
+  fetched *and handled* (PTB marks each update done in its ``update_queue``);
+  :meth:`~Observer.problems` lists what went wrong since the last call — an
+  update that escaped to the error handler (``handling update … failed`` on
+  ``bot.app``), anything PTB logged at ERROR, an emulator bug, and every Bot API
+  call the emulator refused except the edits a stale or forged press is allowed
+  to miss (the message is gone, unchanged, or not the bot's).
+* :func:`snapshot` reads every table, keyed by primary key, and :func:`diff`
+  says which rows appeared, vanished or changed between two snapshots.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from bot.emulator import RequestRecord
+from bot.storage.engine import Database
+from bot.storage.schema import metadata
+from tests.e2e.harness import RunningBot
+
+Row = dict[str, Any]
+Snapshot = dict[str, dict[tuple[Any, ...], Row]]
+
+#: Edits may miss: a press on a message that is gone or not the bot's, a double tap.
+HARMLESS_EDIT_ERRORS = (
+    "message is not modified",
+    "message to edit not found",
+    "message can't be edited",
+    "there is no text in the message to edit",
+)
+EDIT_METHODS = frozenset(
+    {"editmessagetext", "editmessagereplymarkup", "editmessagecaption", "deletemessage"}
+)
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextmanager
+def errors_logged(*names: str) -> Iterator[list[logging.LogRecord]]:
+    """Collect the ERROR (and worse) records of these loggers while the block runs."""
+    handler = _Collect()
+    loggers = [logging.getLogger(name) for name in names]
+    for logger in loggers:
+        logger.addHandler(handler)
+    try:
+        yield handler.records
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+
+
+class Observer:
+    """Settling and fault-finding for one running bot (see the module docstring)."""
+
+    def __init__(self, pulso: RunningBot) -> None:
+        self.pulso = pulso
+        # Keep every request until it has been looked at (the default keeps 1,000).
+        pulso.emulator.requests = deque(maxlen=None)
+        self._handler = _Collect()
+        self._loggers = [logging.getLogger(n) for n in ("bot", "handlers", "telegram")]
+        for logger in self._loggers:
+            logger.addHandler(self._handler)
+        self.api_calls = 0
+        #: Texts to count when the bot sends them (a message or a button's toast).
+        self.watch: frozenset[str] = frozenset()
+        self.watched = 0
+
+    def close(self) -> None:
+        for logger in self._loggers:
+            logger.removeHandler(self._handler)
+
+    async def settle(self, timeout: float = 30.0) -> None:
+        """Return once the bot fetched every queued update and finished handling it."""
+        await self.pulso.emulator.wait_for_updates_confirmed(timeout=timeout)
+        application = self.pulso.application
+        assert application is not None
+        # The updater queues a batch before it confirms it; PTB calls task_done() after
+        # each update's handlers (and the error handler) have run.
+        await application.update_queue.join()
+
+    def problems(self) -> list[str]:
+        """What went wrong since the last call (and forget it)."""
+        found = [
+            f"{r.name}: {r.getMessage()}" for r in self._handler.records if not _tolerated_log(r)
+        ]
+        self._handler.records.clear()
+        emulator = self.pulso.emulator
+        found += [f"emulator bug: {e}" for e in emulator.internal_errors]
+        emulator.internal_errors.clear()
+        requests = emulator.requests
+        while requests:
+            record = requests.popleft()
+            self.api_calls += 1
+            if record.ok and record.params.get("text") in self.watch:
+                self.watched += 1
+            if not record.ok and not harmless(record):
+                params = str(record.params)[:200]
+                found.append(f"{record.method} -> {record.status} {record.description} {params}")
+        return found
+
+
+def harmless(record: RequestRecord) -> bool:
+    """A refused call that is not a fault of the bot's: an edit of a message that is gone
+    or unchanged (stale and forged presses), a long poll cut short."""
+    if record.method.lower() == "getupdates":
+        return record.status == 409 or record.description is None
+    return record.method.lower() in EDIT_METHODS and any(
+        text in (record.description or "") for text in HARMLESS_EDIT_ERRORS
+    )
+
+
+def _tolerated_log(record: logging.LogRecord) -> bool:
+    # The bot's "could not apologise" follows a failure already reported on its own line.
+    return record.name == "bot.app" and record.getMessage().startswith("could not apologise")
+
+
+# --- database snapshots ---------------------------------------------------------------------
+
+
+async def snapshot(db: Database, tables: Iterable[str] | None = None) -> Snapshot:
+    """Every row of every table (or of ``tables``), keyed by primary key."""
+    wanted = set(tables) if tables is not None else None
+    out: Snapshot = {}
+    async with db.read() as repos:
+        for table in metadata.sorted_tables:
+            if wanted is not None and table.name not in wanted:
+                continue
+            key_columns = [c.name for c in table.primary_key.columns]
+            rows = (await repos.conn.execute(sa.select(table))).mappings().all()
+            out[table.name] = {
+                tuple(row[c] for c in key_columns): _plain(dict(row)) for row in rows
+            }
+    return out
+
+
+def _plain(row: Row) -> Row:
+    # JSON columns come back as dicts or lists: make them comparable and hashable-free.
+    return {k: (repr(v) if isinstance(v, dict | list) else v) for k, v in row.items()}
+
+
+@dataclass
+class TableDiff:
+    added: list[Row] = field(default_factory=list)
+    removed: list[Row] = field(default_factory=list)
+    changed: list[tuple[Row, Row]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+    def changed_columns(self) -> set[str]:
+        return {k for old, new in self.changed for k in old if old[k] != new[k]}
+
+
+def diff(before: Snapshot, after: Snapshot, *, ignore: Iterable[str] = ()) -> dict[str, TableDiff]:
+    """Per table, the rows that appeared, vanished or changed (empty tables left out)."""
+    skipped = set(ignore)
+    out: dict[str, TableDiff] = {}
+    for name in before.keys() | after.keys():
+        if name in skipped:
+            continue
+        old, new = before.get(name, {}), after.get(name, {})
+        found = TableDiff(
+            added=[new[k] for k in new.keys() - old.keys()],
+            removed=[old[k] for k in old.keys() - new.keys()],
+            changed=[(old[k], new[k]) for k in old.keys() & new.keys() if old[k] != new[k]],
+        )
+        if found:
+            out[name] = found
+    return out
+
+
+def describe(changes: Mapping[str, TableDiff]) -> str:
+    """A short, readable account of a diff for assertion messages."""
+    lines = []
+    for name, change in sorted(changes.items()):
+        lines.append(
+            f"{name}: +{len(change.added)} -{len(change.removed)} ~{len(change.changed)}"
+            f" (columns {sorted(change.changed_columns())})"
+        )
+        for row in change.added[:2]:
+            lines.append(f"  + {row}")
+        for row in change.removed[:2]:
+            lines.append(f"  - {row}")
+        for old, new in change.changed[:2]:
+            lines.append(f"  ~ {old} -> {new}")
+    return "\n".join(lines)
