@@ -238,11 +238,12 @@ class OutcomeWriter:
         while True:
             try:
                 now = services.clock.now()
-                # No fsync: this commit closes the double-send window, and it survives our
-                # crash; only a power cut could undo it, which costs a repeat, not a loss.
+                # This commit closes the double-send window: no fsync (it survives our
+                # crash; only a power cut could undo it, which costs a repeat, not a
+                # loss), and ahead of the answers waiting to be written.
                 async with (
                     self.engine.db_lock,
-                    services.db.write(durability="process") as repos,
+                    services.db.write(durability="process", urgent=True) as repos,
                 ):
                     await repos.outbox.mark_sent(sent, now)
                     await repos.outbox.finish_many(finished)
@@ -434,7 +435,8 @@ class DeliveryEngine:
 
     async def _claim_batch(self) -> None:
         services = self.services
-        async with self.db_lock, services.db.write() as repos:
+        # Urgent, like the outcomes: an outcome waits for db_lock behind this claim.
+        async with self.db_lock, services.db.write(urgent=True) as repos:
             now = services.clock.now()
             due = await repos.outbox.due(now, self._batch)
             owned = await repos.outbox.claim([item.id for item in due], now) if due else set()

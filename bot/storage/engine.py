@@ -17,11 +17,17 @@ process, ours included, and takes microseconds instead of an fsync. It is for
 records whose loss at a power cut costs at most one repeated message — the
 delivery engine's outcomes, which shortens the double-send window
 (``docs/rounds.md``) — never for answers.
+
+SQLite writers of one process take turns in a queue (:class:`WriterTurns`).
+``write(urgent=True)`` goes before every writer still waiting: the delivery
+engine's claims and outcomes are a millisecond each, and an outcome waiting
+behind a queue of answers would keep the double-send window open for as long.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Literal
@@ -90,6 +96,44 @@ def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
 DialectName = Literal["sqlite", "postgresql"]
 
 
+class WriterTurns:
+    """One writer at a time, first come first served — except that urgent writers go
+    before every writer still waiting (among themselves, in order)."""
+
+    def __init__(self) -> None:
+        self._busy = False
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._waiting: deque[asyncio.Future[None]] = deque()
+
+    @asynccontextmanager
+    async def turn(self, *, urgent: bool = False) -> AsyncIterator[None]:
+        """Wait for this writer's turn; hold it for the block."""
+        if self._busy or self._urgent or self._waiting:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            (self._urgent if urgent else self._waiting).append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._pass_on()  # handed the turn just as we were cancelled
+                raise
+        else:
+            self._busy = True
+        try:
+            yield
+        finally:
+            self._pass_on()
+
+    def _pass_on(self) -> None:
+        for queue in (self._urgent, self._waiting):
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():  # a cancelled waiter is skipped
+                    waiter.set_result(None)
+                    return
+        self._busy = False
+
+
 class Database:
     """The engine plus the two ways in: :meth:`write` and :meth:`read` transactions."""
 
@@ -99,7 +143,7 @@ class Database:
         # letting them collide in BEGIN IMMEDIATE, spares them SQLite's busy handler,
         # which sleeps in growing steps (up to 100 ms) and wrecks throughput under
         # load. Other processes (the CLI) still meet the busy timeout.
-        self._writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self._writer = WriterTurns() if engine.dialect.name == "sqlite" else None
 
     @classmethod
     def from_url(cls, url: str | URL, **kwargs: Any) -> Database:
@@ -112,13 +156,16 @@ class Database:
         return name  # type: ignore[return-value]
 
     @asynccontextmanager
-    async def write(self, *, durability: Durability = "full") -> AsyncIterator[Repos]:
+    async def write(
+        self, *, durability: Durability = "full", urgent: bool = False
+    ) -> AsyncIterator[Repos]:
         """A read-write transaction, committed when the block ends without an error.
 
         ``durability="full"`` (the default): the commit is on disk when the block
         ends. ``"process"``: it survives any process crash but not a power cut or an
-        operating-system crash (on PostgreSQL, nor a crash of the server); see the
-        module docstring for the one kind of record that may use it.
+        operating-system crash (on PostgreSQL, nor a crash of the server). ``urgent``:
+        on SQLite, go before the other writers of this process still waiting. See the
+        module docstring for who may use either.
         """
         if self._writer is None:
             async with self.engine.begin() as connection:
@@ -126,7 +173,7 @@ class Database:
                     await connection.execute(text("SET LOCAL synchronous_commit TO OFF"))
                 yield Repos(connection)
             return
-        async with self._writer, self.engine.connect() as connection:
+        async with self._writer.turn(urgent=urgent), self.engine.connect() as connection:
             if durability == "process":
                 await connection.execution_options(**{_NO_FSYNC: True})
             async with connection.begin():

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.clock import ManualClock
-from bot.storage.engine import Database
+from bot.storage.engine import Database, WriterTurns
 
 
 async def _setting(db: Database, *, durability: str | None) -> str:
@@ -43,3 +45,46 @@ async def test_a_relaxed_write_commits_and_rolls_back_like_any_other(
     async with db.read() as repos:
         assert await repos.updates.seen(1)
         assert not await repos.updates.seen(2)
+
+
+async def test_urgent_writers_go_before_those_already_waiting() -> None:
+    turns = WriterTurns()
+    order: list[str] = []
+
+    async def writer(name: str, *, urgent: bool = False) -> None:
+        async with turns.turn(urgent=urgent):
+            order.append(name)
+            await asyncio.sleep(0)
+
+    async with turns.turn():
+        tasks = [
+            asyncio.create_task(writer("answer 1")),
+            asyncio.create_task(writer("answer 2")),
+            asyncio.create_task(writer("outcome 1", urgent=True)),
+            asyncio.create_task(writer("outcome 2", urgent=True)),
+        ]
+        await asyncio.sleep(0)
+    await asyncio.gather(*tasks)
+    assert order == ["outcome 1", "outcome 2", "answer 1", "answer 2"]
+
+
+async def test_a_writer_cancelled_while_waiting_gives_up_nothing() -> None:
+    turns = WriterTurns()
+    done: list[str] = []
+
+    async def writer(name: str) -> None:
+        async with turns.turn():
+            done.append(name)
+
+    async with turns.turn():
+        gone = asyncio.create_task(writer("cancelled"))
+        kept = asyncio.create_task(writer("kept"))
+        await asyncio.sleep(0)
+        gone.cancel()
+        await asyncio.sleep(0)
+    await kept
+    assert gone.cancelled()
+    assert done == ["kept"]
+    async with asyncio.timeout(1):  # the turn is free again
+        async with turns.turn(urgent=True):
+            pass
