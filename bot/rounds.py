@@ -645,13 +645,16 @@ class RoundsService:
             }
         self._titles = titles
         self.texts.clear()
-        for pair in pairs:
-            if pair[0] is not None and pair[1] is not None:
-                self._recipients[(pair[0], pair[1])] = []
+        # Only this batch's pairs: the query's rounds × people may match more.
+        wanted = {(r, p) for r, p in pairs if r is not None and p is not None}
+        for key in wanted:
+            self._recipients[key] = []
         for recipient in found:
             response = recipient.response
             assert response.participant_id is not None
-            self._recipients[(response.round_id, response.participant_id)].append(recipient)
+            key = (response.round_id, response.participant_id)
+            if key in wanted:
+                self._recipients[key].append(recipient)
 
     async def recipient(self, item: OutboxItem) -> list[Recipient]:
         """The rows preloaded for ``item`` (taken: a retry reads fresh), else one query."""
