@@ -823,16 +823,14 @@ class JourneyService:
         responses = await self._open_responses(repos, participant_id)
         return sum(1 for r in responses if r.status != "completed")
 
-    async def _instrument_of(self, repos: Repos, round_id: int) -> Instrument:
-        round_ = await repos.rounds.get(round_id)
-        assert round_ is not None  # responses reference their round
-        return await self.services.instruments.get(round_.instrument_pk)
+    async def _instrument(self, repos: Repos, response: Response) -> Instrument:
+        return await self.services.instruments.get(response.instrument_pk, repos)
 
     async def _state(self, repos: Repos, response_id: int) -> SurveyState | None:
         response = await repos.responses.get(response_id)
         if response is None:
             return None
-        instrument = await self._instrument_of(repos, response.round_id)
+        instrument = await self._instrument(repos, response)
         answers = await repos.responses.answers(response_id)
         return SurveyState(response, instrument, answers)
 
@@ -846,15 +844,6 @@ class JourneyService:
             role=state.role,
             closes_at=response.round_closes_at,
         )
-
-    async def _warm(self, response_id: int) -> None:
-        """Load the response's instrument into the cache before a write transaction, so
-        the transaction never waits on a second connection."""
-        async with self.services.db.read() as repos:
-            response = await repos.responses.get(response_id)
-            round_ = await repos.rounds.get(response.round_id) if response else None
-        if round_ is not None:
-            await self.services.instruments.get(round_.instrument_pk)
 
     async def _welcome(self, repos: Repos, participant_id: int) -> Welcome | None:
         memberships = await repos.participants.memberships_of(participant_id)
@@ -1085,7 +1074,6 @@ class JourneyService:
         Started: show where they are. Completed: walk through the answers to change them.
         """
         participant_id = caller.participant.id if caller.participant else None
-        await self._warm(response_id)
         now = self._now()
         try:
             async with self.services.db.write() as repos:
@@ -1187,7 +1175,7 @@ class JourneyService:
             if other.id != state.response.id and other.status != "completed":
                 next_survey = PendingSurvey(
                     other.id,
-                    await self._instrument_of(repos, other.round_id),
+                    await self._instrument(repos, other),
                     await self._commitment(repos, other.commitment_id),
                 )
                 break
@@ -1197,7 +1185,6 @@ class JourneyService:
         self, caller: Caller, response_id: int, move: Move, *, update_id: int, message_id: int
     ) -> SurveyReply:
         """A survey button: answer, toggle, done/keep, skip or back."""
-        await self._warm(response_id)
         try:
             return await self._move(
                 caller, response_id, move, update_id=update_id, pressed=message_id
@@ -1235,9 +1222,12 @@ class JourneyService:
                     # The person went on with the survey: /feedback waits no more.
                     await repos.participants.set_awaiting(participant.id, None, now)
                 survey = await self._context(repos, after)
-                return await self._moved(repos, after, survey, question, decision, shown_in)
+                reply = await self._moved(repos, after, survey, question, decision, shown_in)
         except Refusal as refusal:
             return SurveyReply(notice=refusal.notice)
+        if after.response.status == "completed":
+            self.services.rounds.person_changed(participant.id)  # no reminder for it now
+        return reply
 
     async def _apply(
         self,
@@ -1345,10 +1335,6 @@ class JourneyService:
         if caller.participant is None:
             return SurveyReply(notice=STALE)
         participant_id = caller.participant.id
-        async with self.services.db.read() as repos:
-            responses = await self._open_responses(repos, participant_id)
-        for response in responses:
-            await self._warm(response.id)
         now = self._now()
         async with self.services.db.write() as repos:
             fresh = await repos.updates.claim(update_id, now)
@@ -1390,22 +1376,19 @@ class JourneyService:
                 caller, commitment_id, role, text, update_id=update_id
             )
         async with self.services.db.read() as repos:
-            responses = await self._open_responses(repos, participant.id)
-        under_way = _under_way(responses)
-        if not under_way:
-            # Staff may be typing to another module's conversation (a wizard): stay quiet.
-            if caller.is_staff or await self._seen(update_id):
+            under_way = _under_way(await self._open_responses(repos, participant.id))
+            state = await self._state(repos, under_way[0].id) if under_way else None
+            current = state.current() if state is not None else None
+            awaited = current is not None and current.type is QuestionType.TEXT
+            # Staff may be typing to another module's conversation (a wizard), and a
+            # redelivered text was answered already: stay quiet for both.
+            quiet = not awaited and (caller.is_staff or await repos.updates.seen(update_id))
+        if current is None or not awaited:
+            if quiet:
                 return None
-            return SurveyReply(notice=Notice("journey.text.nothing_awaited"))
+            key = "journey.text.use_buttons" if under_way else "journey.text.nothing_awaited"
+            return SurveyReply(notice=Notice(key))
         response = under_way[0]
-        await self._warm(response.id)
-        async with self.services.db.read() as repos:
-            state = await self._state(repos, response.id)
-        current = state.current() if state else None
-        if current is None or current.type is not QuestionType.TEXT:
-            if caller.is_staff or await self._seen(update_id):
-                return None
-            return SurveyReply(notice=Notice("journey.text.use_buttons"))
         try:
             return await self._move(
                 caller,
@@ -1418,10 +1401,6 @@ class JourneyService:
             return await self._replay(
                 participant.id, response.id, reference=message_id, pressed=None
             )
-
-    async def _seen(self, update_id: int) -> bool:
-        async with self.services.db.read() as repos:
-            return await repos.updates.seen(update_id)
 
     # --- feedback -----------------------------------------------------------------------
 
@@ -1505,6 +1484,7 @@ class JourneyService:
                 found = await repos.participants.get(participant_id)
                 changed = found is not None and found.status == "stopped"
             count = await self._open_survey_count(repos, participant_id)
+        self.services.rounds.person_changed(participant_id)  # nothing already claimed goes
         return StatusChange(changed, count)
 
     async def resume_invitations(self, caller: Caller, *, update_id: int) -> StatusChange:
@@ -1548,6 +1528,7 @@ class JourneyService:
                 },
                 now,
             )
+        self.services.rounds.person_changed(participant.id)  # nothing already claimed goes
         return Forgotten(prompts)
 
     async def my_data(self, caller: Caller) -> MyData:
@@ -1606,7 +1587,7 @@ class JourneyService:
                 )
             lines += ["", f"== {t('mydata.section.surveys')} =="]
             for response in responses:
-                instrument = await self._instrument_of(repos, response.round_id)
+                instrument = await self._instrument(repos, response)
                 answers = await repos.responses.answers(response.id)
                 lines.append(
                     t(

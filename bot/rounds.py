@@ -131,6 +131,8 @@ class RoundsService:
         self._tick_lock = asyncio.Lock()
         # What the renderers need, loaded per delivery batch (see `preload`).
         self._recipients: dict[tuple[int, int], list[Recipient]] = {}
+        # People who changed while a preload was reading (see `person_changed`).
+        self._changed_while_loading: set[int] | None = None
         self._titles: dict[str, Commitment] = {}
         #: Rendered (text, button label) by (round, kind, locale, commitments, pending).
         self.texts: dict[tuple[int, str, str, tuple[str, ...], int], tuple[Html, Html]] = {}
@@ -637,16 +639,22 @@ class RoundsService:
         pairs = {(i.round_id, i.participant_id) for i in items}
         round_ids = {r for r, p in pairs if r is not None and p is not None}
         people = {p for r, p in pairs if r is not None and p is not None}
-        async with self.services.db.read() as repos:
-            found = await repos.responses.recipients(round_ids, people)
-            titles = {
-                c.commitment.id: c.commitment
-                for c in await repos.plans.commitments(include_retired=True)
-            }
+        changed: set[int] = set()
+        self._changed_while_loading = changed
+        try:
+            async with self.services.db.read() as repos:
+                found = await repos.responses.recipients(round_ids, people)
+                titles = {
+                    c.commitment.id: c.commitment
+                    for c in await repos.plans.commitments(include_retired=True)
+                }
+        finally:
+            self._changed_while_loading = None
         self._titles = titles
         self.texts.clear()
-        # Only this batch's pairs: the query's rounds × people may match more.
-        wanted = {(r, p) for r, p in pairs if r is not None and p is not None}
+        # Only this batch's pairs (the query's rounds × people may match more), and not
+        # those whose person changed meanwhile: they are read again at send time.
+        wanted = {(r, p) for r, p in pairs if r is not None and p is not None and p not in changed}
         for key in wanted:
             self._recipients[key] = []
         for recipient in found:
@@ -655,6 +663,15 @@ class RoundsService:
             key = (response.round_id, response.participant_id)
             if key in wanted:
                 self._recipients[key].append(recipient)
+
+    def person_changed(self, participant_id: int) -> None:
+        """A participant finished a survey, stopped, or was forgotten (just committed):
+        their invitations and reminders not sent yet are rendered from a fresh read, not
+        from what a batch preloaded before — the "at send time" of the renderers."""
+        for key in [k for k in self._recipients if k[1] == participant_id]:
+            del self._recipients[key]
+        if self._changed_while_loading is not None:
+            self._changed_while_loading.add(participant_id)
 
     async def recipient(self, item: OutboxItem) -> list[Recipient]:
         """The rows preloaded for ``item`` (taken: a retry reads fresh), else one query."""
