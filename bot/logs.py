@@ -2,8 +2,9 @@
 
 Three layers, because one mistake anywhere must not reach a log file:
 
-* third-party loggers that print requests and updates at DEBUG (PTB,
-  httpx, httpcore) are held at WARNING whatever the root level is;
+* third-party loggers that print requests, updates or SQL parameters at DEBUG
+  (PTB, httpx, httpcore, aiosqlite) are held at WARNING whatever the root
+  level is;
 * :class:`RedactingFilter` on every handler replaces the token and any run
   of seven or more digits (Telegram user and chat ids) in the final line;
 * Pulso's own code logs counts, ids of our own rows and exception *types*,
@@ -18,7 +19,16 @@ import sys
 import traceback
 from collections.abc import Iterable
 
-NOISY_LOGGERS = ("telegram", "httpx", "httpcore", "apscheduler", "aiohttp.access", "asyncio")
+NOISY_LOGGERS = (
+    "telegram",
+    "httpx",
+    "httpcore",
+    "apscheduler",
+    "aiohttp.access",
+    "asyncio",
+    # Logs every statement with its parameters at DEBUG: answers, feedback, ids.
+    "aiosqlite",
+)
 _LONG_NUMBER = re.compile(r"(?<![\w.])-?\d{7,}(?![\w.])")
 REDACTED = "[redacted]"
 

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
@@ -25,7 +26,7 @@ import sqlalchemy as sa
 
 from bot.emulator import RequestRecord
 from bot.storage.engine import Database
-from bot.storage.schema import metadata
+from bot.storage.schema import metadata, outbox
 from tests.e2e.harness import RunningBot
 
 Row = dict[str, Any]
@@ -95,6 +96,34 @@ class Observer:
         # each update's handlers (and the error handler) have run.
         await application.update_queue.join()
 
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Settle, then wait until the outbox holds nothing due: every message the updates
+        owed someone (an invitation to a late joiner, a closing round's summary) was sent
+        or given up. The delivery engine is woken and polled: it may not have looked at
+        the outbox yet when this is called."""
+        services = self.pulso.services
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            await self.settle(timeout)
+            await services.delivery.idle(timeout)
+            async with services.db.read() as repos:
+                due = await repos.conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(outbox)
+                    .where(
+                        outbox.c.status.in_(("pending", "sending")),
+                        outbox.c.next_attempt_at <= services.clock.now(),
+                    )
+                )
+            if due.scalar_one() == 0:
+                break
+            if loop.time() > deadline:
+                raise TimeoutError("the outbox still holds messages that are due")
+            services.delivery.wake()
+            await asyncio.sleep(0.01)
+        await self.settle(timeout)
+
     def problems(self) -> list[str]:
         """What went wrong since the last call (and forget it)."""
         found = [
@@ -118,9 +147,12 @@ class Observer:
 
 def harmless(record: RequestRecord) -> bool:
     """A refused call that is not a fault of the bot's: an edit of a message that is gone
-    or unchanged (stale and forged presses), a long poll cut short."""
+    or unchanged (stale and forged presses), a send to someone who blocked the bot (the
+    delivery engine marks them unreachable), a long poll cut short."""
     if record.method.lower() == "getupdates":
         return record.status == 409 or record.description is None
+    if record.status == 403 and "blocked by the user" in (record.description or ""):
+        return True
     return record.method.lower() in EDIT_METHODS and any(
         text in (record.description or "") for text in HARMLESS_EDIT_ERRORS
     )
@@ -134,25 +166,37 @@ def _tolerated_log(record: logging.LogRecord) -> bool:
 # --- database snapshots ---------------------------------------------------------------------
 
 
+#: Tables a snapshot leaves out unless asked: bookkeeping every update adds a row to.
+UNWATCHED = frozenset({"processed_updates"})
+
+
 async def snapshot(db: Database, tables: Iterable[str] | None = None) -> Snapshot:
-    """Every row of every table (or of ``tables``), keyed by primary key."""
+    """Every row of every table (or of ``tables``; by default all but
+    :data:`UNWATCHED`), keyed by primary key.
+
+    Values are as the driver returns them (on SQLite: instants and JSON as text,
+    booleans as 0/1), which is all a comparison needs and several times faster than
+    converting each to its Python type.
+    """
     wanted = set(tables) if tables is not None else None
     out: Snapshot = {}
     async with db.read() as repos:
+        quote = repos.conn.dialect.identifier_preparer.quote
         for table in metadata.sorted_tables:
+            if wanted is None and table.name in UNWATCHED:
+                continue
             if wanted is not None and table.name not in wanted:
                 continue
-            key_columns = [c.name for c in table.primary_key.columns]
-            rows = (await repos.conn.execute(sa.select(table))).mappings().all()
+            columns = [c.name for c in table.columns]
+            names = ", ".join(quote(c) for c in columns)
+            query = f"SELECT {names} FROM {quote(table.name)}"  # noqa: S608 - names from the schema
+            result = await repos.conn.exec_driver_sql(query)
+            keys = [columns.index(c.name) for c in table.primary_key.columns]
             out[table.name] = {
-                tuple(row[c] for c in key_columns): _plain(dict(row)) for row in rows
+                tuple(row[i] for i in keys): dict(zip(columns, row, strict=True))
+                for row in result.all()
             }
     return out
-
-
-def _plain(row: Row) -> Row:
-    # JSON columns come back as dicts or lists: make them comparable and hashable-free.
-    return {k: (repr(v) if isinstance(v, dict | list) else v) for k, v in row.items()}
 
 
 @dataclass

@@ -1,0 +1,284 @@
+"""Privacy: what leaves Pulso — log lines, exports, published figures — gives no one away.
+
+* **Logs.** A whole journey runs with logging configured as ``pulso run`` does it
+  (:func:`bot.logs.configure_logging` at DEBUG, the token as a secret), every
+  logger's lines captured as they would reach standard error: invites, consent,
+  a survey with text answers, feedback, /mydata, /forget, a person who blocked
+  the bot, a fan-out through failing sends, the round's close with its summary,
+  /summary and /export in the Secretariat's group, and ``pulso export``. No line
+  holds the token, a Telegram user or chat id (every simulated person has one of
+  seven digits or more), a name, or anything anyone wrote.
+* **Exports.** ``pulso export`` (CSV and JSON) and /export's CSV carry
+  pseudonyms only — HMAC-SHA256(PSEUDONYM_SECRET, Telegram user id) — and
+  nothing of a person's id or name; a forgotten person's answers have none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import hashlib
+import hmac
+import io
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from bot.cli import main as pulso_cli
+from bot.emulator import ChatMessage, SimUser
+from bot.logs import NOISY_LOGGERS, configure_logging
+from bot.simulation import AnswerPolicy, SimulatedRespondent
+from tests.e2e.harness import SECRETARIAT_CHAT, TOKEN, RunningBot, running_bot
+from tests.stress.observe import Observer
+
+pytestmark = [pytest.mark.stress, pytest.mark.asyncio(loop_scope="module")]
+
+ADMIN = 7_700_001
+SECRETARY = 7_700_002
+SECRET = "e2e-pseudonym-secret-0123456789"  # the harness's PSEUDONYM_SECRET
+
+
+def pseudonym(user_id: int) -> str:
+    return hmac.new(SECRET.encode(), str(user_id).encode(), hashlib.sha256).hexdigest()
+
+
+# --- logs as `pulso run` writes them -----------------------------------------------------------
+
+
+@contextlib.contextmanager
+def logs_as_pulso_run_writes_them(token: str) -> Iterator[list[str]]:
+    """Every log line, formatted and redacted as it reaches standard error, while the block
+    runs; the logging set-up is put back afterwards."""
+    root = logging.getLogger()
+    saved_level, saved_handlers = root.level, list(root.handlers)
+    saved_levels = {name: logging.getLogger(name).level for name in NOISY_LOGGERS}
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(self.format(record))
+
+    keep = Keep(logging.DEBUG)
+    keep.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(keep)  # before configuring, so it gets the redacting filter too
+    redacting = configure_logging(logging.DEBUG, secrets=[token])
+    try:
+        yield lines
+    finally:
+        for handler in list(root.handlers):
+            handler.removeFilter(redacting)
+            if handler not in saved_handlers:
+                root.removeHandler(handler)
+        root.setLevel(saved_level)
+        for name, level in saved_levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+@dataclass
+class Journey:
+    """The bot after a whole round, with what the checks need to know."""
+
+    pulso: RunningBot
+    observer: Observer
+    lines: list[str]
+    people: list[SimUser]
+    forgotten: SimUser
+    blocked: SimUser
+    secretary: SimUser
+    round_id: int
+    texts: list[str]  # everything anyone wrote
+    export_document: bytes = b""
+    names: list[str] = field(default_factory=list)
+
+    @property
+    def ids(self) -> list[int]:
+        everyone = [*self.people, self.forgotten, self.blocked, self.secretary]
+        return [ADMIN, SECRETARIAT_CHAT, *(p.id for p in everyone)]
+
+
+NAMES = ("Anastasia", "Bartolomé", "Crisanta", "Desiderio", "Eulalia")
+
+
+async def _says(pulso: RunningBot, observer: Observer, who: SimUser, text: str) -> None:
+    await who.send(text)
+    await observer.drain()
+
+
+async def _group_says(
+    pulso: RunningBot, observer: Observer, who: SimUser, text: str
+) -> list[ChatMessage]:
+    log = pulso.secretariat_chat.chat
+    mark = log.cursor
+    await pulso.secretariat_chat.send(who, text)
+    await observer.drain()
+    return log.events[mark:]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def journey(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Journey]:
+    folder: Path = tmp_path_factory.mktemp("privacy")
+    with logs_as_pulso_run_writes_them(TOKEN) as lines:
+        async with running_bot(
+            f"sqlite+aiosqlite:///{folder / 'pulso.db'}", admin_ids=[ADMIN]
+        ) as pulso:
+            observer = Observer(pulso)
+            try:
+                yield await _a_whole_round(pulso, observer, lines)
+            finally:
+                observer.close()
+
+
+async def _a_whole_round(pulso: RunningBot, observer: Observer, lines: list[str]) -> Journey:
+    await pulso.import_example_plan()
+    emulator = pulso.emulator
+    admin = emulator.user(ADMIN, "Administradora", language_code="es")
+    secretary = emulator.user(SECRETARY, "Secretaria", language_code="es")
+    await _says(pulso, observer, admin, f"/grant {SECRETARY} secretariat")
+    mark = admin.chat.cursor
+    await _says(pulso, observer, admin, "/invite JAL0001 beneficiary 10")
+    token = re.search(r"start=([\w-]+)", admin.chat.events[mark:][-1].content)
+    assert token is not None
+
+    texts = [f"Texto-privado-{n} el agua llega tarde" for n in range(len(NAMES))]
+    people = [
+        emulator.user(7_800_001 + n, name, language_code="es") for n, name in enumerate(NAMES)
+    ]
+    respondents = [
+        SimulatedRespondent(
+            user,
+            AnswerPolicy.fixed(
+                {"change": "marginal", "may_quote": "yes"},
+                {"what_changed": texts[n], "should_change": f"Sugerencia-privada-{n}"},
+            ),
+        )
+        for n, user in enumerate(people)
+    ]
+    for person in respondents:
+        await person.join(token.group(1), {"age_band": "30_44", "municipality": "zapopan"})
+    blocked = people.pop()
+    blocked.block()
+    await observer.drain()
+
+    # The fan-out meets failing sends and someone who blocked the bot.
+    emulator.faults.configure(seed=7, rate_5xx=0.4, methods={"sendMessage"})
+    await admin.send("/newround progress JAL0001 beneficiary now 3d")
+    await emulator.wait_until(lambda: all(p.messages for p in people), timeout=20)
+    emulator.faults.configure()
+    await observer.drain()
+    async with pulso.services.db.read() as repos:
+        (round_,) = [r for r in await repos.rounds.recent(limit=5) if r.status == "open"]
+
+    await asyncio.gather(*(r.take_surveys() for r in respondents[: len(people)]))
+    for n, person in enumerate(people):
+        await _says(pulso, observer, person, f"/feedback Comentario-privado-{n} sobre el agua")
+    forgotten = people.pop()
+    await _says(pulso, observer, forgotten, "/mydata")
+    await _says(pulso, observer, forgotten, "/forget")
+    await forgotten.press_data("f:y")
+    await observer.drain()
+
+    await _says(pulso, observer, admin, f"/closeround {round_.id}")
+    group = pulso.secretariat_chat
+    await emulator.wait_until(lambda: any(m.kind == "photo" for m in group.messages), timeout=20)
+    await observer.drain()
+    await _group_says(pulso, observer, secretary, f"/summary {round_.id}")
+    (document,) = [
+        m
+        for m in await _group_says(pulso, observer, secretary, f"/export {round_.id}")
+        if m.document is not None
+    ]
+    assert document.document is not None
+    assert document.document.data is not None
+    return Journey(
+        pulso,
+        observer,
+        lines,
+        people,
+        forgotten,
+        blocked,
+        secretary,
+        round_.id,
+        [*texts, *(f"Sugerencia-privada-{n}" for n in range(len(NAMES))),
+         *(f"Comentario-privado-{n}" for n in range(len(NAMES)))],
+        document.document.data,
+        list(NAMES),
+    )  # fmt: skip
+
+
+async def test_no_log_line_carries_the_token_an_id_or_what_people_wrote(journey: Journey) -> None:
+    lines = journey.lines
+    # The capture works, and the filter is the one `pulso run` installs.
+    logging.getLogger("bot.canary").info("token %s, person %s", TOKEN, journey.people[0].id)
+    assert lines[-1].endswith("token [redacted], person [redacted]")
+    assert len(lines) > 20
+    assert {"bot.app", "bot.delivery"} <= {line.split()[3].rstrip(":") for line in lines}
+
+    secret_part = TOKEN.split(":", 1)[1]
+    forbidden = [TOKEN, secret_part, *journey.texts, *journey.names]
+    forbidden += [str(abs(i)) for i in journey.ids]
+    leaks = [(word, line) for line in lines for word in forbidden if word in line]
+    assert leaks == []
+
+
+async def test_exports_carry_pseudonyms_only(journey: Journey, tmp_path: Path) -> None:
+    settings = journey.pulso.settings
+    env = {
+        "DATABASE_URL": settings.database_url,
+        "PSEUDONYM_SECRET": SECRET,
+    }
+    outputs = {fmt: await _cli(env, ["export", "--round", str(journey.round_id), "--format", fmt])
+               for fmt in ("csv", "json")}  # fmt: skip
+    rows = {
+        "pulso export --format csv": list(csv.DictReader(io.StringIO(outputs["csv"]))),
+        "pulso export --format json": json.loads(outputs["json"]),
+        "/export": list(csv.DictReader(io.StringIO(journey.export_document.decode("utf-8-sig")))),
+    }
+    answered = {pseudonym(p.id) for p in journey.people}
+    for source, found in rows.items():
+        assert found, source
+        given = {row["pseudonym"] for row in found}
+        assert given == answered | {""}, source  # the forgotten person's answers: no one's
+        unlinked = [row for row in found if row["pseudonym"] == ""]
+        assert {row["text"] for row in unlinked if row["text"]} & set(journey.texts), source
+    everything = outputs["csv"] + outputs["json"] + journey.export_document.decode("utf-8-sig")
+    everyone = [*journey.people, journey.forgotten, journey.blocked, journey.secretary]
+    for person in everyone:
+        assert str(person.id) not in everything
+        assert person.first_name not in everything
+    assert journey.observer.problems() == []
+
+
+async def _cli(env: dict[str, str], argv: list[str]) -> str:
+    """Run ``pulso ARGV`` as an operator would (in a thread: it runs its own event loop);
+    its standard output."""
+
+    def run() -> str:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), _environment(env):
+            assert pulso_cli(["--env-file", "/nonexistent", *argv]) == 0
+        return out.getvalue()
+
+    return await asyncio.to_thread(run)
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    import os
+
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
