@@ -599,7 +599,12 @@ class InsightsService:
 
     async def _breakdowns(self, digest: Digest, locale: Locale) -> list[str]:
         """HTML tables: each role's respondents per demographic answer, with the role's
-        side of the gap, small cells suppressed (see :func:`surveys.aggregation.breakdown`)."""
+        side of the gap, small cells suppressed (see :func:`surveys.aggregation.breakdown`).
+
+        The side of the gap pools only the commitments whose own figure for the role is
+        shown: each commitment's figure is published beside the table, so one left out
+        there but pooled here could be subtracted back out of the table's cells.
+        """
         t = self._t(locale)
         tables: list[str] = []
         async with self.services.db.read() as repos:
@@ -617,12 +622,18 @@ class InsightsService:
                     for q in digest.result.instrument.for_role(role)
                     if q.measure is measure and q.is_scale
                 ]
+                shown = [
+                    c.commitment_id
+                    for c in digest.result.commitments
+                    if c.measure(measure, role).mean.shown
+                ]
                 for question in plan.demographics:
                     cells = await repos.insights.demographic_cells(
                         digest.info.round_id,
                         role=role.value,
                         demographic=question.id,
                         measure_questions=measured,
+                        measured_commitments=shown,
                     )
                     # The plan's order, then "did not say"; options nobody chose are left out.
                     codes: list[str | None] = [o.code for o in question.options]

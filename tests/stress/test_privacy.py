@@ -11,6 +11,12 @@
 * **Exports.** ``pulso export`` (CSV and JSON) and /export's CSV carry
   pseudonyms only — HMAC-SHA256(PSEUDONYM_SECRET, Telegram user id) — and
   nothing of a person's id or name; a forgotten person's answers have none.
+* **Small groups.** With MIN_GROUP_SIZE = N, one commitment answered by N − 1
+  people and one by N: every published breakdown — the summary sent when the
+  round closes, /summary (the round and the commitment), /gap, /trend, the
+  charts' data, the results sent to respondents, ``pulso report`` (its page,
+  its demographic breakdowns, aggregates.csv) — says "fewer than N" for the
+  first, with no figure of it anywhere, not even pooled with the second.
 """
 
 from __future__ import annotations
@@ -24,19 +30,23 @@ import io
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
 
+import bot.charts
 from bot.cli import main as pulso_cli
 from bot.emulator import ChatMessage, SimUser
 from bot.logs import NOISY_LOGGERS, configure_logging
 from bot.simulation import AnswerPolicy, SimulatedRespondent
 from tests.e2e.harness import SECRETARIAT_CHAT, TOKEN, RunningBot, running_bot
+from tests.factories import answer_response
 from tests.stress.observe import Observer
+from tests.stress.world import grant, new_participant, open_round
 
 pytestmark = [pytest.mark.stress, pytest.mark.asyncio(loop_scope="module")]
 
@@ -282,3 +292,195 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+# --- small groups ------------------------------------------------------------------------------
+
+SMALL, LARGE = "JAL0001", "JAL0002"
+
+
+class ChartSpy:
+    """Records what each chart is drawn from (the figures, before they become pixels)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+
+    def wrap(self, name: str) -> Callable[..., bytes]:
+        original = getattr(bot.charts, name)
+
+        def spy(*args: Any, **kwargs: Any) -> bytes:
+            self.calls.append((name, args))
+            return original(*args, **kwargs)
+
+        return spy
+
+
+async def test_every_published_breakdown_respects_min_group_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """N − 1 people answered about one commitment, N about another (N = MIN_GROUP_SIZE)."""
+    spy = ChartSpy()
+    for name in ("gap_chart", "tone_chart", "trend_chart"):
+        monkeypatch.setattr(bot.charts, name, spy.wrap(name))
+    async with running_bot(f"sqlite+aiosqlite:///{tmp_path / 'pulso.db'}") as pulso:
+        observer = Observer(pulso)
+        try:
+            await _small_and_large(pulso, observer, spy, tmp_path)
+        finally:
+            observer.close()
+
+
+async def _small_and_large(
+    pulso: RunningBot, observer: Observer, spy: ChartSpy, folder: Path
+) -> None:
+    n = pulso.settings.min_group_size
+    await pulso.import_example_plan()
+    round_id = await open_round(pulso, "progress", (SMALL, LARGE), ("beneficiary",), days=3)
+    # The small group's answers score 0, the large group's 100: any published figure that
+    # is not 100 drew on the small group, alone or pooled.
+    low = {
+        "change": "worsened",
+        "say": "none",
+        "trust": "less",
+        "what_changed": "Peor que antes, terrible, nada funciona",
+        "may_quote": "yes",
+    }
+    high = {"change": "outstanding", "say": "decided", "trust": "more",
+            "what_changed": "Excelente, mucho mejor, gracias", "may_quote": "yes"}  # fmt: skip
+    respondents: dict[str, list[SimUser]] = {SMALL: [], LARGE: []}
+    genders = {SMALL: ["man"] * (n - 1), LARGE: ["woman"] * n}
+    for commitment, given, size in ((SMALL, low, n - 1), (LARGE, high, n)):
+        for index in range(size):
+            user_id = 7_600_001 + len(respondents[SMALL]) + len(respondents[LARGE])
+            user, pid = await new_participant(
+                pulso, user_id, ((commitment, "beneficiary"),), language="en"
+            )
+            async with pulso.services.db.write() as repos:
+                await repos.participants.set_demographics(
+                    pid, {"age_band": "30_44", "gender": genders[commitment][index]},
+                    pulso.clock.now(),
+                )  # fmt: skip
+            await answer_response(
+                pulso.services.db, pulso.clock.now(), round_id=round_id, participant_id=pid,
+                answers_given=given,
+            )  # fmt: skip
+            respondents[commitment].append(user)
+    secretary = pulso.emulator.user(7_600_100, "Secretary", language_code="en")
+    await grant(pulso, secretary.id, "secretariat")
+    async with pulso.services.db.write() as repos:
+        await repos.chats.set_language(SECRETARIAT_CHAT, "en", pulso.clock.now())
+    await observer.drain()
+
+    admin = pulso.admin
+    await admin.send(f"/closeround {round_id}")
+    group = pulso.secretariat_chat
+    everyone = respondents[SMALL] + respondents[LARGE]
+    await pulso.emulator.wait_until(
+        lambda: (
+            any(m.kind == "photo" for m in group.messages)
+            and all(any("📊" in m.content for m in u.messages) for u in everyone)
+        ),
+        timeout=30,
+    )
+    await observer.drain()
+    published: dict[str, str] = {"summary sent at the close": _texts(group.messages)}
+    for command in (f"/summary {round_id}", f"/summary {round_id} {SMALL}", f"/gap {round_id}",
+                    f"/trend {SMALL}", f"/trend {LARGE}"):  # fmt: skip
+        published[command] = _texts(await _group_says(pulso, observer, secretary, command))
+    for user in everyone:
+        published[f"results to {user.id}"] = _texts(
+            [m for m in user.messages if "📊" in m.content]
+        )
+    files = folder / "report"
+    await _cli(
+        {"DATABASE_URL": pulso.settings.database_url, "MIN_GROUP_SIZE": str(n)},
+        ["report", "--round", str(round_id), "--out", str(files), "--lang", "en"],
+    )
+    page = (files / "report.html").read_text("utf-8")
+    published["pulso report"] = re.sub(r"<[^>]+>", " ", page)
+    assert observer.problems() == []
+
+    fewer = f"fewer than {n}"
+    for name, text in published.items():
+        # Only the large group's figures may be shown, and they are all 100.
+        assert set(re.findall(r"(\d+)/100", text)) <= {"100"}, name
+        assert set(re.findall(r"(?:positive|neutral|negative) (\d+) ?%", text)) <= {"100", "0"}
+        small = _section(text, SMALL)
+        if small is not None:
+            assert fewer in small or "Fewer than" in small, (name, small)
+            assert not re.search(r"\d+/100|positive \d", small), (name, small)
+    for user in respondents[SMALL]:
+        assert f"Fewer than {n} people answered" in published[f"results to {user.id}"]
+    for user in respondents[LARGE]:
+        assert "100/100" in published[f"results to {user.id}"]
+    assert "100/100" in published[f"/summary {round_id}"]
+
+    # aggregates.csv: the small group's figures are marked suppressed and carry no value.
+    aggregates = list(csv.DictReader(io.StringIO((files / "aggregates.csv").read_text("utf-8"))))
+    for row in aggregates:
+        if row["commitment"] == SMALL:
+            assert row["status"] in ("suppressed", "empty")
+            assert row["value"] == row["people"] == ""
+        elif row["status"] == "shown":
+            assert int(row["people"]) >= n
+    # The demographic breakdown: N − 1 men, N women; the men's cell is suppressed, and
+    # with it the women's (otherwise the total would give it away).
+    gender = _table(page, "Which gender do you identify with?")
+    assert gender == {"Man": [fewer + " answers"] * 2, "Woman": [fewer + " answers"] * 2}
+    age = _table(page, "Which age range are you in?")
+    assert age["30 to 44"][0] == str(2 * n - 1)
+
+    # The charts were drawn from suppressed figures for the small group.
+    assert {name for name, _ in spy.calls} >= {"gap_chart", "tone_chart", "trend_chart"}
+    for name, args in spy.calls:
+        for figure in _figures_of(args[0], SMALL):
+            assert figure.value is None, (name, figure)
+    large = [f for _, args in spy.calls for f in _figures_of(args[0], LARGE)]
+    assert any(figure.value == 100.0 for figure in large)
+
+
+def _texts(messages: list[ChatMessage]) -> str:
+    return "\n".join(m.content for m in messages)
+
+
+def _section(text: str, commitment: str) -> str | None:
+    """The part of a published text about one commitment (up to the next one's id)."""
+    start = text.find(commitment)
+    if start < 0:
+        return None
+    following = [text.find(f"JAL000{k}", start + 1) for k in range(1, 8)]
+    end = min([i for i in following if i > start] or [len(text)])
+    return text[start:end]
+
+
+def _table(page: str, heading: str) -> dict[str, list[str]]:
+    """A breakdown table of the report: answer → its other cells, as shown."""
+    found = re.search(re.escape(heading) + r"</h3>\s*<table>(.*?)</table>", page, re.S)
+    assert found is not None, heading
+    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>", found.group(1))
+    return {label: [count, mean] for label, count, mean in rows}
+
+
+def _figures_of(data: Any, commitment: str) -> list[Any]:
+    """Every Figure in a chart's input that belongs to ``commitment``."""
+    found: list[Any] = []
+
+    def walk(value: Any, inside: bool, depth: int = 0) -> None:
+        if depth > 6:
+            return
+        if type(value).__name__ == "Figure":
+            if inside:
+                found.append(value)
+            return
+        if isinstance(value, tuple | list):
+            owner = inside or (len(value) == 2 and value[0] == commitment)
+            for item in value:
+                walk(item, owner, depth + 1)
+            return
+        if hasattr(value, "__dataclass_fields__"):
+            owner = inside or getattr(value, "commitment_id", None) == commitment
+            for name in value.__dataclass_fields__:
+                walk(getattr(value, name), owner, depth + 1)
+
+    walk(data, False)
+    return found

@@ -331,12 +331,20 @@ class InsightsRepository(Repository):
         role: str,
         demographic: str,
         measure_questions: Collection[str],
+        measured_commitments: Collection[str] | None = None,
     ) -> dict[str | None, CellTally]:
         """Respondents of one role per answer to one demographic question (None: not said,
-        or forgotten), with their answers to ``measure_questions``."""
+        or forgotten), with their answers to ``measure_questions`` (only those about
+        ``measured_commitments``, when given)."""
         value = participants.c.demographics[demographic].as_string()
+        about = (
+            answers.c.commitment_id.in_(list(measured_commitments) or [""])
+            if measured_commitments is not None
+            else sa.true()
+        )
         measured = sa.and_(
             answers.c.response_id == responses.c.id,
+            about,
             answers.c.question_id.in_(list(measure_questions) or [""]),
             answers.c.skipped.is_(False),
             answers.c.score.is_not(None),
