@@ -186,8 +186,8 @@ async def _a_whole_round(pulso: RunningBot, observer: Observer, lines: list[str]
         (round_,) = [r for r in await repos.rounds.recent(limit=5) if r.status == "open"]
 
     await asyncio.gather(*(r.take_surveys() for r in respondents[: len(people)]))
-    for n, person in enumerate(people):
-        await _says(pulso, observer, person, f"/feedback Comentario-privado-{n} sobre el agua")
+    for n, user in enumerate(people):
+        await _says(pulso, observer, user, f"/feedback Comentario-privado-{n} sobre el agua")
     forgotten = people.pop()
     await _says(pulso, observer, forgotten, "/mydata")
     await _says(pulso, observer, forgotten, "/forget")
@@ -310,7 +310,8 @@ class ChartSpy:
 
         def spy(*args: Any, **kwargs: Any) -> bytes:
             self.calls.append((name, args))
-            return original(*args, **kwargs)
+            drawn: bytes = original(*args, **kwargs)
+            return drawn
 
         return spy
 
