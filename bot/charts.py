@@ -16,6 +16,10 @@ of colour blindness, and each series also differs by marker or position. A
 suppressed figure is never drawn: its place says "fewer than N answers".
 Only matplotlib's object API is used (no ``pyplot``, no global state), so a
 chart can be drawn in a worker thread while the bot goes on.
+
+matplotlib (and numpy beneath it) is imported when the first chart is drawn,
+not with this module: it costs about 35 MB and a second of start-up, and most
+processes never draw (``pulso run`` between summaries, the command line).
 """
 
 from __future__ import annotations
@@ -23,22 +27,21 @@ from __future__ import annotations
 import functools
 import io
 import math
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final, Protocol
-
-from matplotlib import font_manager
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure as MplFigure
-from matplotlib.ft2font import FT2Font
-from matplotlib.patches import Patch
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from surveys.aggregation import Figure, Tone
 from surveys.aggregation import Label as ToneLabel
 from surveys.gap import GapRow
 from surveys.instruments import Measure, Role
 from surveys.render import TrendPoint, whole
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure as MplFigure
+    from matplotlib.patches import Patch
 
 BLUE: Final = "#0072B2"
 ORANGE: Final = "#E69F00"
@@ -72,8 +75,26 @@ class Chart:
     caption: str
 
 
+_importing = threading.Lock()
+
+
+def _import_matplotlib() -> None:
+    """Import what the charts use, one thread at a time: charts are drawn in worker
+    threads, and two threads importing matplotlib at once can meet it half-initialised."""
+    with _importing:
+        import matplotlib.backends.backend_agg
+        import matplotlib.figure
+        import matplotlib.font_manager
+        import matplotlib.ft2font
+        import matplotlib.patches  # noqa: F401
+
+
 @functools.cache
 def _glyphs() -> frozenset[int]:
+    _import_matplotlib()
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
     font = font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans"))
     return frozenset(FT2Font(font).get_charmap())
 
@@ -92,9 +113,21 @@ def _short(text: str, limit: int = 34) -> str:
 
 
 def _figure(height: float) -> MplFigure:
+    _import_matplotlib()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure as MplFigure
+
     figure = MplFigure(figsize=(WIDTH_INCHES, height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     return figure
+
+
+def _patch(**properties: Any) -> Patch:
+    """A legend entry's swatch."""
+    _import_matplotlib()
+    from matplotlib.patches import Patch
+
+    return Patch(**properties)
 
 
 def png(figure: MplFigure) -> bytes:
@@ -170,12 +203,12 @@ def gap_figure(
     axes.set_xlim(0, 110)
     _finish(axes, label("insights.chart.gap.title", round=round_id))
     handles = [
-        Patch(facecolor=colour, hatch=hatch, edgecolor="white", label=name)
+        _patch(facecolor=colour, hatch=hatch, edgecolor="white", label=name)
         for name, colour, hatch, _ in series
     ]
     if any(row.flagged for row in shown):
         handles.append(
-            Patch(
+            _patch(
                 facecolor="none",
                 edgecolor="none",
                 label=f"{FLAG} " + label("insights.chart.flagged"),
@@ -304,7 +337,7 @@ def tone_figure(
     _finish(axes, label("insights.chart.tone.title", round=round_id))
     axes.grid(False)
     figure.legend(
-        handles=[Patch(facecolor=colour, label=name) for _, name, colour in parts],
+        handles=[_patch(facecolor=colour, label=name) for _, name, colour in parts],
         loc="outside lower left",
         ncols=3,
         fontsize=SMALL_SIZE,
