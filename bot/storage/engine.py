@@ -22,6 +22,8 @@ SQLite writers of one process take turns in a queue (:class:`WriterTurns`).
 ``write(urgent=True)`` goes before every writer still waiting: the delivery
 engine's claims and outcomes are a millisecond each, and an outcome waiting
 behind a queue of answers would keep the double-send window open for as long.
+On PostgreSQL, where writers do not queue, urgent writers have a small pool of
+connections of their own instead of waiting for one behind busy handlers.
 """
 
 from __future__ import annotations
@@ -94,6 +96,9 @@ def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
 
 
 DialectName = Literal["sqlite", "postgresql"]
+#: PostgreSQL connections kept for urgent writers (the delivery engine's claims and
+#: outcomes, which take turns anyway).
+URGENT_POOL = 2
 
 
 class WriterTurns:
@@ -137,17 +142,24 @@ class WriterTurns:
 class Database:
     """The engine plus the two ways in: :meth:`write` and :meth:`read` transactions."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, urgent_engine: AsyncEngine | None = None) -> None:
         self.engine = engine
         # SQLite has one writer at a time. Queueing our own writers here, instead of
         # letting them collide in BEGIN IMMEDIATE, spares them SQLite's busy handler,
         # which sleeps in growing steps (up to 100 ms) and wrecks throughput under
         # load. Other processes (the CLI) still meet the busy timeout.
         self._writer = WriterTurns() if engine.dialect.name == "sqlite" else None
+        # PostgreSQL: urgent writers have connections of their own, so they never wait
+        # for one behind a crowd of handlers (None: they share the pool).
+        self._urgent_engine = urgent_engine
 
     @classmethod
     def from_url(cls, url: str | URL, **kwargs: Any) -> Database:
-        return cls(create_engine(url, **kwargs))
+        engine = create_engine(url, **kwargs)
+        if engine.dialect.name == "sqlite":
+            return cls(engine)
+        urgent = create_engine(url, **{**kwargs, "pool_size": URGENT_POOL, "max_overflow": 0})
+        return cls(engine, urgent_engine=urgent)
 
     @property
     def dialect(self) -> DialectName:
@@ -164,11 +176,13 @@ class Database:
         ``durability="full"`` (the default): the commit is on disk when the block
         ends. ``"process"``: it survives any process crash but not a power cut or an
         operating-system crash (on PostgreSQL, nor a crash of the server). ``urgent``:
-        on SQLite, go before the other writers of this process still waiting. See the
-        module docstring for who may use either.
+        go before the other writers of this process still waiting (SQLite), or take a
+        connection kept for urgent writers (PostgreSQL). See the module docstring for
+        who may use either.
         """
         if self._writer is None:
-            async with self.engine.begin() as connection:
+            engine = self._urgent_engine if urgent and self._urgent_engine else self.engine
+            async with engine.begin() as connection:
                 if durability == "process":
                     await connection.execute(text("SET LOCAL synchronous_commit TO OFF"))
                 yield Repos(connection)
@@ -190,3 +204,5 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self._urgent_engine is not None:
+            await self._urgent_engine.dispose()

@@ -8,6 +8,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.storage.engine import Database, WriterTurns
+from tests.conftest import POSTGRES_URL, drop_postgres_schema, make_postgres_database
 
 
 async def _setting(db: Database, *, durability: str | None) -> str:
@@ -88,3 +89,27 @@ async def test_a_writer_cancelled_while_waiting_gives_up_nothing() -> None:
     async with asyncio.timeout(1):  # the turn is free again
         async with turns.turn(urgent=True):
             pass
+
+
+@pytest.mark.postgres
+async def test_urgent_writers_on_postgresql_do_not_wait_for_the_shared_pool() -> None:
+    db, schema = await make_postgres_database()
+    await db.close()
+    crowded = Database.from_url(
+        POSTGRES_URL,
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=30,
+        connect_args={"server_settings": {"search_path": schema}},
+    )
+    try:
+        # The only shared connection is taken; an urgent write still goes through.
+        async with (
+            crowded.read(),
+            asyncio.timeout(5),
+            crowded.write(urgent=True) as repos,
+        ):
+            assert (await repos.conn.exec_driver_sql("SELECT 1")).scalar() == 1
+    finally:
+        await crowded.close()
+        await drop_postgres_schema(schema)
