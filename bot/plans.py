@@ -182,11 +182,16 @@ class InstrumentCache:
         self.db = db
         self._by_pk: dict[int, StoredInstrument] = {}
 
-    async def get(self, pk: int) -> Instrument:
+    async def get(self, pk: int, repos: Repos | None = None) -> Instrument:
+        """The instrument version ``pk``; read (once) through ``repos`` when given, so a
+        caller inside a transaction never waits for a second connection."""
         cached = self._by_pk.get(pk)
         if cached is None:
-            async with self.db.read() as repos:
+            if repos is not None:
                 found = await repos.plans.instrument(pk)
+            else:
+                async with self.db.read() as own:
+                    found = await own.plans.instrument(pk)
             if found is None:
                 raise UnknownInstrument(str(pk))
             self._by_pk[pk] = cached = found

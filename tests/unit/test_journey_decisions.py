@@ -60,6 +60,7 @@ def response(**changes: object) -> Response:
         round_status="open",
         round_closes_at=CLOSES,
         round_closed_at=None,
+        instrument_pk=1,
     )
     return replace(base, **changes)  # type: ignore[arg-type]
 

@@ -37,6 +37,9 @@ class Response:
     round_status: str
     round_closes_at: datetime
     round_closed_at: datetime | None
+    # The round's instrument version, read with the round's status: what the journey
+    # needs to check a move, without reading the round again.
+    instrument_pk: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,7 @@ _RESPONSE_COLUMNS = (
     rounds.c.status.label("round_status"),
     rounds.c.closes_at.label("round_closes_at"),
     rounds.c.closed_at.label("round_closed_at"),
+    rounds.c.instrument_pk,
 )
 
 
@@ -90,6 +94,7 @@ def _response(row: sa.Row[Any]) -> Response:
         round_status=row.round_status,
         round_closes_at=row.round_closes_at,
         round_closed_at=row.round_closed_at,
+        instrument_pk=row.instrument_pk,
     )
 
 
@@ -164,7 +169,6 @@ class ResponseRepository(Repository):
         rows = await self.conn.execute(
             sa.select(
                 *_RESPONSE_COLUMNS,
-                rounds.c.instrument_pk,
                 participants.c.status.label("participant_status"),
                 participants.c.language,
             )
