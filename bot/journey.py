@@ -64,7 +64,7 @@ from bot.storage.repositories import Repos
 from bot.storage.repositories.invites import Invite
 from bot.storage.repositories.participants import Membership, Participant
 from bot.storage.repositories.responses import Response, TextScore
-from surveys.answers import Answer, validate_answer, validate_demographic
+from surveys.answers import Answer, clean_text, validate_answer, validate_demographic
 from surveys.errors import (
     AnswerError,
     InvalidOption,
@@ -1445,7 +1445,7 @@ class JourneyService:
         self, caller: Caller, commitment_id: str, role: str, text: str, *, update_id: int
     ) -> FeedbackReply:
         assert caller.participant is not None
-        text = text.strip()
+        text = clean_text(text)
         if len(text) > FEEDBACK_MAX_LENGTH:
             return FeedbackReply("too_long", length=len(text))
         score = get_analyzer().analyse(text, default_language=caller.locale)

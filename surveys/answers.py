@@ -4,7 +4,8 @@
 code that is not an option (a stale or forged button), too many choices, a
 text over the limit, or an empty required answer each raise their
 ``AnswerError`` for the edge to translate. What it returns is canonical:
-texts stripped, multiple choices without repeats and in the options' order.
+texts cleaned (:func:`clean_text`), multiple choices without repeats and in the
+options' order.
 """
 
 from __future__ import annotations
@@ -103,10 +104,16 @@ def _skipped(question: Question) -> Answer:
     return Answer.skip(question.id)
 
 
+def clean_text(raw: str) -> str:
+    """What a person wrote, as it is kept: without NUL characters (no one types them, and
+    PostgreSQL cannot store them in text) and without surrounding blanks."""
+    return raw.replace("\x00", "").strip()
+
+
 def _text_answer(question: Question, raw: str | Sequence[str] | None) -> Answer:
     if raw is not None and not isinstance(raw, str):
         raise WrongAnswerKind(question_id=question.id, expected="text")
-    text = (raw or "").strip()
+    text = clean_text(raw or "")
     if not text:
         return _skipped(question)
     limit = question.max_length or 0

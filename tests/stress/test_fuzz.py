@@ -47,8 +47,9 @@ from hypothesis import strategies as st
 
 from bot.i18n import LOCALES
 from bot.journey import hash_token, invite_problem
-from bot.storage.schema import participants, staff_roles
+from bot.storage.schema import answers, feedback, participants, staff_roles
 from surveys.instruments import builtin_instrument
+from tests.conftest import drop_postgres_database, make_postgres_database_url
 from tests.e2e.harness import ADMIN_ID, SECRETARIAT_CHAT, RunningBot, running_bot
 from tests.stress.conftest import STRESS_FULL, StressFigures
 from tests.stress.observe import Observer, Snapshot, diff, snapshot
@@ -499,5 +500,60 @@ async def test_a_double_tapped_language_button_is_not_an_error(pulso: RunningBot
         assert (await second.wait_answer()).text is None
         assert observer.problems() == []
         assert "Something went wrong" not in " ".join(eva.texts())
+    finally:
+        observer.close()
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+    ]
+)
+async def pulso_any_db(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[RunningBot]:
+    if request.param == "sqlite":
+        async with running_bot(f"sqlite+aiosqlite:///{tmp_path / 'pulso.db'}") as harness:
+            yield harness
+        return
+    url, name = await make_postgres_database_url()
+    try:
+        async with running_bot(url) as harness:
+            yield harness
+    finally:
+        await drop_postgres_database(name)
+
+
+async def test_a_nul_in_what_someone_writes_is_dropped_not_an_error(
+    pulso_any_db: RunningBot,
+) -> None:
+    """Found by fuzzing's texts, on PostgreSQL: a NUL character (which PostgreSQL cannot
+    keep in text) in a feedback or a text answer failed the write, and the person got an
+    apology instead of a thank-you."""
+    pulso = pulso_any_db
+    observer = Observer(pulso)
+    try:
+        await pulso.import_example_plan()
+        await add_mixed_instrument(pulso)
+        await open_round(pulso, MIXED.id, ("JAL0003",))
+        eva, pid = await new_participant(pulso, 7_300_002, (("JAL0003", "beneficiary"),))
+        await observer.drain()
+        async with pulso.services.db.read() as repos:
+            (response,) = await repos.responses.of_participant(pid)
+        for data in (f"s:{response.id}", f"m:{response.id}:topics:water",
+                     f"d:{response.id}:topics", f"a:{response.id}:score:7"):  # fmt: skip
+            await eva.press_data(data)
+            await observer.drain()
+        await eva.send("hola\x00 mundo")
+        await eva.send("/feedback JAL0003 otro\x00 comentario")
+        await observer.drain()
+        assert observer.problems() == []
+        async with pulso.services.db.read() as repos:
+            text = await repos.conn.execute(
+                sa.select(answers.c.text).where(answers.c.question_id == "why")
+            )
+            said = await repos.conn.execute(sa.select(feedback.c.text))
+            assert (text.scalar_one(), said.scalar_one()) == ("hola mundo", "otro comentario")
     finally:
         observer.close()
