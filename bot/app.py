@@ -25,6 +25,7 @@ from bot.access import identify
 from bot.clock import Clock
 from bot.context import BotData, PulsoApplication, PulsoContext
 from bot.logs import describe_exception, redacting_filter
+from bot.retries import TransientRetries
 from bot.services import Services, open_services
 from bot.settings import Settings
 from bot.transport import AiohttpRequest
@@ -120,6 +121,9 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Puls
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .concurrent_updates(PerChatUpdateProcessor())
+        # Replies are retried after a 429, a 5xx or a timeout (bot/retries.py); the
+        # delivery engine's sends are not, it has its own policy.
+        .rate_limiter(TransientRetries())
         # aiohttp instead of PTB's httpx: a third of the CPU per request (bot/transport.py).
         .request(AiohttpRequest(connection_pool_size=256))
         .get_updates_request(AiohttpRequest(connection_pool_size=1))

@@ -67,6 +67,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot.logs import describe_exception
 from bot.outgoing import Outgoing, renderer_for
+from bot.retries import ENGINE_REQUEST
 from bot.storage.repositories.outbox import Finished, OutboxItem, Sent
 
 if TYPE_CHECKING:
@@ -510,6 +511,7 @@ class DeliveryEngine:
 
     async def _send(self, job: _Job) -> None:
         item = job.item
+        ENGINE_REQUEST.set(True)  # this task's failures are ours to handle (bot/retries.py)
         try:
             outcome = await self._attempt(job)
             if outcome is not None:
