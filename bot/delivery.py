@@ -62,11 +62,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 
 from telegram import Bot
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.logs import describe_exception
-from bot.outgoing import Outgoing, renderer_for
+from bot.outgoing import Outgoing, renderer_for, send_text
 from bot.retries import ENGINE_REQUEST
 from bot.storage.repositories.outbox import Finished, OutboxItem, Sent
 
@@ -550,6 +549,7 @@ class DeliveryEngine:
             self._wake.set()
             return None
         except Forbidden as exc:
+            log.debug("delivery: outbox row %d: recipient unreachable (%s)", item.id, exc.message)
             return self._finish(job, "unreachable", f"Forbidden: {exc.message}")
         except BadRequest as exc:
             return self._finish(job, "failed", f"BadRequest: {exc.message}")
@@ -559,6 +559,13 @@ class DeliveryEngine:
                     job, "failed", f"{type(exc).__name__} after {job.attempt} tries"
                 )
             delay = backoff_seconds(job.attempt)
+            log.debug(
+                "delivery: outbox row %d: %s; try %d in %.1f s",
+                item.id,
+                type(exc).__name__,
+                job.attempt + 1,
+                delay,
+            )
             job.attempt += 1
             self.stats.retried += 1
             self._defer(job, time.monotonic() + delay)
@@ -598,22 +605,8 @@ class DeliveryEngine:
             )
             return document.message_id
         # Texts, the bulk of a fan-out, skip PTB's Message object: building it from the
-        # answer (and inserting Defaults) is a third of the process's CPU per send, and
-        # only the id is kept. Bot API method names are case-insensitive; this spelling is
-        # not also a PTB method, so do_api_request does not steer us to send_message.
-        # The settings Defaults would add are passed explicitly.
-        result = await bot.do_api_request(
-            "SendMessage",
-            api_kwargs={
-                "chat_id": chat_id,
-                "text": part.text,
-                "parse_mode": ParseMode.HTML,
-                "link_preview_options": {"is_disabled": True},
-                "reply_markup": part.keyboard,
-            },
-        )
-        assert isinstance(result, dict)
-        return int(result["message_id"])
+        # answer (and inserting Defaults) is a third of the process's CPU per send.
+        return await send_text(bot, chat_id, part.text, keyboard=part.keyboard)
 
     # --- progress ------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import (
     ApplicationHandlerStop,
@@ -52,6 +52,7 @@ from bot.journey import (
     SurveyReply,
 )
 from bot.logs import describe_exception
+from bot.outgoing import edit_text, send_text
 from handlers.callback_data import (
     ConfirmForget,
     Consent,
@@ -200,13 +201,14 @@ async def show(
         await reply(update, notice)
     for retire in outcome.retire:
         await _retire(context, caller, retire)
-    if outcome.replace is not None and query is not None:
+    if outcome.replace is not None and query is not None and query.message is not None:
         text, keyboard = question_message(t, locale, outcome.replace)
-        await _quietly(query.edit_message_text(text, reply_markup=keyboard))
+        pressed = query.message.message_id
+        await _quietly(edit_text(context.bot, caller.chat_id, pressed, text, keyboard=keyboard))
     for screen in outcome.send:
-        sent = await _send(update, context, caller, screen)
-        if isinstance(screen, QuestionScreen) and sent is not None:
-            await services.journey.record_prompt(screen.survey.response_id, sent.message_id)
+        sent = await _send(context, caller, screen)
+        if isinstance(screen, QuestionScreen):
+            await services.journey.record_prompt(screen.survey.response_id, sent)
 
 
 async def _retire(context: PulsoContext, caller: Caller, retire: Retire) -> None:
@@ -217,19 +219,17 @@ async def _retire(context: PulsoContext, caller: Caller, retire: Retire) -> None
         )
         return
     text = answered_text(context.services.t, caller.locale, retire.screen)
-    await _quietly(
-        bot.edit_message_text(text, chat_id=caller.chat_id, message_id=retire.message_id)
-    )
+    await _quietly(edit_text(bot, caller.chat_id, retire.message_id, text))
 
 
-async def _send(
-    update: Update, context: PulsoContext, caller: Caller, screen: Screen
-) -> Message | None:
+async def _send(context: PulsoContext, caller: Caller, screen: Screen) -> int:
+    """Send one screen to the caller's chat; its message id."""
     services = context.services
     t, locale, tz = services.t, caller.locale, services.settings.tz
+    keyboard: InlineKeyboardMarkup | None = None
     match screen:
         case IntroScreen():
-            return await reply(update, intro_text(t, locale, tz, screen))
+            text = intro_text(t, locale, tz, screen)
         case QuestionScreen():
             text, keyboard = question_message(t, locale, screen)
         case RecapScreen():
@@ -237,8 +237,8 @@ async def _send(
         case CompletedList():
             text, keyboard = completed_message(t, locale, tz, screen)
         case MessageScreen():
-            return await reply(update, notice_text(t, locale, tz, screen.notice))
-    return await reply(update, text, keyboard=keyboard)
+            text = notice_text(t, locale, tz, screen.notice)
+    return await send_text(context.bot, caller.chat_id, text, keyboard=keyboard)
 
 
 @guarded(private_only=True)
