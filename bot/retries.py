@@ -10,7 +10,7 @@ but ``getUpdates``; it throttles nothing and retries:
 =====================  ========================================================
 ``RetryAfter`` (429)   after ``retry_after`` (at most :data:`MAX_RETRY_AFTER` s)
 ``TimedOut``           at once (the wait already took the read timeout)
-other ``NetworkError`` after 0.5 s, 1 s, 2 s (a 5xx, a reset connection)
+other ``NetworkError`` after 0.5 s, 1 s, 2 s, 4 s … (a 5xx, a reset connection)
 =====================  ========================================================
 
 at most :data:`MAX_RETRIES` times; anything else (400, 403 …) is raised at once.
@@ -40,9 +40,9 @@ from bot.logs import describe_exception
 
 log = logging.getLogger(__name__)
 
-MAX_RETRIES = 3
+MAX_RETRIES = 5
 MAX_RETRY_AFTER = 30.0
-BACKOFF_SECONDS = (0.5, 1.0, 2.0)
+BACKOFF_SECONDS = (0.5, 1.0, 2.0, 4.0)
 #: Set in the delivery engine's send tasks: their requests are not retried here.
 ENGINE_REQUEST: ContextVar[bool] = ContextVar("pulso_engine_request", default=False)
 #: 400s that mean "already done" when a timed-out request is repeated.
