@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
@@ -174,28 +175,38 @@ async def snapshot(db: Database, tables: Iterable[str] | None = None) -> Snapsho
     """Every row of every table (or of ``tables``; by default all but
     :data:`UNWATCHED`), keyed by primary key.
 
-    Values are as the driver returns them (on SQLite: instants and JSON as text,
-    booleans as 0/1), which is all a comparison needs and several times faster than
-    converting each to its Python type.
+    One query reads every table, each as a JSON array of rows, so values are as JSON
+    has them (instants and JSON columns as text, booleans as 0/1 on SQLite): all a
+    comparison needs, and several times faster than a query per table.
     """
     wanted = set(tables) if tables is not None else None
-    out: Snapshot = {}
+    chosen = [
+        t
+        for t in metadata.sorted_tables
+        if (t.name in wanted if wanted is not None else t.name not in UNWATCHED)
+    ]
     async with db.read() as repos:
-        quote = repos.conn.dialect.identifier_preparer.quote
-        for table in metadata.sorted_tables:
-            if wanted is None and table.name in UNWATCHED:
-                continue
-            if wanted is not None and table.name not in wanted:
-                continue
-            columns = [c.name for c in table.columns]
-            names = ", ".join(quote(c) for c in columns)
-            query = f"SELECT {names} FROM {quote(table.name)}"  # noqa: S608 - names from the schema
-            result = await repos.conn.exec_driver_sql(query)
-            keys = [columns.index(c.name) for c in table.primary_key.columns]
-            out[table.name] = {
-                tuple(row[i] for i in keys): dict(zip(columns, row, strict=True))
-                for row in result.all()
-            }
+        dialect = repos.conn.dialect
+        quote = dialect.identifier_preparer.quote
+        parts = []
+        for table in chosen:
+            columns = ", ".join(quote(c.name) for c in table.columns)
+            if dialect.name == "postgresql":
+                rows = f"coalesce(json_agg(json_build_array({columns}))::text, '[]')"
+            else:
+                rows = f"json_group_array(json_array({columns}))"
+            # Every name comes from the schema, quoted: nothing from outside goes in.
+            parts.append(f"(SELECT {rows} FROM {quote(table.name)})")  # noqa: S608
+        query = "SELECT " + ", ".join(parts)
+        (found,) = (await repos.conn.exec_driver_sql(query)).all()
+    out: Snapshot = {}
+    for table, text in zip(chosen, found, strict=True):
+        columns = [c.name for c in table.columns]
+        keys = [columns.index(c.name) for c in table.primary_key.columns]
+        out[table.name] = {
+            tuple(row[i] for i in keys): dict(zip(columns, row, strict=True))
+            for row in json.loads(text)
+        }
     return out
 
 
