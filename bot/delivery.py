@@ -549,7 +549,7 @@ class DeliveryEngine:
             self._wake.set()
             return None
         except Forbidden as exc:
-            log.debug("delivery: outbox row %d: recipient unreachable (%s)", item.id, exc.message)
+            log.debug("delivery: outbox row %d: recipient unreachable: %s", item.id, exc.message)
             return self._finish(job, "unreachable", f"Forbidden: {exc.message}")
         except BadRequest as exc:
             return self._finish(job, "failed", f"BadRequest: {exc.message}")
