@@ -14,7 +14,8 @@ bot acknowledged.
 * when its last action got no answer although the bot has been up for a while
   (the update was fetched by a process that was then killed: Telegram does not
   send it again), types ``/survey`` to see where it stands — what a person does
-  when a button seems dead.
+  when a button seems dead; and likewise when it has nothing left to do but never
+  saw the thanks for a survey it answered to the end.
 """
 
 from __future__ import annotations
@@ -270,6 +271,12 @@ class Respondent(SimulatedRespondent):
         while True:
             try:
                 await self.take_surveys()
+                if self.worked_on - self.completed:
+                    # A survey it answered to the end without seeing the thanks (the
+                    # process that stored the last answer died before replying, and
+                    # something else came in meanwhile): /survey shows where it stands.
+                    await self.user.send("/survey")
+                    self.nudges += 1
                 await self._next_screen(None, self.has_work)
             except SimulationError:
                 continue  # a long quiet spell: keep waiting, the test decides when it is over

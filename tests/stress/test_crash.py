@@ -51,6 +51,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.emulator import BotApiEmulator
+from bot.emulator.errors import EmulatorTimeoutError
 from bot.plans import import_plan
 from bot.rounds import NewRound
 from bot.services import Services, open_services
@@ -446,7 +447,30 @@ async def test_sigkill_during_fan_out_and_answering(
                 await bot.start()
 
             # --- let everything finish ----------------------------------------------------
-            await emu.wait_until(finished, timeout=300 if stress_full else 90)
+            try:
+                await emu.wait_until(finished, timeout=300 if stress_full else 90)
+            except EmulatorTimeoutError:
+                done = set().union(*(p.completed for p in people))
+                stuck = {r for r in expected if r not in done}
+                owners = {targets[key]: key for key in targets}
+                async with services.db.read() as repos:
+                    states = dict(
+                        (
+                            await repos.conn.execute(
+                                sa.select(responses.c.id, responses.c.status).where(
+                                    responses.c.id.in_(stuck)
+                                )
+                            )
+                        ).all()
+                    )
+                described = [
+                    f"response {r} (round {owners[r][0]}, user {owners[r][1]}): {states.get(r)}"
+                    for r in sorted(stuck)
+                ]
+                raise AssertionError(
+                    f"{len(stuck)} surveys never finished: {described}\n"
+                    + transcripts(emu, [owners[r][1] for r in stuck])
+                ) from None
             deadline = time.monotonic() + (300 if stress_full else 60)
             while await owed(services):
                 assert time.monotonic() < deadline, "the outbox did not drain"
@@ -485,9 +509,10 @@ async def test_sigkill_during_fan_out_and_answering(
                 reminder_states = Counter(
                     (await repos.conn.execute(sa.select(reminders.c.status))).scalars()
                 )
-                statuses = Counter(
-                    (await repos.conn.execute(sa.select(responses.c.status))).scalars()
+                response_status = dict(
+                    (await repos.conn.execute(sa.select(responses.c.id, responses.c.status))).all()
                 )
+                statuses = Counter(response_status.values())
             problems = await integrity(services, quick=False)
         finally:
             await services.db.close()
@@ -522,7 +547,12 @@ async def test_sigkill_during_fan_out_and_answering(
         response_id = targets[(round_id, user_id)]
         accepted = messages.get((response_id, row_kind), [])
         if status != "sent":
-            assert (row_kind, status) == ("reminder", "cancelled"), (dedupe_key, status)
+            # A reminder is cancelled once its survey is done; so is an invitation still
+            # waiting in a slow fan-out when its person found the survey by /survey and
+            # finished it first.
+            allowed = row_kind == "reminder" or response_status[response_id] == "completed"
+            assert status == "cancelled", (dedupe_key, status)
+            assert allowed, (dedupe_key, status, response_status[response_id])
             assert accepted == [], f"{dedupe_key} is {status} but was sent"
             continue
         if not accepted:
