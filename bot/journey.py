@@ -1061,8 +1061,13 @@ class JourneyService:
     # --- surveys ------------------------------------------------------------------------
 
     async def record_prompt(self, response_id: int, message_id: int) -> None:
-        """The message now holding this response's question buttons (retired on answer)."""
-        async with self.services.db.write() as repos:
+        """The message now holding this response's question buttons (retired on answer).
+
+        Urgent and without an fsync: the person is waiting for nothing more, but their
+        next press waits for this (their updates run in order), and it is no one's
+        answer — at a power cut the worst lost is a keyboard left in place.
+        """
+        async with self.services.db.write(durability="process", urgent=True) as repos:
             await repos.responses.set_prompt(response_id, message_id, self._now())
 
     async def start_survey(

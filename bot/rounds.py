@@ -176,7 +176,7 @@ class RoundsService:
                 members = await repos.participants.active_members(
                     found.commitment_ids, found.roles
                 )
-                return CreatedRound(found, len({p.id for p, _ in members}))
+                return CreatedRound(found, len({m.participant_id for m in members}))
             created = await self._create(repos, request, actor=actor, schedule_id=None, now=now)
             await repos.audit.record(
                 actor,
@@ -249,7 +249,7 @@ class RoundsService:
             now=now,
         )
         members = await repos.participants.active_members(commitment_ids, request.roles)
-        return CreatedRound(round_, len({p.id for p, _ in members}))
+        return CreatedRound(round_, len({m.participant_id for m in members}))
 
     async def close(self, round_id: int, *, actor: int | None) -> Round:
         """Close an open round now (audited); a domain error says why it cannot be."""
@@ -482,13 +482,13 @@ class RoundsService:
             assert round_ is not None
             members = await repos.participants.active_members(round_.commitment_ids, round_.roles)
             targets = [
-                Target(p.id, m.commitment_id, m.role)
-                for p, m in members
+                Target(m.participant_id, m.commitment_id, m.role)
+                for m in members
                 if (m.commitment_id, m.role) in round_.targets
             ]
             await repos.responses.create_pending(round_id, targets, now)
             start_at = not_before(now, self._quiet(round_), self.tz)
-            chats = {p.id: p.chat_id for p, _ in members}
+            chats = {m.participant_id: m.chat_id for m in members}
             targeted = {t.participant_id for t in targets}
             invited = await repos.outbox.enqueue(
                 [

@@ -21,7 +21,9 @@ delivery engine's outcomes, which shortens the double-send window
 SQLite writers of one process take turns in a queue (:class:`WriterTurns`).
 ``write(urgent=True)`` goes before every writer still waiting: the delivery
 engine's claims and outcomes are a millisecond each, and an outcome waiting
-behind a queue of answers would keep the double-send window open for as long.
+behind a queue of answers would keep the double-send window open for as long;
+so is recording which message holds a survey's buttons, which the person's
+next press waits for. The writer whose turn it is has a connection of its own.
 On PostgreSQL, where writers do not queue, urgent writers have a small pool of
 connections of their own instead of waiting for one behind busy handlers.
 """
@@ -142,7 +144,13 @@ class WriterTurns:
 class Database:
     """The engine plus the two ways in: :meth:`write` and :meth:`read` transactions."""
 
-    def __init__(self, engine: AsyncEngine, *, urgent_engine: AsyncEngine | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        urgent_engine: AsyncEngine | None = None,
+        writer_engine: AsyncEngine | None = None,
+    ) -> None:
         self.engine = engine
         # SQLite has one writer at a time. Queueing our own writers here, instead of
         # letting them collide in BEGIN IMMEDIATE, spares them SQLite's busy handler,
@@ -152,12 +160,20 @@ class Database:
         # PostgreSQL: urgent writers have connections of their own, so they never wait
         # for one behind a crowd of handlers (None: they share the pool).
         self._urgent_engine = urgent_engine
+        # SQLite: the writer whose turn it is has a connection of its own, so it never
+        # waits in the pool behind a crowd of readers while every other writer waits
+        # for it (None: writers share the pool).
+        self._writer_engine = writer_engine
 
     @classmethod
     def from_url(cls, url: str | URL, **kwargs: Any) -> Database:
         engine = create_engine(url, **kwargs)
         if engine.dialect.name == "sqlite":
-            return cls(engine)
+            # One connection, as there is one writer at a time. Every write ends in a
+            # commit or a rollback (write() below), so the pool's own rollback when it
+            # takes the connection back would only cost a round trip to SQLite's thread.
+            writer_options = {"pool_size": 1, "max_overflow": 0, "pool_reset_on_return": None}
+            return cls(engine, writer_engine=create_engine(url, **{**kwargs, **writer_options}))
         urgent = create_engine(url, **{**kwargs, "pool_size": URGENT_POOL, "max_overflow": 0})
         return cls(engine, urgent_engine=urgent)
 
@@ -187,7 +203,8 @@ class Database:
                     await connection.execute(text("SET LOCAL synchronous_commit TO OFF"))
                 yield Repos(connection)
             return
-        async with self._writer.turn(urgent=urgent), self.engine.connect() as connection:
+        writer = self._writer_engine or self.engine
+        async with self._writer.turn(urgent=urgent), writer.connect() as connection:
             if durability == "process":
                 await connection.execution_options(**{_NO_FSYNC: True})
             async with connection.begin():
@@ -204,5 +221,6 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
-        if self._urgent_engine is not None:
-            await self._urgent_engine.dispose()
+        for extra in (self._urgent_engine, self._writer_engine):
+            if extra is not None:
+                await extra.dispose()

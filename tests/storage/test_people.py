@@ -67,7 +67,7 @@ async def test_membership_is_added_once(plan_db: Database, clock: ManualClock) -
         ("TST0001", "beneficiary"),
         ("TST0002", "implementer"),
     ]
-    assert [(p.telegram_user_id, m.commitment_id) for p, m in targets] == [(7, "TST0001")]
+    assert [(m.telegram_user_id, m.commitment_id) for m in targets] == [(7, "TST0001")]
 
 
 async def test_stopped_and_unreachable_people_are_not_targets(
@@ -88,7 +88,7 @@ async def test_stopped_and_unreachable_people_are_not_targets(
     async with plan_db.read() as repos:
         targets = await repos.participants.active_members(["TST0001"], ["beneficiary"])
         counts = await repos.participants.count()
-    assert [p.telegram_user_id for p, _ in targets] == [1]
+    assert [m.telegram_user_id for m in targets] == [1]
     assert counts == {"active": 1, "stopped": 1, "unreachable": 1}
 
 

@@ -36,6 +36,17 @@ class Membership:
     joined_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Member:
+    """An active participant's membership, as a round's targeting sees it."""
+
+    participant_id: int
+    telegram_user_id: int
+    chat_id: int
+    commitment_id: str
+    role: str
+
+
 def _participant(row: sa.Row[Any]) -> Participant:
     return Participant(
         id=row.id,
@@ -188,10 +199,17 @@ class ParticipantRepository(Repository):
 
     async def active_members(
         self, commitment_ids: Collection[str], roles: Collection[str]
-    ) -> list[tuple[Participant, Membership]]:
-        """Active participants of these commitments in these roles (a round's targets)."""
+    ) -> list[Member]:
+        """Active participants of these commitments in these roles (a round's targets),
+        by participant: only what a round needs of each, as a round may reach 100,000."""
         rows = await self.conn.execute(
-            sa.select(participants, memberships.c.id.label("membership_id"), memberships)
+            sa.select(
+                participants.c.id,
+                participants.c.telegram_user_id,
+                participants.c.chat_id,
+                memberships.c.commitment_id,
+                memberships.c.role,
+            )
             .join(memberships, memberships.c.participant_id == participants.c.id)
             .where(
                 participants.c.status == "active",
@@ -200,17 +218,7 @@ class ParticipantRepository(Repository):
             )
             .order_by(participants.c.id, memberships.c.commitment_id)
         )
-        out: list[tuple[Participant, Membership]] = []
-        for row in rows:
-            membership = Membership(
-                id=row.membership_id,
-                participant_id=row.participant_id,
-                commitment_id=row.commitment_id,
-                role=row.role,
-                joined_at=row.joined_at,
-            )
-            out.append((_participant(row), membership))
-        return out
+        return [Member(*row) for row in rows]
 
     async def count(self) -> dict[str, int]:
         rows = await self.conn.execute(
