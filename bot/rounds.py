@@ -72,6 +72,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 INVITATION = "invitation"
+#: Members a round's opening snapshots per statement batch (see ``RoundService.open``).
+TARGETS_PER_SLICE = 5_000
 REMINDER = "reminder"
 ROUND_CLOSED = "round_closed"
 #: Kinds a closing or a cancellation withdraws if they were not sent yet.
@@ -481,33 +483,38 @@ class RoundsService:
             round_ = await repos.rounds.get(round_id)
             assert round_ is not None
             members = await repos.participants.active_members(round_.commitment_ids, round_.roles)
-            targets = [
-                Target(m.participant_id, m.commitment_id, m.role)
-                for m in members
-                if (m.commitment_id, m.role) in round_.targets
-            ]
-            await repos.responses.create_pending(round_id, targets, now)
             start_at = not_before(now, self._quiet(round_), self.tz)
-            chats = {m.participant_id: m.chat_id for m in members}
-            targeted = {t.participant_id for t in targets}
-            invited = await repos.outbox.enqueue(
-                [
-                    NewDelivery(
-                        dedupe_key=invitation_key(round_id, pid),
-                        kind=INVITATION,
-                        chat_id=chat,
-                        not_before=start_at,
-                        round_id=round_id,
-                        participant_id=pid,
-                    )
-                    for pid, chat in sorted(chats.items())
-                    if pid in targeted
-                ],
-                now,
-            )
-        log.info(
-            "round %d opened: %d targets, %d invitations queued", round_id, len(targets), invited
-        )
+            targeted = 0
+            invited = 0
+            # In slices, so a round to 100,000 people never holds 100,000 rows to insert
+            # at once. A person whose memberships straddle two slices is invited once:
+            # the outbox ignores a dedupe key it already has.
+            for start in range(0, len(members), TARGETS_PER_SLICE):
+                chunk = members[start : start + TARGETS_PER_SLICE]
+                targets = [
+                    Target(m.participant_id, m.commitment_id, m.role)
+                    for m in chunk
+                    if (m.commitment_id, m.role) in round_.targets
+                ]
+                await repos.responses.create_pending(round_id, targets, now)
+                targeted += len(targets)
+                ids = {t.participant_id for t in targets}
+                chats = {m.participant_id: m.chat_id for m in chunk if m.participant_id in ids}
+                invited += await repos.outbox.enqueue(
+                    [
+                        NewDelivery(
+                            dedupe_key=invitation_key(round_id, pid),
+                            kind=INVITATION,
+                            chat_id=chat,
+                            not_before=start_at,
+                            round_id=round_id,
+                            participant_id=pid,
+                        )
+                        for pid, chat in sorted(chats.items())
+                    ],
+                    now,
+                )
+        log.info("round %d opened: %d targets, %d invitations queued", round_id, targeted, invited)
         self.services.delivery.wake()
         return True
 
