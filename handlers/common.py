@@ -16,8 +16,8 @@ from bot.access import Caller
 from bot.context import PulsoApplication, PulsoContext
 from bot.i18n import LOCALES, Locale
 from bot.logs import describe_exception
-from handlers.callback_data import ChooseLanguage, decode, encode
-from handlers.guards import guarded, refuse, reply
+from handlers.callback_data import ChooseLanguage, encode
+from handlers.guards import guarded, pressed, reply
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +58,9 @@ async def language_command(update: Update, context: PulsoContext, caller: Caller
 @guarded()
 async def language_chosen(update: Update, context: PulsoContext, caller: Caller) -> None:
     """Store the choice (in memory for strangers) and confirm it in the new language."""
-    query = update.callback_query
-    assert query is not None
-    data = decode(query.data)
-    if not isinstance(data, ChooseLanguage):
-        await refuse(update, context, caller, "error.stale_button")
+    if (press := await pressed(update, context, caller, ChooseLanguage)) is None:
         return
+    query, data = press
     locale = data.locale
     await context.services.people.set_language(caller, locale)
     if context.user_data is not None:

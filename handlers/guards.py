@@ -13,14 +13,15 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 
 from bot.access import Audience, Caller, identify
 from bot.context import PulsoContext
 from bot.i18n import Html
+from handlers.callback_data import decode
 from surveys.errors import PulsoError
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,23 @@ async def reply(
     if chat is None:
         return None
     return await chat.send_message(text, reply_markup=keyboard)
+
+
+Pressed = TypeVar("Pressed")
+
+
+async def pressed(
+    update: Update, context: PulsoContext, caller: Caller, kind: type[Pressed]
+) -> tuple[CallbackQuery, Pressed] | None:
+    """The button press and its decoded data, when the data is a ``kind``; otherwise
+    (a stale, foreign or forged payload) None, after "this button is no longer valid"."""
+    query = update.callback_query
+    assert query is not None
+    data = decode(query.data)
+    if not isinstance(data, kind):
+        await refuse(update, context, caller, "error.stale_button")
+        return None
+    return query, data
 
 
 async def refuse(update: Update, context: PulsoContext, caller: Caller, key: str) -> None:

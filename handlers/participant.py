@@ -62,7 +62,7 @@ from handlers.callback_data import (
     decode,
     encode,
 )
-from handlers.guards import command_args, guarded, refuse, reply
+from handlers.guards import command_args, guarded, pressed, refuse, reply
 from handlers.keyboards import (
     answered_text,
     as_plain,
@@ -125,12 +125,9 @@ async def start_returning(update: Update, context: PulsoContext, caller: Caller)
 @guarded(private_only=True)
 async def consent_pressed(update: Update, context: PulsoContext, caller: Caller) -> None:
     """Accept: join (then demographics or the welcome). Decline: nothing is kept."""
-    query = update.callback_query
-    assert query is not None
-    data = decode(query.data)
-    if not isinstance(data, Consent):
-        await refuse(update, context, caller, "error.stale_button")
+    if (press := await pressed(update, context, caller, Consent)) is None:
         return
+    query, data = press
     t, locale = context.services.t, caller.locale
     await query.answer()
     if not data.accepted:
@@ -158,12 +155,9 @@ async def consent_pressed(update: Update, context: PulsoContext, caller: Caller)
 @guarded(private_only=True)
 async def demographic_pressed(update: Update, context: PulsoContext, caller: Caller) -> None:
     """Record one optional answer; show the next question or the welcome."""
-    query = update.callback_query
-    assert query is not None
-    data = decode(query.data)
-    if not isinstance(data, Demographic):
-        await refuse(update, context, caller, "error.stale_button")
+    if (press := await pressed(update, context, caller, Demographic)) is None:
         return
+    query, data = press
     services = context.services
     t, locale = services.t, caller.locale
     outcome = await services.journey.answer_demographic(
@@ -347,12 +341,9 @@ async def forget_command(update: Update, context: PulsoContext, caller: Caller) 
 @guarded(private_only=True)
 async def forget_pressed(update: Update, context: PulsoContext, caller: Caller) -> None:
     """Confirmed: delete and unlink, irreversibly. Cancelled: nothing changes."""
-    query = update.callback_query
-    assert query is not None
-    data = decode(query.data)
-    if not isinstance(data, ConfirmForget):
-        await refuse(update, context, caller, "error.stale_button")
+    if (press := await pressed(update, context, caller, ConfirmForget)) is None:
         return
+    query, data = press
     t, locale = context.services.t, caller.locale
     if not data.confirmed:
         await query.answer()

@@ -52,8 +52,8 @@ from bot.context import PulsoApplication, PulsoContext
 from bot.i18n import Html, Locale, Translator
 from bot.rounds import CreatedRound, NewRound, RoundOverview
 from bot.storage.repositories.rounds import Schedule
-from handlers.callback_data import WizardStep, decode, encode
-from handlers.guards import caller_of, command_args, explain, guarded, refuse, reply
+from handlers.callback_data import WizardStep, encode
+from handlers.guards import caller_of, command_args, explain, guarded, pressed, refuse, reply
 from surveys.errors import PulsoError
 from surveys.rounds import (
     DEFAULT_REMINDER_OFFSETS,
@@ -437,10 +437,10 @@ async def newround(update: Update, context: PulsoContext, caller: Caller) -> int
 
 async def _pressed(update: Update, context: PulsoContext, caller: Caller, step: str) -> str | None:
     """The value of a wizard press for ``step``; None (and a toast) for a stale button."""
-    query = update.callback_query
-    assert query is not None
-    data = decode(query.data)
-    if not isinstance(data, WizardStep) or data.step != step:
+    if (press := await pressed(update, context, caller, WizardStep)) is None:
+        return None
+    query, data = press
+    if data.step != step:
         await refuse(update, context, caller, "error.stale_button")
         return None
     await query.answer()
