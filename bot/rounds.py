@@ -175,10 +175,10 @@ class RoundsService:
                 found = await repos.rounds.get(replayed) if replayed is not None else None
                 if found is None:
                     raise UnknownRound(str(replayed or "?"))
-                members = await repos.participants.active_members(
+                reach = await repos.participants.count_active_members(
                     found.commitment_ids, found.roles
                 )
-                return CreatedRound(found, len({m.participant_id for m in members}))
+                return CreatedRound(found, reach)
             created = await self._create(repos, request, actor=actor, schedule_id=None, now=now)
             await repos.audit.record(
                 actor,
@@ -250,8 +250,8 @@ class RoundsService:
             schedule_id=schedule_id,
             now=now,
         )
-        members = await repos.participants.active_members(commitment_ids, request.roles)
-        return CreatedRound(round_, len({m.participant_id for m in members}))
+        reach = await repos.participants.count_active_members(commitment_ids, request.roles)
+        return CreatedRound(round_, reach)
 
     async def close(self, round_id: int, *, actor: int | None) -> Round:
         """Close an open round now (audited); a domain error says why it cannot be."""

@@ -203,25 +203,40 @@ class ParticipantRepository(Repository):
         """Active participants of these commitments in these roles (a round's targets),
         by participant: only what a round needs of each, as a round may reach 100,000."""
         rows = await self.conn.execute(
-            sa.select(
-                participants.c.id,
-                participants.c.telegram_user_id,
-                participants.c.chat_id,
-                memberships.c.commitment_id,
-                memberships.c.role,
-            )
-            .join(memberships, memberships.c.participant_id == participants.c.id)
-            .where(
-                participants.c.status == "active",
-                memberships.c.commitment_id.in_(list(commitment_ids)),
-                memberships.c.role.in_(list(roles)),
-            )
-            .order_by(participants.c.id, memberships.c.commitment_id)
+            _of_active_members(
+                sa.select(
+                    participants.c.id,
+                    participants.c.telegram_user_id,
+                    participants.c.chat_id,
+                    memberships.c.commitment_id,
+                    memberships.c.role,
+                ),
+                commitment_ids,
+                roles,
+            ).order_by(participants.c.id, memberships.c.commitment_id)
         )
         return [Member(*row) for row in rows]
+
+    async def count_active_members(
+        self, commitment_ids: Collection[str], roles: Collection[str]
+    ) -> int:
+        """How many people :meth:`active_members` would return, counted in SQL."""
+        query = sa.select(sa.func.count(sa.distinct(participants.c.id)))
+        return int(await self.conn.scalar(_of_active_members(query, commitment_ids, roles)) or 0)
 
     async def count(self) -> dict[str, int]:
         rows = await self.conn.execute(
             sa.select(participants.c.status, sa.func.count()).group_by(participants.c.status)
         )
         return {str(status): int(n) for status, n in rows}
+
+
+def _of_active_members(
+    query: sa.Select[Any], commitment_ids: Collection[str], roles: Collection[str]
+) -> sa.Select[Any]:
+    """``query`` over the active participants of these commitments in these roles."""
+    return query.join(memberships, memberships.c.participant_id == participants.c.id).where(
+        participants.c.status == "active",
+        memberships.c.commitment_id.in_(list(commitment_ids)),
+        memberships.c.role.in_(list(roles)),
+    )
