@@ -80,6 +80,18 @@ class Screen:
     def signature(self) -> tuple[int, tuple[str, ...]]:
         return self.message.message_id, tuple(payload for payload, _ in self.actions)
 
+    @classmethod
+    def of(cls, message: ChatMessage) -> Screen | None:
+        """What ``message``'s buttons mean; None when none of them is Pulso's."""
+        actions = tuple(
+            (button.callback_data, data)
+            for row in message.buttons
+            for button in row
+            if button.callback_data is not None
+            and (data := decode(button.callback_data)) is not None
+        )
+        return cls(message, actions) if actions else None
+
     def survey_presses(self) -> list[tuple[str, SurveyPress]]:
         return [(p, d) for p, d in self.actions if isinstance(d, SurveyPress)]
 
@@ -110,14 +122,7 @@ class SimulatedRespondent:
         for message in reversed(self.user.chat.messages):
             if message.deleted or not message.buttons:
                 continue
-            actions = tuple(
-                (button.callback_data, data)
-                for row in message.buttons
-                for button in row
-                if button.callback_data is not None
-                and (data := decode(button.callback_data)) is not None
-            )
-            return Screen(message, actions) if actions else None
+            return Screen.of(message)
         return None
 
     async def _next_screen(

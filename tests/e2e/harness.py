@@ -23,6 +23,7 @@ from bot.plans import import_plan
 from bot.services import Services
 from bot.settings import Settings, load_settings
 from surveys.loader import load_plan
+from tests.factories import add_participant
 
 TOKEN = "123456:PULSO-TEST-TOKEN"
 ADMIN_ID = 900_001
@@ -93,6 +94,16 @@ class RunningBot:
             actor=None,
             now=self.clock.now(),
         )
+
+    async def example_plan_with_people(self, count: int, first_id: int) -> list[int]:
+        """The example plan, and ``count`` consented beneficiaries of JAL0001 (user ids
+        from ``first_id``) who have started the bot; their user ids."""
+        await self.import_example_plan()
+        ids = list(range(first_id, first_id + count))
+        for user_id in ids:
+            await add_participant(self.services.db, self.clock.now(), user_id)
+            self.emulator.user(user_id, f"P{user_id}", started=True)
+        return ids
 
     async def settle(self) -> None:
         """Wait until the bot has taken every update the emulator holds."""

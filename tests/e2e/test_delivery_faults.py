@@ -18,13 +18,7 @@ from tests.factories import add_participant
 pytestmark = pytest.mark.e2e
 
 
-async def invite(pulso: RunningBot, count: int, first_id: int = 20_001) -> list[int]:
-    await pulso.import_example_plan()
-    ids = list(range(first_id, first_id + count))
-    for user_id in ids:
-        await add_participant(pulso.services.db, pulso.clock.now(), user_id)
-        pulso.emulator.user(user_id, f"P{user_id}", started=True)
-    return ids
+FIRST_ID = 20_001
 
 
 def invitations_per_chat(pulso: RunningBot, ids: list[int]) -> Counter[int]:
@@ -41,7 +35,7 @@ async def test_429s_5xx_and_blocked_users(tmp_path) -> None:
     async with running_bot(
         f"sqlite+aiosqlite:///{tmp_path / 'pulso.db'}", send_rate_per_second=400
     ) as pulso:
-        ids = await invite(pulso, 30)
+        ids = await pulso.example_plan_with_people(30, FIRST_ID)
         blocked = ids[:2]
         for user_id in blocked:
             pulso.emulator.users[user_id].block(notify=False)
@@ -76,7 +70,7 @@ async def test_the_engine_keeps_telegrams_flood_limits(tmp_path) -> None:
     async with running_bot(
         f"sqlite+aiosqlite:///{tmp_path / 'pulso.db'}", send_rate_per_second=30
     ) as pulso:
-        ids = await invite(pulso, 45)
+        ids = await pulso.example_plan_with_people(45, FIRST_ID)
         pulso.emulator.faults.flood_limits(global_per_second=30, per_chat_per_second=1)
         began = time.monotonic()
         await pulso.admin.send("/newround pulse JAL0001 all now 7d")
@@ -95,7 +89,7 @@ async def test_a_429_pauses_every_send_for_retry_after(tmp_path) -> None:
     async with running_bot(
         f"sqlite+aiosqlite:///{tmp_path / 'pulso.db'}", send_rate_per_second=200
     ) as pulso:
-        ids = await invite(pulso, 6)
+        ids = await pulso.example_plan_with_people(6, FIRST_ID)
         pulso.emulator.faults.fail_next("sendMessage", kind="429", retry_after=2)
         await pulso.services.rounds.create(
             NewRound(
@@ -121,7 +115,7 @@ async def test_a_429_pauses_every_send_for_retry_after(tmp_path) -> None:
 
 
 async def test_a_bad_request_fails_the_row_and_the_rest_go_out(pulso: RunningBot) -> None:
-    ids = await invite(pulso, 3)
+    ids = await pulso.example_plan_with_people(3, FIRST_ID)
     # A chat the emulator does not know answers 400 "chat not found".
     await add_participant(pulso.services.db, pulso.clock.now(), 29_999)
     await pulso.admin.send("/newround pulse JAL0001 all now 7d")
@@ -171,7 +165,7 @@ async def test_a_clean_stop_mid_fan_out_leaves_nothing_half_sent(tmp_path) -> No
     async with running_bot(
         f"sqlite+aiosqlite:///{tmp_path / 'pulso.db'}", send_rate_per_second=20
     ) as pulso:
-        ids = await invite(pulso, 30)
+        ids = await pulso.example_plan_with_people(30, FIRST_ID)
         await pulso.admin.send("/newround pulse JAL0001 all now 7d")
         await pulso.emulator.wait_until(
             lambda: sum(bool(pulso.emulator.chat(i).messages) for i in ids) >= 5, timeout=10

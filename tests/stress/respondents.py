@@ -34,7 +34,7 @@ from bot.i18n import translator
 from bot.simulation import AnswerPolicy, Choice, Screen, SimulatedRespondent, SimulationError
 from bot.storage.engine import Database
 from bot.storage.schema import answers
-from handlers.callback_data import StartSurvey, SurveyPress, decode
+from handlers.callback_data import SurveyPress, decode
 
 #: The Start buttons of invitations and reminders, in both languages.
 OUTBOX_START_LABELS = frozenset(
@@ -127,24 +127,17 @@ class Respondent(SimulatedRespondent):
         for message in reversed(self.user.chat.messages):
             if message.deleted or not message.buttons:
                 continue
-            actions = tuple(
-                (button.callback_data, data)
-                for row in message.buttons
-                for button in row
-                if button.callback_data is not None
-                and (data := decode(button.callback_data)) is not None
-            )
-            if not actions:
+            screen = Screen.of(message)
+            if screen is None:
                 return None
-            starts = [d.response_id for _, d in actions if isinstance(d, StartSurvey)]
+            starts = [d.response_id for _, d in screen.starts()]
             if (
                 starts
-                and len(starts) == len(actions)
+                and len(starts) == len(screen.actions)
                 and outbox_kind(message) is not None
                 and all(r in self.worked_on for r in starts)
             ):
                 continue  # an invitation or reminder for a survey under way
-            screen = Screen(message, actions)
             self._observe(screen)
             return screen
         return None

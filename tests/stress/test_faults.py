@@ -35,7 +35,6 @@ import sqlalchemy as sa
 from bot.rounds import NewRound
 from bot.storage.schema import outbox, participants
 from tests.e2e.harness import RunningBot, running_bot
-from tests.factories import add_participant
 from tests.stress.conftest import STRESS_FULL, STRESS_SEED
 from tests.stress.respondents import Respondent, stored_answers
 
@@ -98,15 +97,6 @@ CASES = [
 SEEDS = [0, 1] if STRESS_FULL else [0]
 
 
-async def invite(pulso: RunningBot) -> list[int]:
-    await pulso.import_example_plan()
-    ids = list(range(FIRST_ID, FIRST_ID + PEOPLE))
-    for user_id in ids:
-        await add_participant(pulso.services.db, pulso.clock.now(), user_id)
-        pulso.emulator.user(user_id, f"P{user_id}", started=True)
-    return ids
-
-
 async def open_round(pulso: RunningBot) -> int:
     created = await pulso.services.rounds.create(
         NewRound(
@@ -157,7 +147,7 @@ async def test_the_bot_converges_under_faults(
         quiet_hours="off",
     ) as pulso:
         emu = pulso.emulator
-        ids = await invite(pulso)
+        ids = await pulso.example_plan_with_people(PEOPLE, FIRST_ID)
         blocked = ids[-faults.blocked :] if faults.blocked else []
         for n, user_id in enumerate(blocked):
             emu.users[user_id].block(notify=n % 2 == 0)  # Telegram does not always say
