@@ -33,6 +33,9 @@ from handlers import publish_commands, register_all
 
 log = logging.getLogger(__name__)
 
+#: PTB's semaphore in ``BaseUpdateProcessor.process_update`` (see PerChatUpdateProcessor).
+_UNBOUNDED = 1 << 30
+
 
 def file_url_for(base_url: str) -> str:
     """The file-download URL that goes with a Bot API URL (``…/bot`` → ``…/file/bot``)."""
@@ -47,12 +50,35 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     Concurrency keeps a hundred people answering at once from queueing behind
     each other; per-chat order keeps one person's quick double tap from racing
     itself (their second press sees the state the first one committed).
+
+    An update takes its chat's lock *first* and one of the ``max_concurrent_updates``
+    slots only then, so a chat's backlog waits on its own lock and holds at most one
+    slot: 200 quick messages from one stranger cannot keep everyone else waiting.
+    PTB's own semaphore (taken before :meth:`do_process_update`, in the final
+    ``process_update``) would hold a slot while waiting for the lock, so it is made
+    wide enough never to bind and the limit lives in ``_slots``.
     """
 
     def __init__(self, max_concurrent_updates: int = 64) -> None:
-        super().__init__(max_concurrent_updates)
+        if max_concurrent_updates < 1:
+            raise ValueError("max_concurrent_updates must be a positive integer")
+        # The base class sizes its semaphore from the property below: unbounded for it.
+        self._limit = _UNBOUNDED
+        super().__init__(_UNBOUNDED)
+        self._limit = max_concurrent_updates
+        self._slots = asyncio.Semaphore(max_concurrent_updates)
+        self._running = 0
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
+
+    @property
+    def max_concurrent_updates(self) -> int:
+        return self._limit
+
+    @property
+    def current_concurrent_updates(self) -> int:
+        """Updates running a handler now (not those waiting for their chat or a slot)."""
+        return self._running
 
     @staticmethod
     def _key(update: object) -> int | None:
@@ -65,19 +91,27 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = self._key(update)
         if key is None:
-            await coroutine
+            await self._run(coroutine)
             return
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
             async with lock:
-                await coroutine
+                await self._run(coroutine)
         finally:
             self._waiting[key] -= 1
             if self._waiting[key] == 0:
                 # Forget idle chats so the table does not grow with every person.
                 del self._waiting[key]
                 del self._locks[key]
+
+    async def _run(self, coroutine: Awaitable[Any]) -> None:
+        async with self._slots:
+            self._running += 1
+            try:
+                await coroutine
+            finally:
+                self._running -= 1
 
     async def initialize(self) -> None:
         """Nothing to allocate."""

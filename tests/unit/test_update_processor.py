@@ -53,3 +53,40 @@ async def test_updates_without_a_chat_run_freely() -> None:
     async with processor:
         await processor.process_update(object(), handle())
     assert done == [1]
+
+
+async def test_one_chats_backlog_never_delays_another_chat() -> None:
+    """200 slow updates from one chat hold one slot, not all of them: another chat's
+    update runs at once (issue 10, defect 7)."""
+    processor = PerChatUpdateProcessor(64)
+    handled: list[int] = []
+    hurry = asyncio.Event()
+
+    async def slow(update_id: int) -> None:
+        if not hurry.is_set():
+            await asyncio.sleep(0.02)
+        handled.append(update_id)
+
+    other_done_after = -1
+
+    async def other() -> None:
+        nonlocal other_done_after
+        other_done_after = len(handled)
+
+    async with processor:
+        backlog = [
+            asyncio.create_task(processor.process_update(update_in(1, u), slow(u)))
+            for u in range(1, 201)
+        ]
+        await asyncio.sleep(0)  # the backlog is queued first
+        started = asyncio.get_running_loop().time()
+        await asyncio.wait_for(processor.process_update(update_in(2, 999), other()), 5)
+        waited = asyncio.get_running_loop().time() - started
+        # Before the fix the backlog held all 64 slots and chat 2 waited ~2.7 s.
+        assert other_done_after <= 2
+        assert waited < 0.1
+        assert processor.current_concurrent_updates <= 1
+        hurry.set()
+        await asyncio.gather(*backlog)
+    assert handled == list(range(1, 201))  # the chat's own order is kept
+    assert processor.max_concurrent_updates == 64
