@@ -5,8 +5,12 @@ Three layers, because one mistake anywhere must not reach a log file:
 * third-party loggers that print requests, updates or SQL parameters at DEBUG
   (PTB, httpx, httpcore, aiosqlite) are held at WARNING whatever the root
   level is;
-* :class:`RedactingFilter` on every handler replaces the token and any run
-  of seven or more digits (Telegram user and chat ids) in the final line;
+* :class:`RedactingFilter` on every handler replaces, in the final line, the
+  token; any number of any length written where an id goes (``chat_id=…``,
+  ``user_id: …``, a JSON ``"id": …``, as PTB, httpx and our dataclasses print
+  them); and any other run of seven or more digits (Telegram user and chat
+  ids), also at the end of a sentence. Shorter numbers elsewhere ("round 7",
+  "outbox row 12", counts) are our own and stay;
 * Pulso's own code logs counts, ids of our own rows and exception *types*,
   never message texts (see :func:`describe_exception`).
 """
@@ -29,7 +33,21 @@ NOISY_LOGGERS = (
     # Logs every statement with its parameters at DEBUG: answers, feedback, ids.
     "aiosqlite",
 )
-_LONG_NUMBER = re.compile(r"(?<![\w.])-?\d{7,}(?![\w.])")
+# Seven or more digits, not part of a word or of a decimal ("1234567.5" stays; a
+# period that ends a sentence does not protect an id).
+_LONG_NUMBER = re.compile(r"(?<![\w.])-?\d{7,}(?!\w|\.\d)")
+# A number of any length where an id is written: keyword arguments, query strings,
+# reprs and JSON fields (``chat_id=42``, ``"user_id": "42"``, ``{"id": 42}``).
+_ID_FIELD = re.compile(
+    r"""(?ix)
+    (
+        (?<![\w])(?:chat_id|user_id|from_user_id|sender_chat_id|telegram_id)
+        ["']?\s*[=:]\s*["']?
+      | "id"\s*:\s*"?
+    )
+    -?\d+(?!\w|\.\d)
+    """
+)
 REDACTED = "[redacted]"
 
 
@@ -47,6 +65,7 @@ class RedactingFilter(logging.Filter):
     def redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, REDACTED)
+        text = _ID_FIELD.sub(lambda match: match.group(1) + REDACTED, text)
         return _LONG_NUMBER.sub(REDACTED, text)
 
     def filter(self, record: logging.LogRecord) -> bool:
