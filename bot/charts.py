@@ -86,7 +86,8 @@ def _import_matplotlib() -> None:
         import matplotlib.figure
         import matplotlib.font_manager
         import matplotlib.ft2font
-        import matplotlib.patches  # noqa: F401
+        import matplotlib.patches
+        import matplotlib.text  # noqa: F401
 
 
 @functools.cache
@@ -130,8 +131,27 @@ def _patch(**properties: Any) -> Patch:
     return Patch(**properties)
 
 
+def _literal(figure: MplFigure) -> MplFigure:
+    """Every text in ``figure`` drawn as written, never as mathtext.
+
+    matplotlib reads a text with two ``$`` as a formula: "Becas de $5 mil y $10 mil"
+    (``$`` is the peso sign) came out in math italics and ``$\\x$`` made the drawing
+    raise, failing the closing summary. ``parse_math`` is a property of each text
+    artist — titles, tick labels, legend entries, annotations alike — so it is
+    switched off on all of them here, once the figure is built; escaping ``$``
+    instead would have to reach every place a plan text enters.
+    """
+    _import_matplotlib()
+    from matplotlib.text import Text
+
+    for text in figure.findobj(Text):
+        text.set_parse_math(False)
+    return figure
+
+
 def png(figure: MplFigure) -> bytes:
     """The figure as PNG bytes (no timestamp or version in the file)."""
+    _literal(figure)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
     return buffer.getvalue()
@@ -217,7 +237,7 @@ def gap_figure(
     figure.legend(
         handles=handles, loc="outside lower left", ncols=1, fontsize=SMALL_SIZE, frameon=False
     )
-    return figure
+    return _literal(figure)
 
 
 def _heading(
@@ -343,7 +363,7 @@ def tone_figure(
         fontsize=SMALL_SIZE,
         frameon=False,
     )
-    return figure
+    return _literal(figure)
 
 
 def tone_chart(
@@ -441,7 +461,7 @@ def trend_figure(
         loc="left",
     )
     _legend(figure, axes, columns=2)
-    return figure
+    return _literal(figure)
 
 
 def trend_chart(

@@ -125,3 +125,39 @@ def test_the_trend_chart_leaves_gaps_where_figures_are_suppressed() -> None:
 
 def test_printable_drops_what_the_font_cannot_draw() -> None:
     assert printable("Agua 🚰  potable\nñandú") == "Agua potable ñandú"
+
+
+# "$" is the peso sign: plan text is drawn as written, never as matplotlib mathtext.
+PESOS = {"A": "Becas de $5 mil y $10 mil", "B": r"Apoyo $\x$ (sic)", "C": "Becas"}
+
+
+def test_plan_text_with_dollar_signs_is_drawn_literally() -> None:
+    from matplotlib.text import Text
+
+    from bot.charts import png
+
+    rows = reality_gap(result(), ["A", "B"], {"A": 100.0}, threshold=30)
+    tones = [(c.commitment_id, c.tone) for c in result().commitments]
+    a = result().commitment("A")
+    points = [TrendPoint(RoundInfo(1, PROGRESS.title, "closed", "2026-01-10"), a, 5)]
+    figures = [
+        gap_figure(rows, PESOS, label=label_for("es"), min_group_size=5, round_id=3),
+        tone_figure(tones, PESOS, label=label_for("es"), min_group_size=5, round_id=3),
+        *(
+            trend_figure(
+                points, commitment_id=c, title=PESOS[c], official=None, label=label_for("es")
+            )
+            for c in "AB"
+        ),
+    ]
+    for figure in figures:
+        # `$\x$` made savefig raise, and the closing summary's outbox row failed.
+        assert png(figure)[:8] == b"\x89PNG\r\n\x1a\n"
+        with_pesos = [t for t in figure.findobj(Text) if "$" in t.get_text()]
+        assert with_pesos
+        for text in with_pesos:
+            # Not mathtext: "Becas de $5 mil y $10 mil" is not turned into italics.
+            assert text._preprocess_math(text.get_text()) == (text.get_text(), False)
+    heading = f"{FLAG} A · Becas de $5 mil y $10 mil"
+    assert heading in texts_of(figures[0])
+    assert gap_chart(rows, PESOS, label=label_for("en"), min_group_size=5, round_id=3)
