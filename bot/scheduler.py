@@ -10,6 +10,11 @@ says the schedule changed, and at least every :data:`SAFETY_INTERVAL` seconds,
 because another process (``pulso round new``) may have changed it. The outbox's
 own next moment (quiet-hours deferrals) is the delivery engine's to wait for.
 
+The same loop does the housekeeping that has no moment of its own: at start-up
+and then every :data:`PRUNE_INTERVAL` it forgets ``processed_updates`` older
+than :data:`bot.storage.repositories.machinery.IDEMPOTENCY_WINDOW` (idempotent,
+so two processes pruning at once is harmless).
+
 An asyncio timer rather than PTB's JobQueue: there is only ever one timer to
 set, and the services (which the command line also uses, without an
 Application) own it.
@@ -20,10 +25,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from bot.logs import describe_exception
+from bot.storage.repositories.machinery import IDEMPOTENCY_WINDOW
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -31,6 +38,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SAFETY_INTERVAL = 30.0
+#: Seconds between two prunings of ``processed_updates``.
+PRUNE_INTERVAL = 3600.0
 
 
 class RoundScheduler:
@@ -42,6 +51,7 @@ class RoundScheduler:
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.next_wake_in: float | None = None
+        self._next_prune = 0.0  # monotonic; 0: at the first wake-up
 
     async def start(self) -> None:
         if self._task is None:
@@ -67,6 +77,7 @@ class RoundScheduler:
             self._changed.clear()
             try:
                 await self._tick()
+                await self._housekeeping()
                 delay = await self._delay()
             except asyncio.CancelledError:
                 raise
@@ -76,6 +87,16 @@ class RoundScheduler:
             self.next_wake_in = delay
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), delay)
+
+    async def _housekeeping(self) -> None:
+        if time.monotonic() < self._next_prune:
+            return
+        self._next_prune = time.monotonic() + PRUNE_INTERVAL
+        before = self.services.clock.now() - IDEMPOTENCY_WINDOW
+        async with self.services.db.write() as repos:
+            pruned = await repos.updates.prune(before)
+        if pruned:
+            log.info("forgot %d processed updates older than a day", pruned)
 
     async def _delay(self) -> float:
         async with self.services.db.read() as repos:
