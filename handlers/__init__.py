@@ -2,7 +2,12 @@
 
 Each module registers its own handlers (``register(application)``);
 :func:`register_all` calls them in this order, which matters because within
-a handler group the first matching handler wins:
+a handler group the first matching handler wins. Before all of them,
+:func:`ignore_edits` (group :data:`EDITS_GROUP`, the first) stops every edited
+message or post: a command or an answer is read once, when it is sent, and an
+edit of it does nothing (docs/operations.md). One gate here instead of a filter
+on each handler, because PTB's ``CommandHandler`` and ``MessageHandler`` take
+edits by default and a handler added later would too.
 
 1. :mod:`handlers.participant` — /start with an invite (before the plain
    /start), consent, onboarding, the survey's buttons and text answers,
@@ -17,14 +22,34 @@ a handler group the first matching handler wins:
 
 from __future__ import annotations
 
-from bot.context import PulsoApplication
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop, MessageHandler, filters
+
+from bot.context import PulsoApplication, PulsoContext
 from handlers import admin, common, fallback, invites, participant, rounds, secretariat
 from handlers.menu import publish_commands
 
-__all__ = ["publish_commands", "register_all"]
+__all__ = ["EDITS_GROUP", "ignore_edits", "publish_commands", "register_all"]
+
+#: The handler group of the edit gate: before every other (participant's is -1).
+EDITS_GROUP = -100
+
+
+async def _edit_ignored(update: Update, context: PulsoContext) -> None:
+    """An edited message or post: no handler after this one sees it."""
+    raise ApplicationHandlerStop
+
+
+def ignore_edits(application: PulsoApplication) -> None:
+    """Stop every edit (``edited_message``, ``edited_channel_post``, business edits)
+    before any handler: editing ``/newround`` must not open a second round."""
+    application.add_handler(
+        MessageHandler(filters.UpdateType.EDITED, _edit_ignored), group=EDITS_GROUP
+    )
 
 
 def register_all(application: PulsoApplication) -> None:
+    ignore_edits(application)
     participant.register(application)
     common.register(application)
     secretariat.register(application)
