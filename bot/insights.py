@@ -1,11 +1,18 @@
 """Insights: summaries, the reality gap, trends, charts, exports and results for respondents.
 
-The one place the Secretariat's figures are put together:
+The one place the Secretariat's figures are put together, under the privacy
+model of ``docs/privacy.md``:
 
-* :meth:`InsightsService.digest` loads a round's counts (SQL, see
-  :mod:`bot.storage.repositories.insights`), texts and official figures, and
-  computes everything a summary shows with :mod:`surveys` (aggregation, gap,
-  themes, the trend against the previous round of the same instrument);
+* :meth:`InsightsService.take_snapshot` runs in a round's closing transaction:
+  it counts everything the round publishes (SQL, see
+  :mod:`bot.storage.repositories.insights`; themes and quotes; demographic
+  breakdowns in people) and stores it as a :class:`surveys.snapshot.RoundSnapshot`.
+  Every output of a closed round is computed from its snapshot, so a published
+  figure never moves; an open round shows who took part, never what they said
+  (:class:`surveys.aggregation.RoundStillOpen` for anything more);
+* :meth:`InsightsService.digest` puts a round's figures together with the
+  official ones and the trend against the previous round (:mod:`surveys`:
+  aggregation, gap, themes);
 * :meth:`InsightsService.summary`, :meth:`~InsightsService.gap` and
   :meth:`~InsightsService.trend` render it in a locale as Telegram messages
   and PNG charts (a :class:`Rendered`): what ``/summary``, ``/gap`` and
@@ -20,10 +27,12 @@ The one place the Secretariat's figures are put together:
   a ``results`` message for every respondent; both are rendered when sent, in
   the chat's or the person's language at that moment (the renderers are at the
   end of this module);
-* :func:`write_answers` is the answers export (CSV or JSON, pseudonyms only).
+* :meth:`~InsightsService.export_aggregates` is the Secretariat's export (the
+  published figures); :func:`write_answers` the full answer file for admins,
+  audited (per-round pseudonyms, times to the day).
 
-A closed round's figures cannot change any more, so they are computed once and
-kept (a few rounds at a time): a thousand results messages cost one summary.
+A closed round's data are read from its snapshot once and kept (a few rounds at
+a time): a thousand results messages cost one read.
 """
 
 from __future__ import annotations
@@ -51,18 +60,20 @@ from bot.storage.repositories.rounds import Round
 from surveys.aggregation import (
     LABELS,
     NUMERIC_MEASURES,
+    CellTally,
     Change,
     Figure,
     NoRoundYet,
+    Participation,
     RoundCancelled,
     RoundCounts,
     RoundNotOpened,
     RoundResult,
+    RoundStillOpen,
     breakdown,
     compare,
     consent_question,
     summarise,
-    text_authors,
     text_questions,
 )
 from surveys.errors import UnknownCommitment
@@ -76,6 +87,7 @@ from surveys.render import (
     as_plain_text,
     commitment_sections,
     gap_sections,
+    progress_sections,
     results_message,
     split_messages,
     summary_sections,
@@ -83,6 +95,7 @@ from surveys.render import (
     whole,
 )
 from surveys.rounds import UnknownRound, not_before, parse_quiet_hours
+from surveys.snapshot import BreakdownKey, RoundSnapshot
 from surveys.themes import Themes, find_themes, pick_quotes
 
 if TYPE_CHECKING:
@@ -140,15 +153,22 @@ class Rendered:
 
 @dataclass(frozen=True, slots=True)
 class _RoundData:
-    """What a round's answers say, which cannot change once it closed."""
+    """What a round publishes: a closed round's, from its snapshot, never changes; an open
+    round's is who took part so far, nothing of what they answered."""
 
     round: Round
     instrument: Instrument
     result: RoundResult
+    people: Participation
     themes: Mapping[str, Themes]
     quotes: Mapping[str, tuple[str, ...]]
+    breakdowns: Mapping[BreakdownKey, Mapping[str | None, CellTally]]
     previous_round: int | None
     changes: Mapping[str, Mapping[Measure | Literal["sentiment"], Change]]
+
+
+class _NoSnapshot(Exception):
+    """A closed round without a snapshot: one closed before snapshots were taken."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,11 +181,14 @@ class OfficialRecorded:
     changed: bool  # False when this update had already been applied
 
 
-def pseudonym(secret: bytes, telegram_user_id: int | None) -> str:
-    """HMAC-SHA256 of the Telegram user id, hex; empty for answers unlinked by /forget."""
+def pseudonym(secret: bytes, round_id: int, telegram_user_id: int | None) -> str:
+    """HMAC-SHA256 of the round and the Telegram user id, hex; empty for answers unlinked
+    by /forget. A new pseudonym every round: two files cannot be joined into one
+    person's history across rounds."""
     if telegram_user_id is None:
         return ""
-    return hmac.new(secret, str(telegram_user_id).encode(), hashlib.sha256).hexdigest()
+    message = f"{round_id}:{telegram_user_id}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
 class InsightsService:
@@ -201,16 +224,15 @@ class InsightsService:
         return start, end
 
     async def _result(
-        self, repos: Repos, round_: Round, commitment_ids: Sequence[str] | None = None
-    ) -> tuple[Instrument, RoundCounts, RoundResult]:
+        self,
+        repos: Repos,
+        round_: Round,
+        counts: RoundCounts,
+        min_group_size: int,
+        commitment_ids: Sequence[str] | None = None,
+    ) -> tuple[Instrument, RoundResult]:
+        """``counts`` summarised for the round's targets, in the plan's order."""
         instrument = await self.services.instruments.get(round_.instrument_pk)
-        multi = [q.id for q in instrument.questions if q.type is QuestionType.MULTI]
-        counts = await repos.insights.round_counts(
-            round_.id,
-            multi_questions=multi,
-            window=self._window(round_),
-            commitment_ids=commitment_ids,
-        )
         order = {
             c.commitment.id: c.position
             for c in await repos.plans.commitments(include_retired=True)
@@ -219,17 +241,29 @@ class InsightsService:
             (t for t in round_.targets if commitment_ids is None or t[0] in commitment_ids),
             key=lambda target: (order.get(target[0], len(order)), target[0], target[1]),
         )
-        result = summarise(
-            instrument,
-            counts,
-            targets=targets,
-            min_group_size=self.services.settings.min_group_size,
+        return instrument, summarise(
+            instrument, counts, targets=targets, min_group_size=min_group_size
         )
-        return instrument, counts, result
 
-    async def _compute(self, repos: Repos, round_: Round) -> _RoundData:
-        instrument, counts, result = await self._result(repos, round_)
+    async def take_snapshot(self, repos: Repos, round_: Round, now: datetime) -> RoundSnapshot:
+        """Freeze what a closed round publishes (in the closing's own transaction).
+
+        Everything any later output needs is counted here, once: the answers' counts,
+        the people who took part, themes and consented quotes, the demographic
+        breakdowns. Afterwards no output of the round reads the answer tables again
+        (see :mod:`surveys.snapshot` and ``docs/privacy.md``). Taking it twice keeps
+        the first.
+        """
+        stored = await repos.insights.snapshot(round_.id)
+        if stored is not None:
+            return RoundSnapshot.from_json(stored)
         size = self.services.settings.min_group_size
+        instrument = await self.services.instruments.get(round_.instrument_pk)
+        multi = [q.id for q in instrument.questions if q.type is QuestionType.MULTI]
+        counts = await repos.insights.round_counts(
+            round_.id, multi_questions=multi, window=self._window(round_)
+        )
+        _, result = await self._result(repos, round_, counts, size)
         texts = [q.id for q in text_questions(instrument)]
         consent = consent_question(instrument)
         themes: dict[str, Themes] = {}
@@ -244,50 +278,134 @@ class InsightsService:
                 window=self._window(round_),
                 limit=TEXT_SAMPLE,
             )
-            authors = text_authors(counts, cid, texts)
-            themes[cid] = find_themes(sample.texts, authors=authors, min_group_size=size)
-            quotes[cid] = pick_quotes(
-                sample.quotable, themes[cid], authors=authors, min_group_size=size
-            )
+            themes[cid] = find_themes(sample.texts, min_group_size=size)
+            quotes[cid] = pick_quotes(sample.quotable, themes[cid], min_group_size=size)
+        snapshot = RoundSnapshot(
+            min_group_size=size,
+            counts=counts,
+            people=await repos.insights.people(round_.id),
+            themes=themes,
+            quotes=quotes,
+            breakdowns=await self._breakdown_cells(repos, round_.id, result),
+        )
+        await repos.insights.save_snapshot(round_.id, snapshot.to_json(), now)
+        return snapshot
+
+    async def _breakdown_cells(
+        self, repos: Repos, round_id: int, result: RoundResult
+    ) -> dict[BreakdownKey, dict[str | None, CellTally]]:
+        """Each role's people per demographic answer, with the role's side of the gap.
+
+        The side of the gap pools only the commitments whose own figure for the role is
+        shown: each commitment's figure is published beside the table, so one left out
+        there but pooled here could be subtracted back out of the table's cells.
+        """
+        plan = await repos.plans.plan()
+        if plan is None:
+            return {}
+        cells: dict[BreakdownKey, dict[str | None, CellTally]] = {}
+        for role, measure in (
+            (Role.BENEFICIARY, BENEFICIARIES_MEASURE),
+            (Role.IMPLEMENTER, IMPLEMENTERS_MEASURE),
+        ):
+            if not any(role in c.groups for c in result.commitments):
+                continue
+            measured = [
+                q.id
+                for q in result.instrument.for_role(role)
+                if q.measure is measure and q.is_scale
+            ]
+            shown = [
+                c.commitment_id for c in result.commitments if c.measure(measure, role).mean.shown
+            ]
+            for question in plan.demographics:
+                cells[(role, question.id)] = await repos.insights.demographic_cells(
+                    round_id,
+                    role=role.value,
+                    demographic=question.id,
+                    measure_questions=measured,
+                    measured_commitments=shown,
+                )
+        return cells
+
+    async def _round_data(self, repos: Repos, round_: Round) -> _RoundData:
+        """A round's data: from its snapshot when closed; participation only when open."""
+        if round_.status != "closed":
+            counts = RoundCounts(participation=await repos.insights.participation(round_.id))
+            size = self.services.settings.min_group_size
+            instrument, result = await self._result(repos, round_, counts, size)
+            people = await repos.insights.people(round_.id)
+            return _RoundData(round_, instrument, result, people, {}, {}, {}, None, {})
+        stored = await repos.insights.snapshot(round_.id)
+        if stored is None:
+            raise _NoSnapshot()
+        snapshot = RoundSnapshot.from_json(stored)
+        instrument, result = await self._result(
+            repos, round_, snapshot.counts, snapshot.min_group_size
+        )
         previous_id = await repos.insights.previous_round(round_.id)
         changes: dict[str, Mapping[Measure | Literal["sentiment"], Change]] = {}
         if previous_id is not None:
-            previous = await repos.rounds.get(previous_id)
-            assert previous is not None
-            _, _, before = await self._result(repos, previous)
+            before = (await self._data(previous_id)).result
             for commitment in result.commitments:
                 changes[commitment.commitment_id] = compare(
                     commitment, before.commitment(commitment.commitment_id)
                 )
-        return _RoundData(round_, instrument, result, themes, quotes, previous_id, changes)
+        return _RoundData(
+            round_,
+            instrument,
+            result,
+            snapshot.people,
+            snapshot.themes,
+            snapshot.quotes,
+            snapshot.breakdowns,
+            previous_id,
+            changes,
+        )
 
     async def _data(self, round_id: int | None) -> _RoundData:
-        """A round's figures; a closed round's are computed once and kept."""
+        """A round's figures; a closed round's come from its snapshot and are kept."""
         async with self.services.db.read() as repos:
             round_ = await self._resolve(repos, round_id)
-            if round_.status != "closed":  # still moving: always fresh
-                return await self._compute(repos, round_)
+            if round_.status != "closed":  # only who took part, never what they said
+                return await self._round_data(repos, round_)
         cached = self._cache.get(round_.id)
         if cached is not None:
             self._cache.move_to_end(round_.id)
             return cached
-        # Many results messages of one round render at once: compute it once, not per message.
+        # Many results messages of one round render at once: read it once, not per message.
         lock = self._locks.setdefault(round_.id, asyncio.Lock())
         async with lock:
             cached = self._cache.get(round_.id)
             if cached is not None:
                 return cached
-            async with self.services.db.read() as repos:
-                data = await self._compute(repos, round_)
+            try:
+                async with self.services.db.read() as repos:
+                    data = await self._round_data(repos, round_)
+            except _NoSnapshot:
+                # A round closed before snapshots existed: freeze it now, once.
+                async with self.services.db.write() as repos:
+                    await self.take_snapshot(repos, round_, self.services.clock.now())
+                async with self.services.db.read() as repos:
+                    data = await self._round_data(repos, round_)
             self._cache[round_.id] = data
             while len(self._cache) > _CACHED_ROUNDS:
                 evicted, _ = self._cache.popitem(last=False)
                 self._locks.pop(evicted, None)
         return data
 
+    async def _closed(self, round_id: int | None) -> _RoundData:
+        """A round whose answers may be shown: closed (an open one raises)."""
+        data = await self._data(round_id)
+        if data.round.status != "closed":
+            raise RoundStillOpen(round_id=data.round.id)
+        return data
+
     async def digest(self, round_id: int | None = None) -> Digest:
         """Everything a round's summary shows (default: the latest closed round)."""
-        data = await self._data(round_id)
+        return await self._digest(await self._data(round_id))
+
+    async def _digest(self, data: _RoundData) -> Digest:
         async with self.services.db.read() as repos:
             official = await repos.plans.official_figures()
             stored = await repos.plans.commitments(include_retired=True)
@@ -311,6 +429,7 @@ class InsightsService:
             changes=data.changes,
             previous_round=data.previous_round,
             threshold=self.services.settings.gap_threshold_points,
+            people=data.people,
         )
 
     def _info(self, round_: Round, instrument: Instrument) -> RoundInfo:
@@ -334,8 +453,15 @@ class InsightsService:
             async with self.services.db.read() as repos:
                 if await repos.plans.commitment(commitment_id) is None:
                     raise UnknownCommitment(commitment_id)
-        digest = await self.digest(round_id)
+        data = await self._data(round_id)
         t = self._t(locale)
+        if data.round.status != "closed":
+            if commitment_id is not None:
+                raise RoundStillOpen(round_id=data.round.id)
+            # Who has taken part so far, and nothing of what they answered.
+            digest = await self._digest(data)
+            return Rendered(split_messages(progress_sections(t, digest, locale)))
+        digest = await self._digest(data)
         if commitment_id is not None:
             return Rendered(split_messages(commitment_sections(t, digest, commitment_id, locale)))
         messages = split_messages(summary_sections(t, digest, locale))
@@ -381,7 +507,7 @@ class InsightsService:
         """``/gap``: every commitment's gap, flagged first, and the gap chart."""
         if round_id is None:
             round_id = await self._latest_measuring_gap()
-        digest = await self.digest(round_id)
+        digest = await self._digest(await self._closed(round_id))
         messages = split_messages(gap_sections(self._t(locale), digest, locale))
         made = [c for c in await self._round_charts(digest, locale) if c.name == "gap"]
         return Rendered(messages, made)
@@ -406,20 +532,18 @@ class InsightsService:
             if commitment is None:
                 raise UnknownCommitment(commitment_id)
             round_ids = await repos.insights.closed_rounds_of(commitment_id, TREND_ROUNDS)
-            points: list[TrendPoint] = []
-            for round_id in round_ids:
-                round_ = await repos.rounds.get(round_id)
-                assert round_ is not None
-                cached = self._cache.get(round_id)
-                if cached is not None:
-                    instrument, result = cached.instrument, cached.result
-                else:
-                    instrument, _, result = await self._result(repos, round_, [commitment_id])
-                found = result.commitment(commitment_id)
-                if found is not None:
-                    points.append(
-                        TrendPoint(self._info(round_, instrument), found, result.min_group_size)
+        points: list[TrendPoint] = []
+        for round_id in round_ids:
+            data = await self._data(round_id)  # each from its snapshot, as it was published
+            found = data.result.commitment(commitment_id)
+            if found is not None:
+                points.append(
+                    TrendPoint(
+                        self._info(data.round, data.instrument),
+                        found,
+                        data.result.min_group_size,
                     )
+                )
         return commitment.title, points
 
     async def trend(self, locale: Locale, commitment_id: str) -> Rendered:
@@ -444,7 +568,7 @@ class InsightsService:
 
     async def results(self, round_id: int, commitment_id: str, locale: Locale) -> str | None:
         """The results message for one respondent's commitment (None: nothing to say)."""
-        data = await self._data(round_id)
+        data = await self._closed(round_id)
         commitment = data.result.commitment(commitment_id)
         if commitment is None:
             return None
@@ -554,23 +678,48 @@ class InsightsService:
 
     # --- exports -------------------------------------------------------------------------
 
-    async def export_csv(self, round_id: int | None = None) -> tuple[int, bytes]:
-        """``/export``: a round's answers (default: the latest closed) as a CSV file.
+    async def export_aggregates(self, round_id: int | None = None) -> tuple[int, bytes]:
+        """``/export``: a closed round's published figures (default: the latest closed) as
+        a CSV file: the same figures, suppressed the same way, as the summary.
 
         UTF-8 with a byte-order mark, so spreadsheet programs show accents right.
         """
-        async with self.services.db.read() as repos:
-            round_ = await self._resolve(repos, round_id)
-        buffer = io.StringIO()
+        data = await self._closed(round_id)
+        digest = await self._digest(data)
+        return data.round.id, ("\ufeff" + _aggregates_csv(digest)).encode("utf-8")
+
+    async def export_answers(
+        self, *, actor: int | None, round_id: int, exact_times: bool = False
+    ) -> tuple[int, bytes]:
+        """The full answer file of a closed round, for an admin (audited): CSV, one row per
+        answer, per-round pseudonyms, times to the day unless ``exact_times``."""
         secret = self.services.settings.require_pseudonym_secret()
-        await write_answers(self.services.db, buffer, secret=secret, round_id=round_.id, fmt="csv")
-        return round_.id, ("\ufeff" + buffer.getvalue()).encode("utf-8")
+        data = await self._closed(round_id)
+        buffer = io.StringIO()
+        count = await write_answers(
+            self.services.db,
+            buffer,
+            secret=secret,
+            round_id=data.round.id,
+            fmt="csv",
+            exact_times=exact_times,
+        )
+        await audit_answers_export(
+            self.services.db,
+            actor=actor,
+            round_id=data.round.id,
+            rows=count,
+            exact_times=exact_times,
+            now=self.services.clock.now(),
+        )
+        return data.round.id, ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
     async def report(self, round_id: int, locale: Locale) -> dict[str, bytes]:
         """``pulso report``: files by name — ``report.html``, its charts (PNG) and
         ``aggregates.csv``, every published figure with suppressed ones marked."""
+        data = await self._closed(round_id)
+        digest = await self._digest(data)
         rendered = await self.summary(locale, round_id)
-        digest = await self.digest(round_id)
         gap = await self.gap(locale, round_id)
         files: dict[str, bytes] = {}
         images: list[tuple[str, str]] = []
@@ -587,7 +736,7 @@ class InsightsService:
             self._t(locale),
             title=as_plain_text(rendered.messages[0].split("\n", 1)[0]),
             sections=[*rendered.messages, *gap.messages],
-            breakdowns=await self._breakdowns(digest, locale),
+            breakdowns=await self._breakdowns(data, locale),
             images=images,
             locale=locale,
         )
@@ -597,77 +746,50 @@ class InsightsService:
             "aggregates.csv": _aggregates_csv(digest).encode("utf-8"),
         }
 
-    async def _breakdowns(self, digest: Digest, locale: Locale) -> list[str]:
-        """HTML tables: each role's respondents per demographic answer, with the role's
-        side of the gap, small cells suppressed (see :func:`surveys.aggregation.breakdown`).
-
-        The side of the gap pools only the commitments whose own figure for the role is
-        shown: each commitment's figure is published beside the table, so one left out
-        there but pooled here could be subtracted back out of the table's cells.
-        """
+    async def _breakdowns(self, data: _RoundData, locale: Locale) -> list[str]:
+        """HTML tables: each role's people per demographic answer, with the role's side of
+        the gap, from the snapshot, small cells suppressed (see
+        :func:`surveys.aggregation.breakdown`)."""
         t = self._t(locale)
-        tables: list[str] = []
+        size = data.result.min_group_size
         async with self.services.db.read() as repos:
             plan = await repos.plans.plan()
-            if plan is None:
-                return []
-            for role, measure in (
-                (Role.BENEFICIARY, BENEFICIARIES_MEASURE),
-                (Role.IMPLEMENTER, IMPLEMENTERS_MEASURE),
-            ):
-                if not any(role in c.groups for c in digest.result.commitments):
-                    continue
-                measured = [
-                    q.id
-                    for q in digest.result.instrument.for_role(role)
-                    if q.measure is measure and q.is_scale
-                ]
-                shown = [
-                    c.commitment_id
-                    for c in digest.result.commitments
-                    if c.measure(measure, role).mean.shown
-                ]
-                for question in plan.demographics:
-                    cells = await repos.insights.demographic_cells(
-                        digest.info.round_id,
-                        role=role.value,
-                        demographic=question.id,
-                        measure_questions=measured,
-                        measured_commitments=shown,
-                    )
-                    # The plan's order, then "did not say"; options nobody chose are left out.
-                    codes: list[str | None] = [o.code for o in question.options]
-                    ordered = {code: cells[code] for code in [*codes, None] if code in cells}
-                    labels: dict[str | None, str] = {
-                        o.code: o.label.get(locale) for o in question.options
-                    }
-                    labels[None] = t.plain("insights.report.not_said")
-                    heading = (
-                        f"{t.plain(f'insights.role.{role.value}')} · {question.text.get(locale)}"
-                    )
-                    tables.append(
-                        _table(
-                            heading,
-                            (
-                                t.plain("insights.report.answer"),
-                                t.plain("insights.report.respondents"),
-                                t.plain(
-                                    "insights.report.measure",
-                                    measure=MEASURE_LABELS[measure].get(locale),
-                                ),
-                            ),
-                            [
-                                (
-                                    labels.get(cell.code, str(cell.code)),
-                                    _count_text(t, cell.respondents, digest.min_group_size),
-                                    _index_text(t, cell.mean, digest.min_group_size),
-                                )
-                                for cell in breakdown(
-                                    ordered, min_group_size=digest.min_group_size
-                                )
-                            ],
+        if plan is None:
+            return []
+        questions = {q.id: q for q in plan.demographics}
+        tables: list[str] = []
+        for (role, demographic), cells in data.breakdowns.items():
+            question = questions.get(demographic)
+            if question is None:
+                continue
+            measure = BENEFICIARIES_MEASURE if role is Role.BENEFICIARY else IMPLEMENTERS_MEASURE
+            # The plan's order, then "did not say"; options nobody chose are left out.
+            codes: list[str | None] = [o.code for o in question.options]
+            ordered = {code: cells[code] for code in [*codes, None] if code in cells}
+            labels: dict[str | None, str] = {o.code: o.label.get(locale) for o in question.options}
+            labels[None] = t.plain("insights.report.not_said")
+            heading = f"{t.plain(f'insights.role.{role.value}')} · {question.text.get(locale)}"
+            tables.append(
+                _table(
+                    heading,
+                    (
+                        t.plain("insights.report.answer"),
+                        t.plain("insights.report.respondents"),
+                        t.plain(
+                            "insights.report.measure",
+                            measure=MEASURE_LABELS[measure].get(locale),
+                        ),
+                    ),
+                    [
+                        (
+                            labels.get(cell.code, str(cell.code)),
+                            _count_text(t, cell.respondents, size),
+                            _index_text(t, cell.mean, size),
                         )
-                    )
+                        for cell in breakdown(ordered, min_group_size=size)
+                    ],
+                )
+            )
         return tables
 
 
@@ -815,13 +937,13 @@ def _cell_text(text: str | None) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def _record(row: ExportRow, secret: bytes) -> dict[str, object]:
+def _record(row: ExportRow, secret: bytes, *, exact_times: bool) -> dict[str, object]:
     return {
         "round": row.round_id,
         "instrument": row.instrument,
         "commitment": row.commitment_id,
         "role": row.role,
-        "pseudonym": pseudonym(secret, row.telegram_user_id),
+        "pseudonym": pseudonym(secret, row.round_id, row.telegram_user_id),
         "question": row.question_id,
         "value": row.value,
         "score": row.score,
@@ -830,7 +952,10 @@ def _record(row: ExportRow, secret: bytes) -> dict[str, object]:
         "sentiment": row.sentiment_label,
         "sentiment_score": row.sentiment_score,
         "text_language": row.text_language,
-        "answered_at": row.answered_at.isoformat(),
+        # A day is enough to study a round; the minute an answer came can tell who sent it.
+        "answered_at": (
+            row.answered_at.isoformat() if exact_times else row.answered_at.date().isoformat()
+        ),
     }
 
 
@@ -847,20 +972,24 @@ async def write_answers(
     secret: bytes,
     round_id: int | None,
     fmt: ExportFormat,
+    exact_times: bool = False,
 ) -> int:
-    """Write the answers (of one round, or all) to ``out``; returns how many rows.
+    """Write the answers of closed rounds (one, or all) to ``out``; returns how many rows.
 
-    One row per answer, one per chosen option of a multiple choice; people appear
-    only as pseudonyms (HMAC-SHA256 of their Telegram id under ``PSEUDONYM_SECRET``),
-    empty for answers unlinked by /forget. CSV texts that start like a formula get a
-    leading apostrophe; JSON is written as it is stored.
+    The full answer file (microdata), for admins only (see ``docs/privacy.md``):
+    one row per answer, one per chosen option of a multiple choice; people appear
+    only as pseudonyms that differ from round to round (HMAC-SHA256 of round and
+    Telegram id under ``PSEUDONYM_SECRET``), empty for answers unlinked by /forget;
+    times to the day unless ``exact_times``. CSV texts that start like a formula get
+    a leading apostrophe; JSON is written as it is stored. The caller audits it
+    (:func:`audit_answers_export`).
     """
     count = 0
     if fmt == "csv":
         writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
         writer.writeheader()
         async for row in _rows(db, round_id):
-            record = _record(row, secret)
+            record = _record(row, secret, exact_times=exact_times)
             record["text"] = _cell_text(row.text)
             record["skipped"] = "true" if row.skipped else "false"
             writer.writerow({k: ("" if v is None else v) for k, v in record.items()})
@@ -869,11 +998,32 @@ async def write_answers(
     out.write("[")
     async for row in _rows(db, round_id):
         out.write(
-            ("\n" if count == 0 else ",\n") + json.dumps(_record(row, secret), ensure_ascii=False)
+            ("\n" if count == 0 else ",\n")
+            + json.dumps(_record(row, secret, exact_times=exact_times), ensure_ascii=False)
         )
         count += 1
     out.write("\n]\n" if count else "]\n")
     return count
+
+
+async def audit_answers_export(
+    db: Database,
+    *,
+    actor: int | None,
+    round_id: int | None,
+    rows: int,
+    exact_times: bool,
+    now: datetime,
+) -> None:
+    """Record that the full answer file left the system: who (None: the command line),
+    which round (None: every closed round), how many rows, with exact times or not."""
+    async with db.write() as repos:
+        await repos.audit.record(
+            actor,
+            "export_answers",
+            {"round": round_id, "rows": rows, "exact_times": exact_times},
+            now,
+        )
 
 
 # --- outbox renderers ------------------------------------------------------------------------

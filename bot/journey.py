@@ -1502,10 +1502,12 @@ class JourneyService:
         """/forget, confirmed: delete the person and unlink their answers, irreversibly.
 
         Deleted: the participant row (Telegram id, chat, language, demographics),
-        memberships, invite redemptions, untouched responses, pending messages.
-        Kept, pointing at nobody: answers to surveys they started and their
-        feedback, because published aggregates are built from them. None when
-        there is no one to forget.
+        memberships, invite redemptions, their /feedback, pending messages, and
+        their responses in every round that has not closed. Kept, pointing at
+        nobody: their answers in closed rounds (in the admin's answer file; what
+        the rounds published is in their snapshots and does not move). None when
+        there is no one to forget. On SQLite the freed pages are overwritten
+        (``secure_delete``) and the WAL is checkpointed afterwards.
         """
         now = self._now()
         async with self.services.db.write() as repos:
@@ -1520,7 +1522,7 @@ class JourneyService:
             )
             await repos.outbox.cancel_pending_for_chat(participant.chat_id, "forgotten")
             deleted, unlinked = await repos.responses.unlink_participant(participant.id)
-            feedback = await repos.responses.unlink_feedback(participant.id)
+            feedback = await repos.responses.delete_feedback(participant.id)
             await repos.participants.delete(participant.id)
             # Counts only: the record shows the request was honoured, not whose it was.
             await repos.audit.record(
@@ -1529,11 +1531,12 @@ class JourneyService:
                 {
                     "responses_deleted": deleted,
                     "responses_unlinked": unlinked,
-                    "feedback_unlinked": feedback,
+                    "feedback_deleted": feedback,
                 },
                 now,
             )
         self.services.rounds.person_changed(participant.id)  # nothing already claimed goes
+        await self.services.db.scrub()
         return Forgotten(prompts)
 
     async def my_data(self, caller: Caller) -> MyData:

@@ -584,8 +584,10 @@ class RoundsService:
             )
             closed = await repos.rounds.get(round_id)
             assert closed is not None
-            # The summary and results are queued in this same commit, so no crash can
-            # close a round without them.
+            # What the round publishes is frozen, and the summary and results are queued,
+            # in this same commit: no crash can close a round without them, and nothing
+            # that happens later (a /forget, a late write) can move a published figure.
+            await self.services.insights.take_snapshot(repos, closed, now)
             await self.services.insights.queue_closing_messages(repos, closed, now)
             await repos.audit.record(
                 actor,

@@ -2,7 +2,8 @@
 
 ``@guarded(audience)`` identifies the caller (roles and language), refuses
 anyone outside ``audience`` with a short translated message that changes
-nothing, and turns a domain error (:class:`surveys.errors.PulsoError`, raised
+nothing, refuses staff commands in any chat but a private one or a
+``SECRETARIAT_CHAT_IDS`` chat, and turns a domain error (:class:`surveys.errors.PulsoError`, raised
 before anything was written) into its translated message. Anything else
 propagates to the application's error handler, which logs a redacted line and
 apologises.
@@ -105,6 +106,20 @@ def _plain(text: Html) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+_STAFF: frozenset[Audience] = frozenset({"secretariat", "admin"})
+
+
+def _staff_may_see(update: Update, context: PulsoContext) -> bool:
+    """A chat where staff output may appear: a private chat (the caller's own) or one of
+    ``SECRETARIAT_CHAT_IDS``."""
+    chat = update.effective_chat
+    if chat is None:
+        return False
+    if chat.type == ChatType.PRIVATE:
+        return True
+    return chat.id in context.services.settings.secretariat_chat_ids
+
+
 def guarded(
     audience: Audience = "stranger", *, private_only: bool = False
 ) -> Callable[[GuardedCallback], PtbCallback]:
@@ -123,6 +138,11 @@ def guarded(
                 return
             if not caller.may(audience):
                 await refuse(update, context, caller, "error.not_allowed")
+                return
+            if audience in _STAFF and not _staff_may_see(update, context):
+                # Staff output goes only to staff's private chats and the Secretariat's chats
+                # (docs/privacy.md): not to a group that merely has a staff member in it.
+                await refuse(update, context, caller, "error.staff_chat_only")
                 return
             try:
                 await callback(update, context, caller)

@@ -6,13 +6,16 @@
 ``/gap [ROUND]``                        the reality gap of every commitment, flagged ones first
                                         (default: the latest closed round that asked about change)
 ``/trend COMMITMENT``                   a commitment round by round, with its chart
-``/export [ROUND]``                     the round's answers as a CSV file, people as pseudonyms
+``/export [ROUND]``                     a closed round's published figures as a CSV file
+``/export ROUND answers``               admins, in private: the round's answer file (audited)
 ``/official COMMITMENT PERCENT``        admins: record the officially reported completion
 ======================================  ===========================================================
 
-Secretariat members and admins may use the first four, in private or in a
-Secretariat group; everyone else gets a refusal. Figures from fewer than
-``MIN_GROUP_SIZE`` people are never shown (see :mod:`surveys.aggregation`).
+Secretariat members and admins may use the first four in a private chat or in
+a ``SECRETARIAT_CHAT_IDS`` chat (the guard refuses them anywhere else);
+everyone else gets a refusal. Everything shown follows ``docs/privacy.md``:
+figures from fewer than ``MIN_GROUP_SIZE`` people are never shown, and an open
+round shows who took part, never what they answered.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from __future__ import annotations
 import re
 
 from telegram import Update
-from telegram.constants import ChatAction
+from telegram.constants import ChatAction, ChatType
 from telegram.ext import CommandHandler
 
 from bot.access import Caller
@@ -122,21 +125,57 @@ async def trend(update: Update, context: PulsoContext, caller: Caller) -> None:
     await send(update, rendered.outgoing())
 
 
+def parse_export(args: list[str]) -> tuple[int | None, bool] | None:
+    """``[ROUND]`` or ``ROUND answers`` → (round, the answer file?); None if malformed."""
+    if len(args) == 2 and args[1].lower() == "answers":
+        parsed = parse_round_and_commitment(args[:1])
+        if parsed is None or parsed[0] is None:
+            return None
+        return parsed[0], True
+    parsed = parse_round_and_commitment(args)
+    if parsed is None or parsed[1] is not None:
+        return None
+    return parsed[0], False
+
+
 @guarded("secretariat")
 async def export(update: Update, context: PulsoContext, caller: Caller) -> None:
-    """The round's answers as a CSV file, with pseudonyms instead of people."""
+    """A closed round's published figures as a CSV file; for admins in private, on
+    request, its answer file (audited)."""
     t = context.services.t
-    parsed = parse_round_and_commitment(command_args(context))
-    if parsed is None or parsed[1] is not None:
+    parsed = parse_export(command_args(context))
+    if parsed is None:
         await reply(update, t("insights.export.usage", caller.locale))
         return
+    round_id, answers = parsed
+    insights = context.services.insights
+    if not answers:
+        shown, data = await insights.export_aggregates(round_id)
+        caption = t(
+            "insights.export.caption",
+            caller.locale,
+            round=shown,
+            n=context.services.settings.min_group_size,
+        )
+        name = f"pulso-round-{shown}-figures.csv"
+        await send(update, [Outgoing(caption, document=data, filename=name)])
+        return
+    chat = update.effective_chat
+    if not caller.is_admin:
+        await reply(update, t("error.not_allowed", caller.locale))
+        return
+    if chat is None or chat.type != ChatType.PRIVATE:
+        await reply(update, t("error.private_only", caller.locale))
+        return
+    assert round_id is not None
     try:
-        round_id, data = await context.services.insights.export_csv(parsed[0])
+        shown, data = await insights.export_answers(actor=caller.user_id, round_id=round_id)
     except SettingsError:
         await reply(update, t("insights.export.no_secret", caller.locale))
         return
-    caption = t("insights.export.caption", caller.locale, round=round_id)
-    await send(update, [Outgoing(caption, document=data, filename=f"pulso-round-{round_id}.csv")])
+    caption = t("insights.export.answers_caption", caller.locale, round=shown)
+    name = f"pulso-round-{shown}-answers.csv"
+    await send(update, [Outgoing(caption, document=data, filename=name)])
 
 
 @guarded("admin")

@@ -79,6 +79,16 @@ class RoundNotOpened(PulsoError):
         super().__init__(round_id=round_id)
 
 
+class RoundStillOpen(PulsoError):
+    """The round is still open: what people answered is published when it closes."""
+
+    key = "error.insights.still_open"
+    template = "round {round_id} is still open: its results are published when it closes"
+
+    def __init__(self, *, round_id: int) -> None:
+        super().__init__(round_id=round_id)
+
+
 class RoundCancelled(PulsoError):
     """The round was cancelled: its results are not published."""
 
@@ -594,23 +604,6 @@ def _complementary(counts: Mapping[str | None, int], min_group_size: int) -> set
             smallest = others[0][1]
             small |= {code for code in counts if str(code) == smallest}
     return small
-
-
-def text_authors(counts: RoundCounts, commitment_id: str, question_ids: Iterable[str]) -> int:
-    """How many different people, at least, wrote texts about a commitment.
-
-    Per role, the larger of its largest text question (one answer per person) and its
-    /feedback authors; summed over the roles, which are different people.
-    """
-    wanted = set(question_ids)
-    per_role: dict[Role, int] = {}
-    for (cid, role, question_id), tally in counts.questions.items():
-        if cid == commitment_id and question_id in wanted:
-            per_role[role] = max(per_role.get(role, 0), tally.answered)
-    for (cid, role), feedback in counts.feedback.items():
-        if cid == commitment_id:
-            per_role[role] = max(per_role.get(role, 0), feedback.authors)
-    return sum(per_role.values())
 
 
 def text_questions(instrument: Instrument) -> tuple[Question, ...]:

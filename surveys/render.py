@@ -31,6 +31,7 @@ from surveys.aggregation import (
     CommitmentResult,
     Figure,
     GroupResult,
+    Participation,
     QuestionResult,
     RoundResult,
     Tone,
@@ -77,6 +78,8 @@ class Digest:
     )
     previous_round: int | None = None
     threshold: float = 30.0
+    # Different people the round asked (one person in several commitments counts once).
+    people: Participation | None = None
 
     @property
     def min_group_size(self) -> int:
@@ -247,7 +250,7 @@ def _title(titles: Mapping[str, LocalizedText], commitment_id: str, locale: Loca
 def header(t: Translate, digest: Digest, locale: Locale) -> str:
     """The first section: which round, when, how many answered, the suppression rule."""
     info = digest.info
-    total = digest.result.participation
+    total = digest.people if digest.people is not None else digest.result.participation
     lines = [
         t(
             "insights.summary.title",
@@ -321,6 +324,27 @@ def commitment_section(
         t, digest.themes.get(cid), digest.quotes.get(cid, ()), digest.min_group_size
     )
     return "\n".join(lines)
+
+
+def progress_sections(t: Translate, digest: Digest, locale: Locale) -> list[str]:
+    """A round that is still open: who has taken part, per commitment, and when its
+    results will be published; nothing of what anyone answered."""
+    sections = [header(t, digest, locale), t("insights.summary.published_at_close")]
+    sections += [
+        "\n".join(
+            [
+                t(
+                    "insights.summary.commitment",
+                    id=c.commitment_id,
+                    title=_title(digest.titles, c.commitment_id, locale),
+                    flag="",
+                ),
+                _participation_line(t, c),
+            ]
+        )
+        for c in digest.result.commitments
+    ]
+    return sections
 
 
 def summary_sections(t: Translate, digest: Digest, locale: Locale) -> list[str]:

@@ -1,20 +1,22 @@
 """Themes of free texts: the words and two-word phrases people use most, and quotes.
 
-    >>> themes = find_themes(texts, authors=12, min_group_size=5)
+    >>> themes = find_themes([AuthoredText(author, text), ...], min_group_size=5)
     >>> [term.text for term in themes.words]
     ['agua', 'registro', 'pago']
-    >>> pick_quotes(candidates, themes, authors=12, min_group_size=5)
+    >>> pick_quotes(candidates, themes, min_group_size=5)
 
 **Words** are runs of letters of three or more, compared in lower case without
 accents, minus the stop words of both languages (a person may answer in
 either): stopwords-iso's Spanish and English lists, adjusted for civic answers
 in ``data/stopwords.yaml``. **Phrases** are two such words side by side in the
 text (a stop word or a punctuation mark between them breaks the phrase, so
-"agua potable" counts and "tomaron en cuenta" does not). Each term is counted
-**once per text**, so one long answer cannot make a theme; a term used in fewer
-than two texts is never shown (it may be a name or an address), and nothing is
-shown when the texts come from fewer than ``min_group_size`` people. A term is
-shown in its most frequent spelling.
+"agua potable" counts and "tomaron en cuenta" does not). The unit is a
+**person**: each term is counted once per author, however many texts or
+/feedback messages they wrote, so neither one long answer nor one insistent
+person can make a theme. A term used by fewer than ``min_group_size`` people
+is never shown (it may be a name or an address), and nothing is shown when the
+texts come from fewer than ``min_group_size`` people. A term is shown in its
+most frequent spelling.
 
 **Quotes** come only from people who agreed to be quoted, at most one per
 person, and only when the group is large enough. Among the candidates of at
@@ -50,7 +52,7 @@ _CLAUSE: Final = re.compile(r"[.,;:!?¡¿()\[\]{}\"“”«»…/\n\r\t|]+|\s[-�
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """A word or phrase and the number of texts that use it."""
+    """A word or phrase and the number of people who used it."""
 
     text: str
     count: int
@@ -63,7 +65,16 @@ class Themes:
     words: tuple[Term, ...] = ()
     phrases: tuple[Term, ...] = ()
     texts: int = 0
+    authors: int = 0  # different people who wrote the texts
     suppressed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AuthoredText:
+    """A free text and who wrote it: any key that is the same for one person's texts."""
+
+    author: str
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +82,7 @@ class QuoteCandidate:
     """A text whose author agreed to be quoted; ``author`` keeps it to one per person."""
 
     text: str
-    author: int
+    author: str
     label: str | None = None
     order: int = 0  # a stable tie-breaker, such as the answer's id
 
@@ -132,53 +143,66 @@ def _terms(text: str) -> tuple[Spelled, Spelled]:
 
 
 def find_themes(
-    texts: Iterable[str],
+    texts: Iterable[AuthoredText],
     *,
-    authors: int,
     min_group_size: int,
     top: int = 5,
 ) -> Themes:
-    """The ``top`` words and phrases of ``texts``, written by ``authors`` people."""
-    words: Counter[tuple[str, str]] = Counter()
-    phrases: Counter[tuple[str, str]] = Counter()
+    """The ``top`` words and phrases of ``texts``, each used by at least
+    ``min_group_size`` different people (see the module docstring)."""
+    words: dict[str, Counter[str]] = {}
+    phrases: dict[str, Counter[str]] = {}
+    word_authors: dict[str, set[str]] = {}
+    phrase_authors: dict[str, set[str]] = {}
+    authors: set[str] = set()
     count = 0
-    for text in texts:
+    for authored in texts:
         count += 1
-        found_words, found_phrases = _terms(text)
-        words.update(found_words)
-        phrases.update(found_phrases)
+        authors.add(authored.author)
+        found_words, found_phrases = _terms(authored.text)
+        for key, spelled in found_words:
+            words.setdefault(key, Counter())[spelled] += 1
+            word_authors.setdefault(key, set()).add(authored.author)
+        for key, spelled in found_phrases:
+            phrases.setdefault(key, Counter())[spelled] += 1
+            phrase_authors.setdefault(key, set()).add(authored.author)
     if count == 0:
         return Themes()
-    if authors < min_group_size:
+    if len(authors) < min_group_size:
         return Themes(suppressed=True)
-    return Themes(words=_top(words, top), phrases=_top(phrases, top), texts=count)
+    least = max(MIN_MENTIONS, min_group_size)
+    return Themes(
+        words=_top(words, word_authors, least, top),
+        phrases=_top(phrases, phrase_authors, least, top),
+        texts=count,
+        authors=len(authors),
+    )
 
 
-def _top(spellings: Counter[tuple[str, str]], top: int) -> tuple[Term, ...]:
-    """The most used terms (texts per folded key), each in its most frequent spelling."""
-    counts: Counter[str] = Counter()
-    best: dict[str, tuple[int, str]] = {}
-    for (key, spelled), n in spellings.items():
-        counts[key] += n
-        if n > best.get(key, (0, ""))[0] or (n == best[key][0] and spelled < best[key][1]):
-            best[key] = (n, spelled)
+def _top(
+    spellings: dict[str, Counter[str]], authors: dict[str, set[str]], least: int, top: int
+) -> tuple[Term, ...]:
+    """The terms used by the most people (at least ``least``), each in its most frequent
+    spelling (alphabetical among equals)."""
     ranked = sorted(
-        ((key, n) for key, n in counts.items() if n >= MIN_MENTIONS),
+        ((key, len(people)) for key, people in authors.items() if len(people) >= least),
         key=lambda item: (-item[1], item[0]),
     )
-    return tuple(Term(best[key][1], n) for key, n in ranked[:top])
+    return tuple(
+        Term(min(spellings[key].items(), key=lambda item: (-item[1], item[0]))[0], n)
+        for key, n in ranked[:top]
+    )
 
 
 def pick_quotes(
     candidates: Sequence[QuoteCandidate],
     themes: Themes,
     *,
-    authors: int,
     min_group_size: int,
     limit: int = 3,
 ) -> tuple[str, ...]:
     """Up to ``limit`` representative quotes (see the module docstring)."""
-    if authors < min_group_size or themes.suppressed:
+    if themes.authors < min_group_size or themes.suppressed:
         return ()
     weights = {fold(term.text): term.count for term in themes.words}
     weights |= {fold(term.text): 2 * term.count for term in themes.phrases}
@@ -191,7 +215,7 @@ def pick_quotes(
     ranked = sorted(eligible, key=lambda c: (-score(c), len(c.text), c.order))
     labels = Counter(c.label for c in eligible)
     chosen: list[QuoteCandidate] = []
-    used_authors: set[int] = set()
+    used_authors: set[str] = set()
     used_texts: set[str] = set()
 
     def take(candidate: QuoteCandidate) -> None:

@@ -2,14 +2,18 @@
 
 ::
 
-    pulso export [--round ID] [--format csv|json]     answers on stdout, people as pseudonyms
+    pulso export [--round ID] [--format csv|json] [--exact-times]
+                                                      the answer file of closed rounds (audited)
     pulso report --round ID --out DIR [--lang es|en]  report.html, its charts, aggregates.csv
     pulso sentiment [--lang es|en] < texts.txt        label<TAB>score<TAB>text, one per line
 
-``export`` writes one row per answer (one per chosen option of a multiple
-choice) with at least round, commitment, role, pseudonym, question, value,
-text and answered_at; the pseudonym is HMAC-SHA256(PSEUDONYM_SECRET, Telegram
-user id), never the id or a name, and empty for answers unlinked by /forget.
+``export`` is the full answer file (microdata), an admin's operation on the
+server, recorded in the audit log: one row per answer (one per chosen option of
+a multiple choice) of closed rounds only, with at least round, commitment,
+role, pseudonym, question, value, text and answered_at; the pseudonym is
+HMAC-SHA256(PSEUDONYM_SECRET, round and Telegram user id), new every round,
+never the id or a name, and empty for answers unlinked by /forget; times are
+given to the day unless ``--exact-times`` (see ``docs/privacy.md``).
 ``report`` applies small-group suppression like every summary. ``sentiment``
 lets anyone audit the analyser: the language is detected per text unless
 ``--lang`` is given. Data goes to standard output, messages to standard error;
@@ -25,9 +29,10 @@ from pathlib import Path
 
 from bot.cli.common import clock, say, with_database
 from bot.i18n import LOCALES, translator
-from bot.insights import write_answers
+from bot.insights import audit_answers_export, write_answers
 from bot.settings import Settings
 from bot.storage.engine import Database
+from surveys.aggregation import RoundStillOpen
 from surveys.errors import PulsoError
 from surveys.rounds import UnknownRound
 from surveys.sentiment import get_analyzer
@@ -41,19 +46,39 @@ def export(settings: Settings, args: argparse.Namespace) -> int:
     async def work(db: Database) -> int:
         if args.round is not None:
             async with db.read() as repos:
-                if await repos.rounds.get(args.round) is None:
+                found = await repos.rounds.get(args.round)
+                if found is None:
                     raise UnknownRound(str(args.round))
-        return await write_answers(
-            db, sys.stdout, secret=secret, round_id=args.round, fmt=args.format
+                if found.status != "closed":
+                    raise RoundStillOpen(round_id=args.round)
+        count = await write_answers(
+            db,
+            sys.stdout,
+            secret=secret,
+            round_id=args.round,
+            fmt=args.format,
+            exact_times=args.exact_times,
         )
+        await audit_answers_export(
+            db,
+            actor=None,
+            round_id=args.round,
+            rows=count,
+            exact_times=args.exact_times,
+            now=clock.now(),
+        )
+        return count
 
     try:
         count = with_database(settings, work)
     except UnknownRound:
         say(f"pulso export: there is no round {args.round}")
         return EXIT_FAILED
+    except RoundStillOpen:
+        say(f"pulso export: round {args.round} is not closed; its answers come after it closes")
+        return EXIT_FAILED
     sys.stdout.flush()
-    scope = f"round {args.round}" if args.round is not None else "every round"
+    scope = f"round {args.round}" if args.round is not None else "every closed round"
     say(f"{count} answer row(s) of {scope} exported as {args.format}")
     return EXIT_OK
 
@@ -102,9 +127,18 @@ def sentiment(settings: Settings, args: argparse.Namespace) -> int:
 
 def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     exporter = commands.add_parser(
-        "export", help="the answers, with pseudonyms, as CSV or JSON on standard output"
+        "export",
+        help="the answer file of closed rounds, with per-round pseudonyms, as CSV or JSON on "
+        "standard output (recorded in the audit log)",
     )
-    exporter.add_argument("--round", type=int, metavar="ID", help="one round (default: all)")
+    exporter.add_argument(
+        "--round", type=int, metavar="ID", help="one round (default: every closed round)"
+    )
+    exporter.add_argument(
+        "--exact-times",
+        action="store_true",
+        help="answered_at to the second (default: the day only)",
+    )
     exporter.add_argument(
         "--format", choices=["csv", "json"], default="csv", help="output format (default: csv)"
     )

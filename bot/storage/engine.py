@@ -69,6 +69,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         # FULL: a committed answer survives a power cut, not only a crash.
         cursor.execute("PRAGMA synchronous=FULL")
+        # What /forget deletes is overwritten with zeros, not left in free pages.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
         _record.info[_SYNCHRONOUS] = "FULL"
 
@@ -218,6 +220,18 @@ class Database:
             async with connection.begin() as transaction:
                 yield Repos(connection)
                 await transaction.rollback()
+
+    async def scrub(self) -> None:
+        """After erasing personal data: on SQLite, copy the WAL into the database and
+        empty it, so the erased rows' old pages do not linger in the log (with
+        ``secure_delete`` the database's own free pages are already zeroed). Best
+        effort: a reader still inside an old snapshot keeps the WAL for now, and the
+        next checkpoint finishes the job. Nothing to do on PostgreSQL (VACUUM's job)."""
+        if self.dialect != "sqlite":
+            return
+        writer = self._writer_engine or self.engine
+        async with writer.connect() as connection:
+            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -304,6 +304,22 @@ rounds = sa.Table(
     sa.CheckConstraint("closes_at > opens_at", name="round_window"),
 )
 
+# What a round published when it closed (surveys.snapshot.RoundSnapshot as JSON): every
+# later output of a closed round is computed from it, so published figures never move.
+round_snapshots = sa.Table(
+    "round_snapshots",
+    metadata,
+    sa.Column(
+        "round_id",
+        sa.Integer(),
+        sa.ForeignKey("rounds.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("payload", sa.JSON(), nullable=False),
+    sa.Column("taken_at", UTCDateTime(), nullable=False),
+)
+
 round_targets = sa.Table(
     "round_targets",
     metadata,

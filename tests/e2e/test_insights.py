@@ -57,10 +57,13 @@ async def test_a_closing_round_posts_the_summary_and_the_results(pulso_any_db: R
             answers_given=given,
         )
 
-    # While the round is open, the Secretariat may look at the results so far.
-    so_far = await pulso.services.insights.summary("en", round_id)
-    assert "Still open: results as of 2026-03-02 10:00." in so_far.plain_text()
-    assert "4 of 5 people completed the survey (80%)" in so_far.plain_text()
+    # While the round is open, the Secretariat sees who took part, not what they said
+    # (privacy rule: published results are a snapshot taken at close).
+    so_far = (await pulso.services.insights.summary("en", round_id)).plain_text()
+    assert "Still open: participation as of 2026-03-02 10:00." in so_far
+    assert "4 of 5 people completed the survey (80%)" in so_far
+    assert "published once, when the round closes" in so_far
+    assert "/100" not in so_far and "agua" not in so_far and "%" not in so_far.split("(80%)")[1]
 
     # The deadline passes; the rounds service closes the round and hands it to insights.
     pulso.clock.advance(timedelta(days=3, minutes=1))

@@ -208,10 +208,11 @@ async def test_the_whole_journey_in_english_as_an_implementer(pulso: RunningBot)
         assert await repos.participants.by_telegram_id(3002) is None
         forgotten = await repos.audit.recent(action="forget")
     assert forgotten[0].actor is None
+    # The round is still open: it has published nothing, so his answers go with him.
     assert forgotten[0].details == {
-        "responses_deleted": 0,
-        "responses_unlinked": 1,
-        "feedback_unlinked": 0,
+        "responses_deleted": 1,
+        "responses_unlinked": 0,
+        "feedback_deleted": 0,
     }
     # He is a stranger again: participant commands are refused, nothing changes.
     refusal = await after(bob, lambda: bob.send("/survey"), "")

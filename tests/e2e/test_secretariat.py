@@ -84,18 +84,78 @@ async def test_the_secretariat_reads_the_results(pulso_any_db: RunningBot) -> No
     assert f"Ronda {round_id}" in trend_text.content
     assert trend_photo.kind == "photo"
 
-    (document,) = await says(pulso, admin, "/export", chat=group)
+    # Privacy rule: the Secretariat's export is the published figures, nothing more.
+    (figures,) = await says(pulso, admin, "/export", chat=group)
+    assert figures.document is not None
+    assert figures.document.filename == f"pulso-round-{round_id}-figures.csv"
+    published = list(csv.DictReader(io.StringIO(figures.document.data.decode("utf-8-sig"))))
+    assert {r["commitment"] for r in published} == {"JAL0001"}
+    assert "pseudonym" not in published[0] and "text" not in published[0]
+    change = next(
+        r for r in published if r["figure"] == "outcome_index" and r["role"] == "beneficiary"
+    )
+    assert (change["value"], change["people"]) == ("25.00", "4")
+
+    # Privacy rule: the answer file is for admins, in a private chat, and audited.
+    (refused,) = await says(pulso, admin, f"/export {round_id} answers", chat=group)
+    assert "chat privado" in refused.content
+    (document,) = await says(pulso, admin, f"/export {round_id} answers")
     assert document.document is not None
-    assert document.document.filename == f"pulso-round-{round_id}.csv"
+    assert document.document.filename == f"pulso-round-{round_id}-answers.csv"
     content = document.document.data.decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(content)))
     assert len(rows) == 4 * 5 + 1  # five answers each, and one `response`
     assert {r["commitment"] for r in rows} == {"JAL0001"}
     assert all(re.fullmatch(r"[0-9a-f]{64}", r["pseudonym"]) for r in rows)
     assert len({r["pseudonym"] for r in rows}) == 4
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", r["answered_at"]) for r in rows)
     for user in answered:
         assert str(user.id) not in content  # Telegram ids never leave the bot
         assert user.first_name not in content
+    async with pulso.services.db.read() as repos:
+        audited = await repos.audit.recent(action="export_answers")
+    assert [(e.actor, e.details["round"], e.details["rows"]) for e in audited] == [
+        (ADMIN_ID, round_id, 21)
+    ]
+
+
+async def test_staff_output_stays_in_staff_chats(pulso: RunningBot) -> None:
+    """Privacy rule: staff output goes only to staff's private chats and the Secretariat's
+    chats; in any other group a staff command is refused and changes nothing."""
+    round_id, _ = await closed_round(pulso)
+    elsewhere = pulso.emulator.group(-100_555, "Vecinos de la colonia", type="supergroup")
+    for command in (
+        "/summary",
+        "/gap",
+        "/trend JAL0001",
+        "/export",
+        "/rounds",
+        "/official JAL0001 5",
+    ):
+        (refusal,) = await says(pulso, pulso.admin, command, chat=elsewhere)
+        assert "solo funcionan en un chat privado" in refusal.content, command
+    async with pulso.services.db.read() as repos:
+        assert (await repos.plans.official_figures())["JAL0001"].percent == 100
+
+
+async def test_an_open_round_shows_who_took_part_not_what_they_said(pulso: RunningBot) -> None:
+    """Privacy rule: while a round is open, staff see counts of who took part only."""
+    await pulso.import_example_plan()
+    answered, _ = await respondents(pulso)
+    round_id = await open_round(pulso, "progress", ("JAL0001",), ("beneficiary",), days=3)
+    async with pulso.services.db.read() as repos:
+        ids = [(await repos.participants.by_telegram_id(u.id)).id for u in answered]
+    for participant_id, given in zip(ids, ANSWERS, strict=True):
+        await answer_response(
+            pulso.services.db, pulso.clock.now(), round_id=round_id,
+            participant_id=participant_id, answers_given=given,
+        )  # fmt: skip
+    (progress,) = await says(pulso, pulso.admin, f"/summary {round_id}")
+    assert "4 de 5 personas completaron" in progress.content
+    assert "/100" not in progress.content
+    for command in (f"/summary {round_id} JAL0001", f"/gap {round_id}", f"/export {round_id}"):
+        (refusal,) = await says(pulso, pulso.admin, command)
+        assert f"La ronda {round_id} sigue abierta" in refusal.content, command
 
 
 async def test_admins_record_the_official_figure(pulso: RunningBot) -> None:

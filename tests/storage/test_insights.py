@@ -263,7 +263,12 @@ async def test_feedback_counts_only_while_the_round_was_open(
     tally = counts.feedback[(C1, BEN)]
     assert dict(tally.tones) == {"pos": 1, "neg": 2, "neu": 1}
     assert tally.authors == 3  # alice, bob, and the forgotten ones as one
-    assert sorted(sample.texts) == ["w", "x", "y", "z"]
+    assert sorted((t.text, t.author) for t in sample.texts) == [
+        ("w", "forgotten"),
+        ("x", f"p{alice}"),
+        ("y", f"p{alice}"),
+        ("z", f"p{bob}"),
+    ]
 
 
 async def test_texts_sample_and_who_may_be_quoted(round_db: tuple[Database, int]) -> None:
@@ -278,7 +283,7 @@ async def test_texts_sample_and_who_may_be_quoted(round_db: tuple[Database, int]
             limit=4,
         )
     assert len(sample.texts) == 4  # the newest four
-    assert sample.texts[0] == "Sigue igual"
+    assert sample.texts[0].text == "Sigue igual"
     assert {c.text for c in sample.quotable} == {
         "Sigue igual",
         "El agua potable llega dos días",

@@ -98,7 +98,7 @@ async def test_two_people_racing_for_an_invites_last_use_get_one_between_them(
     assert used.uses == 1
 
 
-async def test_forgetting_deletes_the_person_and_unlinks_what_they_answered(
+async def test_forgetting_deletes_the_person_and_their_feedback(
     plan_db: Database, clock: ManualClock
 ) -> None:
     now = clock.now()
@@ -116,7 +116,7 @@ async def test_forgetting_deletes_the_person_and_unlinks_what_they_answered(
             now=now,
         )
     async with plan_db.write() as repos:
-        unlinked_feedback = await repos.responses.unlink_feedback(person.id)
+        deleted_feedback = await repos.responses.delete_feedback(person.id)
         await repos.responses.unlink_participant(person.id)
         await repos.participants.delete(person.id)
     async with plan_db.read() as repos:
@@ -133,6 +133,6 @@ async def test_forgetting_deletes_the_person_and_unlinks_what_they_answered(
                 .where(responses.c.participant_id.is_not(None))
             )
         ).scalar()
-    assert unlinked_feedback == 1
+    assert deleted_feedback == 1
     assert (people, joined, linked) == (0, 0, 0)
-    assert [(row.participant_id, row.text) for row in kept] == [(None, "Hace falta más difusión")]
+    assert kept == []

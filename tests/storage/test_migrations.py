@@ -38,7 +38,13 @@ async def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path) -> None:
         async with db.read() as repos:
             pragmas = {
                 name: (await repos.conn.exec_driver_sql(f"PRAGMA {name}")).scalar()
-                for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
+                for name in (
+                    "journal_mode",
+                    "foreign_keys",
+                    "busy_timeout",
+                    "synchronous",
+                    "secure_delete",
+                )
             }
     finally:
         await db.close()
@@ -47,4 +53,5 @@ async def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path) -> None:
         "foreign_keys": 1,
         "busy_timeout": 15000,
         "synchronous": 2,
+        "secure_delete": 1,
     }

@@ -98,8 +98,9 @@ async def pulso(*argv: str, stdin: str | None = None) -> int:
     return await asyncio.to_thread(main, list(argv))
 
 
-def expected_pseudonym(user_id: int) -> str:
-    return hmac.new(SECRET.encode(), str(user_id).encode(), hashlib.sha256).hexdigest()
+def expected_pseudonym(round_id: int, user_id: int) -> str:
+    message = f"{round_id}:{user_id}".encode()
+    return hmac.new(SECRET.encode(), message, hashlib.sha256).hexdigest()
 
 
 async def test_export_csv_has_one_row_per_answer_and_option(env: Path, capsys) -> None:
@@ -112,9 +113,9 @@ async def test_export_csv_has_one_row_per_answer_and_option(env: Path, capsys) -
     assert [
         (r["pseudonym"], r["question"], r["value"], r["text"], r["skipped"]) for r in rows
     ] == [
-        (expected_pseudonym(4000), "needs", "light", "", "false"),
-        (expected_pseudonym(4000), "needs", "water", "", "false"),
-        (expected_pseudonym(4000), "note", "", "", "true"),
+        (expected_pseudonym(2, 4000), "needs", "light", "", "false"),
+        (expected_pseudonym(2, 4000), "needs", "water", "", "false"),
+        (expected_pseudonym(2, 4000), "note", "", "", "true"),
         ("", "needs", "light", "", "false"),  # unlinked by /forget: no pseudonym
         ("", "note", "", "sin nombre", "false"),
     ]
@@ -136,9 +137,43 @@ async def test_export_json(env: Path, capsys) -> None:
     out, _ = capsys.readouterr()
     records = json.loads(out)
     assert len(records) == 15
-    assert records[0]["pseudonym"] == expected_pseudonym(4000)
+    assert records[0]["pseudonym"] == expected_pseudonym(1, 4000)
     assert {r["text"] for r in records if r["question"] == "what_changed"} == {"=SUM(A1)"}
-    assert records[0]["answered_at"] == NOW.isoformat()
+    # Privacy rule: times no finer than the day unless asked for.
+    assert records[0]["answered_at"] == NOW.date().isoformat()
+
+
+async def test_export_with_exact_times_when_asked(env: Path, capsys) -> None:
+    assert await pulso("--env-file", str(env), "export", "--round", "1", "--exact-times") == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0]["answered_at"] == NOW.isoformat()
+
+
+async def test_pseudonyms_differ_from_round_to_round(env: Path, capsys) -> None:
+    """Privacy rule: two rounds' answer files cannot be joined into one person's history."""
+    assert await pulso("--env-file", str(env), "export") == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    by_round: dict[str, set[str]] = {}
+    for row in rows:
+        if row["pseudonym"]:
+            by_round.setdefault(row["round"], set()).add(row["pseudonym"])
+    assert by_round["1"] and by_round["2"]
+    assert not by_round["1"] & by_round["2"]
+
+
+async def test_every_answer_file_is_audited(env: Path, capsys) -> None:
+    """Privacy rule: the full answer file is an audited operation."""
+    assert await pulso("--env-file", str(env), "export", "--round", "2") == 0
+    url = env.read_text().split("DATABASE_URL=", 1)[1].split("\n", 1)[0]
+    db = Database.from_url(url)
+    try:
+        async with db.read() as repos:
+            audited = await repos.audit.recent(action="export_answers")
+    finally:
+        await db.close()
+    assert [(e.actor, e.details) for e in audited] == [
+        (None, {"round": 2, "rows": 5, "exact_times": False})
+    ]
 
 
 async def test_export_problems_go_to_standard_error(env: Path, tmp_path: Path, capsys) -> None:

@@ -5,16 +5,18 @@ over one round (people per option, texts per sentiment label, responses per
 status, feedback per label), whose few hundred result rows become a
 :class:`surveys.aggregation.RoundCounts`. The answers query reads only the
 covering index ``ix_answers_round_question``. Texts are read for themes and
-quotes (a bounded sample per commitment), answers row by row only for exports,
-streamed.
+quotes (a bounded sample per commitment) with who wrote each, answers row by
+row only for the audited answer file, streamed. The unit of every count that
+crosses commitments is a person: a person in five commitments is one person.
+A closed round's snapshot (:mod:`surveys.snapshot`) is stored and read here.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 
@@ -26,6 +28,7 @@ from bot.storage.schema import (
     instruments,
     participants,
     responses,
+    round_snapshots,
     round_targets,
     rounds,
 )
@@ -37,21 +40,27 @@ from surveys.aggregation import (
     RoundCounts,
 )
 from surveys.instruments import Role
-from surveys.themes import QuoteCandidate
+from surveys.themes import AuthoredText, QuoteCandidate
 
 _ANSWERED = ("started", "completed")
+#: Who wrote a text once /forget unlinked it: all such texts count as one person together,
+#: a lower bound, so a group is never thought larger than it is.
+FORGOTTEN_AUTHOR: Final = "forgotten"
+
+
+def _author(participant_id: int | None) -> str:
+    return FORGOTTEN_AUTHOR if participant_id is None else f"p{participant_id}"
 
 
 @dataclass(frozen=True, slots=True)
 class TextSample:
     """A commitment's free texts in a round, for themes and quotes.
 
-    ``texts`` holds at most the sample's limit (newest first); ``quotable`` are the
-    sampled texts of people who agreed to be quoted. How many people wrote comes
-    from the round's counts, not from the sample.
+    ``texts`` holds at most the sample's limit (newest first), each with its author;
+    ``quotable`` are the sampled texts of people who agreed to be quoted.
     """
 
-    texts: list[str]
+    texts: list[AuthoredText]
     quotable: list[QuoteCandidate]
 
 
@@ -70,7 +79,8 @@ class ExportRow:
     """One answer (one chosen option, for a multiple choice) as exported.
 
     ``telegram_user_id`` is only there to compute the pseudonym; it never leaves
-    the process (None once the person used /forget).
+    the process (None once the person used /forget). ``response_id`` tells one
+    person's rows from another's once they are unlinked.
     """
 
     round_id: int
@@ -78,6 +88,7 @@ class ExportRow:
     commitment_id: str
     role: str
     telegram_user_id: int | None
+    response_id: int
     question_id: str
     value: str | None
     score: float | None
@@ -105,7 +116,7 @@ class InsightsRepository(Repository):
         """
         questions = await self._question_tallies(round_id, multi_questions, commitment_ids)
         return RoundCounts(
-            participation=await self._participation(round_id, commitment_ids),
+            participation=await self.participation(round_id, commitment_ids),
             questions=questions,
             feedback=await self._feedback(round_id, window, commitment_ids),
         )
@@ -178,9 +189,11 @@ class InsightsRepository(Repository):
             for key in answered.keys() | skipped.keys()
         }
 
-    async def _participation(
-        self, round_id: int, commitment_ids: Collection[str] | None
+    async def participation(
+        self, round_id: int, commitment_ids: Collection[str] | None = None
     ) -> dict[tuple[str, Role], Participation]:
+        """Targeted, started and finished per commitment and role (who took part, not what
+        they said: the only figures of a round that is still open)."""
         query = (
             sa.select(
                 responses.c.commitment_id, responses.c.role, responses.c.status, sa.func.count()
@@ -295,33 +308,41 @@ class InsightsRepository(Repository):
             await self.conn.execute(
                 sa.select(
                     answers.c.id,
-                    answers.c.response_id,
+                    responses.c.participant_id,
                     answers.c.text,
                     answers.c.sentiment_label,
                     consent.c.id.label("consent_id"),
                 )
-                .select_from(answers.outerjoin(consent, agreed))
+                .select_from(
+                    answers.join(responses, responses.c.id == answers.c.response_id).outerjoin(
+                        consent, agreed
+                    )
+                )
                 .where(*where)
                 .order_by(answers.c.id.desc())
                 .limit(limit)
             )
         ).all()
-        texts = [row.text for row in rows]
+        texts = [AuthoredText(_author(row.participant_id), row.text) for row in rows]
         quotable = [
             QuoteCandidate(
-                row.text, author=row.response_id, label=row.sentiment_label, order=row.id
+                row.text,
+                author=_author(row.participant_id),
+                label=row.sentiment_label,
+                order=row.id,
             )
             for row in rows
-            if row.consent_id is not None
+            # A forgotten person can no longer be asked: their words are not quoted.
+            if row.consent_id is not None and row.participant_id is not None
         ]
         if window is not None and len(texts) < limit:
             feedback_texts = await self.conn.execute(
-                sa.select(feedback.c.text)
+                sa.select(feedback.c.participant_id, feedback.c.text)
                 .where(*self._feedback_where(round_id, window, [commitment_id]))
                 .order_by(feedback.c.id.desc())
                 .limit(limit - len(texts))
             )
-            texts += list(feedback_texts.scalars())
+            texts += [AuthoredText(_author(pid), text) for pid, text in feedback_texts]
         return TextSample(texts, quotable)
 
     async def demographic_cells(
@@ -333,9 +354,14 @@ class InsightsRepository(Repository):
         measure_questions: Collection[str],
         measured_commitments: Collection[str] | None = None,
     ) -> dict[str | None, CellTally]:
-        """Respondents of one role per answer to one demographic question (None: not said,
-        or forgotten), with their answers to ``measure_questions`` (only those about
-        ``measured_commitments``, when given)."""
+        """People of one role per answer to one demographic question (None: not said, or
+        forgotten), with their answers to ``measure_questions`` (only those about
+        ``measured_commitments``, when given).
+
+        Counted in people, not in responses: someone who answered about five
+        commitments is one person of their group, and their side of the gap is the
+        mean of their own answers, so they weigh as much as anyone else.
+        """
         value = participants.c.demographics[demographic].as_string()
         about = (
             answers.c.commitment_id.in_(list(measured_commitments) or [""])
@@ -349,12 +375,12 @@ class InsightsRepository(Repository):
             answers.c.skipped.is_(False),
             answers.c.score.is_not(None),
         )
-        rows = await self.conn.execute(
+        # One row per person (unlinked responses together count as one, a lower bound).
+        per_person = (
             sa.select(
-                value,
-                sa.func.count(sa.distinct(responses.c.id)),
-                sa.func.count(answers.c.id),
-                sa.func.coalesce(sa.func.sum(answers.c.score), 0.0),
+                value.label("code"),
+                sa.func.count(answers.c.id).label("n"),
+                sa.func.coalesce(sa.func.sum(answers.c.score), 0.0).label("total"),
             )
             .select_from(
                 responses.outerjoin(
@@ -366,18 +392,79 @@ class InsightsRepository(Repository):
                 responses.c.role == role,
                 responses.c.status.in_(_ANSWERED),
             )
-            .group_by(value)
+            .group_by(responses.c.participant_id, value)
+            .subquery()
+        )
+        rows = await self.conn.execute(
+            sa.select(
+                per_person.c.code,
+                sa.func.count(),
+                sa.func.count(sa.case((per_person.c.n > 0, 1))),
+                sa.func.coalesce(
+                    sa.func.sum(
+                        sa.case(
+                            (per_person.c.n > 0, per_person.c.total / per_person.c.n), else_=0.0
+                        )
+                    ),
+                    0.0,
+                ),
+            ).group_by(per_person.c.code)
         )
         cells: dict[str | None, CellTally] = {}
-        for code, people, n, total in rows:
+        for code, people, measured_people, total in rows:
             key = str(code) if code is not None else None
             before = cells.get(key, CellTally())
             cells[key] = CellTally(
                 before.respondents + int(people),
-                before.answers + int(n),
+                before.answers + int(measured_people),
                 before.score_sum + float(total),
             )
         return cells
+
+    async def people(self, round_id: int) -> Participation:
+        """How many different people the round asked, how many started, how many finished
+        every survey they were asked (one person in several commitments counts once)."""
+        started = sa.case((responses.c.status.in_(_ANSWERED), 1), else_=0)
+        completed = sa.case((responses.c.status == "completed", 1), else_=0)
+        per_person = (
+            sa.select(
+                sa.func.max(started).label("started"),
+                sa.func.min(completed).label("completed"),
+            )
+            .where(responses.c.round_id == round_id)
+            .group_by(responses.c.participant_id)
+            .subquery()
+        )
+        row = (
+            await self.conn.execute(
+                sa.select(
+                    sa.func.count(),
+                    sa.func.coalesce(sa.func.sum(per_person.c.started), 0),
+                    sa.func.coalesce(sa.func.sum(per_person.c.completed), 0),
+                )
+            )
+        ).one()
+        return Participation(int(row[0]), int(row[1]), int(row[2]))
+
+    async def snapshot(self, round_id: int) -> Mapping[str, Any] | None:
+        """A closed round's stored snapshot (its JSON form), if it was taken."""
+        found = await self.conn.execute(
+            sa.select(round_snapshots.c.payload).where(round_snapshots.c.round_id == round_id)
+        )
+        payload = found.scalar()
+        return dict(payload) if payload is not None else None
+
+    async def save_snapshot(
+        self, round_id: int, payload: Mapping[str, Any], now: datetime
+    ) -> bool:
+        """Store a round's snapshot once; a second one is ignored (False): what was
+        published stays published."""
+        result = await self.conn.execute(
+            self.insert_ignore(round_snapshots, ["round_id"]).values(
+                round_id=round_id, payload=dict(payload), taken_at=now
+            )
+        )
+        return bool(result.rowcount)
 
     async def respondents(self, round_id: int) -> list[Respondent]:
         """Active participants who started or finished the round, per commitment."""
@@ -438,7 +525,9 @@ class InsightsRepository(Repository):
         return list(reversed([int(i) for i in found.scalars()]))
 
     async def export_rows(self, round_id: int | None = None) -> AsyncIterator[ExportRow]:
-        """Every answer (of one round, or all), one row per chosen option, streamed."""
+        """Every answer of closed rounds (one, or all), one row per chosen option, streamed.
+
+        Only closed rounds: while a round is open nobody sees what was answered."""
         value = sa.func.coalesce(answer_choices.c.code, answers.c.choice)
         query = (
             sa.select(
@@ -447,6 +536,7 @@ class InsightsRepository(Repository):
                 answers.c.commitment_id,
                 answers.c.role,
                 participants.c.telegram_user_id,
+                answers.c.response_id,
                 answers.c.question_id,
                 value.label("value"),
                 answers.c.score,
@@ -472,6 +562,7 @@ class InsightsRepository(Repository):
                 answer_choices.c.code,
             )
         )
+        query = query.where(rounds.c.status == "closed")
         if round_id is not None:
             query = query.where(answers.c.round_id == round_id)
         result = await self.conn.stream(query.execution_options(yield_per=2000))
@@ -482,6 +573,7 @@ class InsightsRepository(Repository):
                 commitment_id=row.commitment_id,
                 role=row.role,
                 telegram_user_id=row.telegram_user_id,
+                response_id=row.response_id,
                 question_id=row.question_id,
                 value=row.value,
                 score=row.score,

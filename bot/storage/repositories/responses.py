@@ -2,8 +2,10 @@
 
 A response is created for every (round, participant, commitment) a round
 targets when it opens, so "targeted" is a count of rows and "is this person
-targeted?" is one lookup. ``/forget`` deletes the untouched ones and nulls
-``participant_id`` on the rest: the answers stay in the aggregates, unlinked.
+targeted?" is one lookup. ``/forget`` deletes the person's responses (and so
+their answers) in every round that has not closed, and their feedback; in
+closed rounds it nulls ``participant_id``: those answers stay in the answer
+file, unlinked, while what the round published lives on in its snapshot.
 """
 
 from __future__ import annotations
@@ -231,10 +233,18 @@ class ResponseRepository(Repository):
         await self._set(response_id, now, prompt_message_id=message_id)
 
     async def unlink_participant(self, participant_id: int) -> tuple[int, int]:
-        """For /forget: delete untouched responses, unlink the rest; (deleted, unlinked)."""
+        """For /forget: delete untouched responses and those of rounds that have not closed
+        (their answers go with them), unlink the rest; (deleted, unlinked).
+
+        A round that has not closed has published nothing, so withdrawing the person
+        moves no published figure; leaving their unlinked answers in it would instead
+        move them to "did not say" in its breakdowns, a difference anyone could read.
+        """
+        not_closed = sa.select(rounds.c.id).where(rounds.c.status != "closed")
         deleted = await self.conn.execute(
             sa.delete(responses).where(
-                responses.c.participant_id == participant_id, responses.c.status == "pending"
+                responses.c.participant_id == participant_id,
+                sa.or_(responses.c.status == "pending", responses.c.round_id.in_(not_closed)),
             )
         )
         unlinked = await self.conn.execute(
@@ -394,10 +404,10 @@ class ResponseRepository(Repository):
         )
         return [dict(row._mapping) for row in rows]
 
-    async def unlink_feedback(self, participant_id: int) -> int:
+    async def delete_feedback(self, participant_id: int) -> int:
+        """For /forget: a person's /feedback. Rounds that counted it have it in their
+        snapshots; nothing else needs it."""
         result = await self.conn.execute(
-            sa.update(feedback)
-            .where(feedback.c.participant_id == participant_id)
-            .values(participant_id=None)
+            sa.delete(feedback).where(feedback.c.participant_id == participant_id)
         )
         return result.rowcount
