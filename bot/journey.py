@@ -1412,8 +1412,9 @@ class JourneyService:
     async def feedback(self, caller: Caller, rest: str, *, update_id: int) -> FeedbackReply:
         """``/feedback [COMMITMENT] [TEXT]``: store the text now, or take the next message.
 
-        With several commitments the person names one (its id, as listed); the
-        text may follow on the same line or come in the next message.
+        With several commitments the person names one (its id, as listed) or
+        presses its button (:meth:`feedback_about`); the text may follow on the
+        same line or come in the next message.
         """
         assert caller.participant is not None
         participant_id = caller.participant.id
@@ -1438,13 +1439,34 @@ class JourneyService:
             return await self._store_feedback(
                 caller, chosen.commitment_id, chosen.role, rest, update_id=update_id
             )
+        return await self._await_feedback(participant_id, chosen, update_id=update_id)
+
+    async def feedback_about(
+        self, caller: Caller, commitment_id: str, *, update_id: int
+    ) -> FeedbackReply | None:
+        """/feedback's button for one of the person's commitments: take their next
+        message as feedback on it. None — nothing changes — when they are not in that
+        commitment (a forged press, or one from before they left it)."""
+        assert caller.participant is not None
+        participant_id = caller.participant.id
+        async with self.services.db.read() as repos:
+            memberships = await repos.participants.memberships_of(participant_id)
+        chosen = next((m for m in memberships if m.commitment_id == commitment_id), None)
+        if chosen is None:
+            return None
+        return await self._await_feedback(participant_id, chosen, update_id=update_id)
+
+    async def _await_feedback(
+        self, participant_id: int, chosen: Membership, *, update_id: int
+    ) -> FeedbackReply:
         now = self._now()
         async with self.services.db.write() as repos:
             if await repos.updates.claim(update_id, now):
                 await repos.participants.set_awaiting(
                     participant_id, f"{_FEEDBACK}{chosen.commitment_id}:{chosen.role}", now
                 )
-        return FeedbackReply("write", commitment=commitments[chosen.commitment_id])
+            commitment = await self._commitment(repos, chosen.commitment_id)
+        return FeedbackReply("write", commitment=commitment)
 
     async def _store_feedback(
         self, caller: Caller, commitment_id: str, role: str, text: str, *, update_id: int

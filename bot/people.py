@@ -1,4 +1,5 @@
-"""What Pulso does for and about people: language, and (later) the participant's journey."""
+"""What Pulso does for and about people: language, staff roles, and whether the bot can
+reach a participant (Telegram's ``my_chat_member`` updates)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from bot.access import Caller
 from bot.clock import Clock
 from bot.i18n import Locale
 from bot.storage.engine import Database
+from bot.storage.repositories.participants import ParticipantStatus
 from bot.storage.repositories.staff import StaffRole
 
 
@@ -23,6 +25,34 @@ class PeopleService:
         elif caller.is_staff:
             async with self.db.write() as repos:
                 await repos.chats.set_language(caller.chat_id, locale, now)
+
+    async def reachability(self, caller: Caller, *, reachable: bool, update_id: int) -> bool:
+        """A participant blocked the bot (``reachable=False``) or unblocked it.
+
+        Blocking marks an active person ``unreachable`` and withdraws what was still
+        pending for their chat, as a 403 on a send would; unblocking makes an
+        unreachable person active again, with no /start needed. A person who asked
+        for no surveys (/stop) stays stopped either way. False when nothing changed
+        (a stranger, a redelivered update, a status the change does not apply to).
+        """
+        if caller.participant is None:
+            return False
+        participant_id, now = caller.participant.id, self.clock.now()
+        active: tuple[ParticipantStatus] = ("active",)
+        unreachable: tuple[ParticipantStatus] = ("unreachable",)
+        async with self.db.write() as repos:
+            if not await repos.updates.claim(update_id, now):
+                return False
+            if reachable:
+                return await repos.participants.change_status(
+                    participant_id, "active", from_statuses=unreachable, now=now
+                )
+            if not await repos.participants.change_status(
+                participant_id, "unreachable", from_statuses=active, now=now
+            ):
+                return False
+            await repos.outbox.cancel_pending_for_chat(caller.chat_id, "unreachable")
+            return True
 
     async def grant(self, actor: int, telegram_user_id: int, role: StaffRole) -> bool:
         """Give a staff role (audited); False when the person already had it."""

@@ -9,7 +9,7 @@ action letter and colon-separated fields::
     a:<response>:<q>:<code>   answer            m:<response>:<q>:<code>  toggle a multi choice
     d:<response>:<q>          multi done        k:<response>:<q>         skip
     b:<response>:<q>          back              f:y / f:n      confirm /forget
-    w:<step>:<value>          admin wizard
+    w:<step>:<value>          admin wizard      e:<commitment> /feedback about it
 
 :func:`decode` returns None for anything malformed; *whether* a well-formed
 press may change anything (round open, person targeted, option valid) is
@@ -26,6 +26,7 @@ MAX_BYTES = 64
 _CODE = re.compile(r"^[a-z0-9_]{1,16}$")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,60}$")
 _NUMBER = re.compile(r"^[1-9][0-9]{0,17}$")
+_COMMITMENT = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,15}$")  # surveys.plan's commitment ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,13 +68,27 @@ class ConfirmForget:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedbackAbout:
+    """/feedback's choice of commitment, for a person in several."""
+
+    commitment_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class WizardStep:
     step: str
     value: str
 
 
 CallbackData = (
-    ChooseLanguage | Consent | Demographic | StartSurvey | SurveyPress | ConfirmForget | WizardStep
+    ChooseLanguage
+    | Consent
+    | Demographic
+    | StartSurvey
+    | SurveyPress
+    | ConfirmForget
+    | FeedbackAbout
+    | WizardStep
 )
 
 _SURVEY_LETTERS: dict[str, SurveyAction] = {
@@ -102,6 +117,8 @@ def encode(data: CallbackData) -> str:
             text = f"{_LETTER_OF[action]}:{response_id}:{question}{tail}"
         case ConfirmForget(confirmed):
             text = f"f:{'y' if confirmed else 'n'}"
+        case FeedbackAbout(commitment_id):
+            text = f"e:{commitment_id}"
         case WizardStep(step, value):
             text = f"w:{step}:{value}"
     if decode(text) != data:
@@ -134,6 +151,8 @@ def decode(text: str | None) -> CallbackData | None:
             return SurveyPress(_SURVEY_LETTERS[letter], int(response), question)
         case "f", [("y" | "n") as answer]:
             return ConfirmForget(answer == "y")
+        case "e", [commitment_id] if _COMMITMENT.match(commitment_id):
+            return FeedbackAbout(commitment_id)
         case "w", [step, value] if _CODE.match(step) and 0 < len(value) <= 40:
             return WizardStep(step, value)
     return None

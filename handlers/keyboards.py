@@ -48,6 +48,7 @@ from handlers.callback_data import (
     CallbackData,
     Consent,
     Demographic,
+    FeedbackAbout,
     StartSurvey,
     SurveyPress,
     encode,
@@ -248,6 +249,18 @@ def status_text(
     if command == "resume":
         lines += _open_surveys(t, locale, change.open_surveys)
     return Html("\n".join(lines))
+
+
+def feedback_keyboard(locale: Locale, reply: FeedbackReply) -> InlineKeyboardMarkup | None:
+    """/feedback's choices as buttons (id and title), for a person in several commitments."""
+    if reply.stage != "choose":
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [_button(shorten(f"{c.id} · {c.title.get(locale)}", 60), FeedbackAbout(c.id))]
+            for c in reply.choices
+        ]
+    )
 
 
 def feedback_text(t: Translator, locale: Locale, reply: FeedbackReply) -> Html:

@@ -11,9 +11,10 @@ group    handlers
          stopped or blocked the bot); it stops there, so the common /start
          (group 0) still welcomes strangers
 0        /start TOKEN, consent (``c:``), demographics (``g:``), Start
-         (``s:``), survey buttons (``a: m: d: k: b:``), /survey, /feedback,
-         /privacy, /mydata, /forget and its confirmation (``f:``), /stop,
-         /resume
+         (``s:``), survey buttons (``a: m: d: k: b:``), /survey, /feedback
+         and its commitment buttons (``e:``), /privacy, /mydata, /forget and
+         its confirmation (``f:``), /stop, /resume; ``my_chat_member``: the
+         person blocked or unblocked the bot
 1        plain texts in private chats (text answers, feedback): a group of
          their own, so conversations other modules keep in group 0 (the
          admin's wizard) still see the texts they wait for
@@ -26,10 +27,12 @@ import logging
 from collections.abc import Awaitable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest
 from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     MessageHandler,
     filters,
@@ -57,6 +60,7 @@ from handlers.callback_data import (
     ConfirmForget,
     Consent,
     Demographic,
+    FeedbackAbout,
     StartSurvey,
     SurveyPress,
     decode,
@@ -71,6 +75,7 @@ from handlers.keyboards import (
     consent_notice,
     demographic_answered,
     demographic_message,
+    feedback_keyboard,
     feedback_text,
     intro_text,
     notice_text,
@@ -288,7 +293,45 @@ async def feedback_command(update: Update, context: PulsoContext, caller: Caller
     outcome = await context.services.journey.feedback(
         caller, parts[1] if len(parts) > 1 else "", update_id=update.update_id
     )
-    await reply(update, feedback_text(context.services.t, caller.locale, outcome))
+    await reply(
+        update,
+        feedback_text(context.services.t, caller.locale, outcome),
+        keyboard=feedback_keyboard(caller.locale, outcome),
+    )
+
+
+@guarded("participant", private_only=True)
+async def feedback_chosen(update: Update, context: PulsoContext, caller: Caller) -> None:
+    """A /feedback button: the next message is feedback on that commitment. A press for
+    a commitment the person is not in (forged, or left since) changes nothing."""
+    if (press := await pressed(update, context, caller, FeedbackAbout)) is None:
+        return
+    query, data = press
+    outcome = await context.services.journey.feedback_about(
+        caller, data.commitment_id, update_id=update.update_id
+    )
+    if outcome is None:
+        await refuse(update, context, caller, "error.stale_button")
+        return
+    await query.answer()
+    await _quietly(
+        query.edit_message_text(feedback_text(context.services.t, caller.locale, outcome))
+    )
+
+
+@guarded()
+async def member_changed(update: Update, context: PulsoContext, caller: Caller) -> None:
+    """Telegram says the person blocked the bot (``kicked``) or unblocked it (``member``):
+    unreachable, or reachable again without /start. Groups are not people: ignored."""
+    change = update.my_chat_member
+    if change is None or change.chat.type != ChatType.PRIVATE:
+        return
+    status = change.new_chat_member.status
+    if status not in (ChatMemberStatus.BANNED, ChatMemberStatus.MEMBER):
+        return
+    await context.services.people.reachability(
+        caller, reachable=status == ChatMemberStatus.MEMBER, update_id=update.update_id
+    )
 
 
 # --- data rights ----------------------------------------------------------------------------
@@ -386,6 +429,8 @@ def register(application: PulsoApplication) -> None:
     application.add_handler(CallbackQueryHandler(forget_pressed, pattern=r"^f:"))
     application.add_handler(CommandHandler("survey", survey_command))
     application.add_handler(CommandHandler("feedback", feedback_command))
+    application.add_handler(CallbackQueryHandler(feedback_chosen, pattern=r"^e:"))
+    application.add_handler(ChatMemberHandler(member_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(CommandHandler("privacy", privacy_command))
     application.add_handler(CommandHandler("mydata", mydata_command))
     application.add_handler(CommandHandler("forget", forget_command))

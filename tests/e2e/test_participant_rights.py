@@ -3,6 +3,7 @@ the bot, /feedback for one or several commitments."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 
 from bot.storage.schema import feedback, outbox
 from tests.e2e.harness import RunningBot
-from tests.e2e.participant_steps import after, issue_invite, join, open_round
+from tests.e2e.participant_steps import after, invitation, issue_invite, join, open_round
 
 pytestmark = pytest.mark.e2e
 
@@ -120,3 +121,68 @@ async def test_feedback_reaches_the_right_commitment(pulso: RunningBot) -> None:
     # With nothing awaited, a stray message gets a hint rather than silence.
     hint = await after(ana, lambda: ana.send("hola"), "No estoy esperando")
     assert "/feedback" in hint.content
+
+
+async def status_becomes(pulso: RunningBot, user_id: int, status: str) -> None:
+    """Wait (a few seconds at most) until the person's stored status is ``status``."""
+    for _ in range(250):
+        async with pulso.services.db.read() as repos:
+            person = await repos.participants.by_telegram_id(user_id)
+        assert person is not None
+        if person.status == status:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{user_id} is {person.status}, not {status}")
+
+
+async def test_blocking_and_unblocking_the_bot_is_noticed_at_once(
+    pulso_any_db: RunningBot,
+) -> None:
+    """Telegram's my_chat_member update marks a person unreachable when they block the
+    bot, and reachable again when they unblock it, without needing /start (issue 10, 11)."""
+    pulso = pulso_any_db
+    await pulso.import_example_plan()
+    ana = pulso.person(7011, "Ana")
+    await join(pulso, ana, await issue_invite(pulso, "JAL0001", "beneficiary"))
+    ana.block()
+    await status_becomes(pulso, 7011, "unreachable")
+    ana.unblock()
+    await status_becomes(pulso, 7011, "active")
+    # Reachable: a new round's invitation reaches her.
+    await open_round(pulso, commitments=("JAL0001",), roles=("beneficiary",))
+    await invitation(ana)
+    # Someone who asked for no more surveys stays stopped across a block and an unblock.
+    await after(ana, lambda: ana.send("/stop"), "")
+    await status_becomes(pulso, 7011, "stopped")
+    ana.block()
+    ana.unblock()
+    await after(ana, lambda: ana.send("/help"), "Lo que puedes hacer aquí")
+    await status_becomes(pulso, 7011, "stopped")
+
+
+async def test_feedback_offers_the_persons_commitments_as_buttons(
+    pulso_any_db: RunningBot,
+) -> None:
+    pulso = pulso_any_db
+    await pulso.import_example_plan()
+    ana = pulso.person(7012, "Ana")
+    await join(pulso, ana, await issue_invite(pulso, "JAL0001", "beneficiary"))
+    await join(pulso, ana, await issue_invite(pulso, "JAL0003", "beneficiary"))
+    choose = await after(ana, lambda: ana.send("/feedback"), "¿Sobre qué compromiso")
+    labels = [label for label in choose.button_texts() if label.startswith("JAL")]
+    assert [label.split(" ")[0] for label in labels] == ["JAL0001", "JAL0003"]
+    # A forged press for a commitment she is not in changes nothing.
+    forged = await ana.press_data("e:JAL0002", message_id=choose.message_id)
+    assert (await forged.wait_answer()).text == "Este botón ya no es válido."
+    async with pulso.services.db.read() as repos:
+        person = await repos.participants.by_telegram_id(7012)
+        assert person is not None
+        assert person.awaiting is None
+    asked = await after(
+        ana, lambda: ana.press(labels[1], message_id=choose.message_id), "Escribe en un mensaje"
+    )
+    assert "Registro estatal de habilidades" in asked.content
+    await after(ana, lambda: ana.send("Nadie me llamó del registro"), "quedó guardado")
+    async with pulso.services.db.read() as repos:
+        rows = (await repos.conn.execute(sa.select(feedback.c.commitment_id))).scalars().all()
+    assert rows == ["JAL0003"]

@@ -12,6 +12,7 @@ from handlers.callback_data import (
     ConfirmForget,
     Consent,
     Demographic,
+    FeedbackAbout,
     StartSurvey,
     SurveyPress,
     WizardStep,
@@ -32,6 +33,7 @@ payloads = st.one_of(
     st.builds(SurveyPress, st.sampled_from(["done", "skip", "back"]), ids, codes),
     st.builds(ConfirmForget, st.booleans()),
     st.builds(WizardStep, codes, codes),
+    st.builds(FeedbackAbout, st.from_regex(r"[A-Z0-9][A-Z0-9_-]{0,15}", fullmatch=True)),
 )
 
 
@@ -64,6 +66,9 @@ def test_decoding_anything_never_raises(text: str) -> None:
         pytest.param("z:1", id="unknown-action"),
         pytest.param("a:1:q1:" + "x" * 70, id="too-long"),
         pytest.param("d:1:q1:x", id="done-with-code"),
+        pytest.param("e:jal0001", id="lowercase-commitment"),
+        pytest.param("e:JAL0001:x", id="feedback-extra-field"),
+        pytest.param("e:", id="feedback-without-commitment"),
     ],
 )
 def test_forged_payloads_are_rejected(text: str) -> None:
