@@ -182,3 +182,41 @@ async def test_outcomes_are_recorded_once_and_released_rows_go_back(
         ("invitation", "pending"): 1,
     }
     assert len(people) == 4
+
+
+async def test_a_consent_committed_while_a_round_opens_is_not_missed(
+    services: Services, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL, READ COMMITTED: a person whose consent commits after the opening read
+    its targets, but before the opening committed, is missed by that snapshot; the
+    late-joiner path must then see the round open, not read it as still scheduled
+    (issue 10). SQLite's writers take turns, so there the interleaving cannot happen."""
+    if services.db.dialect != "postgresql":
+        pytest.skip("SQLite writers are serialised: no interleaving to test")
+    from bot.storage.repositories.participants import ParticipantRepository
+
+    await add_participant(services.db, clock.now(), 100)
+    created = await services.rounds.create(request(clock), actor=7)
+    clock.advance(H)
+    original = ParticipantRepository.active_members
+    late: list[int] = []
+    late_joined: list[asyncio.Task[int]] = []
+
+    async def members_then_a_consent(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        members = await original(self, *args, **kwargs)
+        if not late:
+            # The consent commits now, after the snapshot, before the opening commits…
+            late.append(await add_participant(services.db, clock.now(), 101))
+            # …and its late-joiner step runs while the opening is still uncommitted.
+            task = asyncio.create_task(
+                services.rounds.invite_late_joiner(late[0], "JAL0001", "beneficiary")
+            )
+            late_joined.append(task)
+            await asyncio.wait({task}, timeout=0.5)
+        return members
+
+    monkeypatch.setattr(ParticipantRepository, "active_members", members_then_a_consent)
+    assert await services.rounds.open(created.round.id)
+    assert await asyncio.wait_for(late_joined[0], 5) == 1
+    keys = await outbox_keys(services, created.round.id)
+    assert f"r{created.round.id}:p{late[0]}:invitation" in keys

@@ -207,6 +207,20 @@ class RoundRepository(Repository):
         targeted = sa.select(round_targets.c.round_id).where(
             round_targets.c.commitment_id == commitment_id, round_targets.c.role == role
         )
+        if self.dialect == "postgresql":
+            # READ COMMITTED: an opening reads its targets, then commits. A consent that
+            # committed in between is not in that snapshot, and this read, if it ran
+            # before the opening's commit, would see the round still scheduled: the
+            # person would be in neither. Share-locking the rounds that are scheduled
+            # or open waits for an opening in flight (its UPDATE holds the row); the
+            # read below then sees it open. (An opening that starts after this lock
+            # waits for us instead, and its snapshot has the consent.) SQLite's
+            # writers take turns, so there the two cannot interleave.
+            await self.conn.execute(
+                sa.select(rounds.c.id)
+                .where(rounds.c.status.in_(("scheduled", "open")), rounds.c.id.in_(targeted))
+                .with_for_update(read=True)
+            )
         return await self._load(sa.and_(rounds.c.status == "open", rounds.c.id.in_(targeted)))
 
     async def transition(
