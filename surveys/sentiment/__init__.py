@@ -45,18 +45,21 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from importlib import resources
 from typing import Final, Literal
 
 import vader
 
 from ._language import detect_language
 from ._lexicon import Language, Resources, load_english, load_spanish
+from ._model import MODEL_FILE, ToneModel
 from ._scorer import Scorer
 
 __all__ = [
     "NEGATIVE_THRESHOLD",
     "POSITIVE_THRESHOLD",
     "RULES_VERSION",
+    "UNCERTAIN_BELOW",
     "Label",
     "Language",
     "SentimentAnalyzer",
@@ -72,23 +75,49 @@ Label = Literal["pos", "neu", "neg"]
 #: either changes. The lexicon versions live in ``data/es.json`` and ``data/en.json``.
 RULES_VERSION: Final = "1.0"
 
-#: A compound score at or above this is positive, at or below its negative is negative.
+#: The lexicon's own thresholds: a compound score at or above this is positive, at or below
+#: its negative is negative (:func:`label_for`). The analyser's label comes from the model.
 POSITIVE_THRESHOLD: Final = 0.05
 NEGATIVE_THRESHOLD: Final = -0.05
 
 
+#: Below this probability of its label a text counts as uncertain. Chosen on the corpus's
+#: validation split by ``python -m surveys.sentiment.train`` (the lowest threshold at which
+#: the texts at or above it are right at least 90 % of the time; see docs/sentiment.md),
+#: which records it in the model file; a test checks that the two agree.
+UNCERTAIN_BELOW: Final = 0.65
+
+
+def load_model() -> ToneModel:
+    """The shipped tone model (``data/tone-model.json.gz``)."""
+    data = resources.files(__name__).joinpath("data", MODEL_FILE).read_bytes()
+    return ToneModel.from_bytes(data)
+
+
 @dataclass(frozen=True, slots=True)
 class SentimentScore:
-    """The sentiment of one text."""
+    """The sentiment of one text.
+
+    ``label`` is the model's most probable class and ``confidence`` its probability
+    (calibrated: of texts scored 0.8, about 8 in 10 are right). ``score`` is
+    P(pos) − P(neg) in [-1, 1]: positive for "pos", negative for "neg", either sign for
+    "neu"; it sorts texts from most negative to most positive.
+    """
 
     label: Label
-    score: float  #: VADER compound score in [-1, 1]
+    score: float  #: P(pos) - P(neg), in [-1, 1]
     language: Language  #: the language the text was scored in
     version: str  #: the analyser version that produced this score
+    confidence: float  #: the probability of ``label``, in [1/3, 1]
+
+    @property
+    def uncertain(self) -> bool:
+        """Whether ``confidence`` is under :data:`UNCERTAIN_BELOW`."""
+        return self.confidence < UNCERTAIN_BELOW
 
 
 def label_for(score: float) -> Label:
-    """The label of a compound score under Pulso's thresholds."""
+    """The label of a lexicon compound score under the lexicon's thresholds."""
     if score >= POSITIVE_THRESHOLD:
         return "pos"
     if score <= NEGATIVE_THRESHOLD:
@@ -99,11 +128,13 @@ def label_for(score: float) -> Label:
 class SentimentAnalyzer:
     """Scores texts in Spanish and English. Immutable and safe to share between threads."""
 
-    def __init__(self, spanish: Resources, english: Resources) -> None:
+    def __init__(self, spanish: Resources, english: Resources, model: ToneModel) -> None:
         self._scorers: dict[Language, Scorer] = {"es": Scorer(spanish), "en": Scorer(english)}
+        self._model = model
+        # At most 64 characters: the column that stores it beside each score.
         self.version: str = (
-            f"pulso-vader-{RULES_VERSION}+es-lex-{spanish.version}+en-lex-{english.version}"
-            f"+nvs-{vader.__version__}"
+            f"pulso-tone-{model.version}+vader-{RULES_VERSION}+es-lex-{spanish.version}"
+            f"+en-lex-{english.version}+nvs-{vader.__version__}"
         )
 
     def analyse(
@@ -121,10 +152,19 @@ class SentimentAnalyzer:
         lang: Language = (
             language if language is not None else detect_language(text, default_language)
         )
-        score = max(-1.0, min(1.0, self._scorers[lang].compound(text)))
+        lexicon = self.lexicon_score(text, lang)
+        p = self._model.probabilities(text, lexicon)
         return SentimentScore(
-            label=label_for(score), score=score, language=lang, version=self.version
+            label=p.label,
+            score=max(-1.0, min(1.0, p.pos - p.neg)),
+            language=lang,
+            version=self.version,
+            confidence=p.confidence,
         )
+
+    def lexicon_score(self, text: str, language: Language) -> float:
+        """The rules' compound score in [-1, 1] (one of the model's inputs)."""
+        return max(-1.0, min(1.0, self._scorers[language].compound(text)))
 
     def rewrite(self, text: str, language: Language) -> str:
         """What the engine sees for ``text`` after Pulso's rules (for tests and debugging)."""
@@ -133,5 +173,5 @@ class SentimentAnalyzer:
 
 @functools.cache
 def get_analyzer() -> SentimentAnalyzer:
-    """The shared analyser, built once (its lexicons load in a few tens of milliseconds)."""
-    return SentimentAnalyzer(load_spanish(), load_english())
+    """The shared analyser, built once (lexicons and model load in a fraction of a second)."""
+    return SentimentAnalyzer(load_spanish(), load_english(), load_model())

@@ -1,0 +1,106 @@
+"""The tone model at run time: a linear classifier read from a small file, in pure Python.
+
+The model is trained with scikit-learn by ``python -m surveys.sentiment.train`` and exported
+to ``data/tone-model.json.gz``: per feature the three class weights (near-zero weights
+pruned), the three intercepts, and the calibration temperature already divided in. Scoring
+is a dictionary lookup per feature and a softmax, so neither scikit-learn nor SciPy nor
+NumPy is needed (or loaded) at run time.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from ._features import FEATURES_VERSION, features
+
+ModelLabel = Literal["pos", "neu", "neg"]
+
+#: The classes in the order of the weights (scikit-learn's sorted order).
+CLASSES: Final[tuple[ModelLabel, ModelLabel, ModelLabel]] = ("neg", "neu", "pos")
+MODEL_FILE: Final = "tone-model.json.gz"
+
+
+@dataclass(frozen=True, slots=True)
+class Probabilities:
+    """P(neg), P(neu), P(pos) of one text; they sum to 1."""
+
+    neg: float
+    neu: float
+    pos: float
+
+    @property
+    def label(self) -> ModelLabel:
+        """The most probable class (ties go to neg, then neu: complaints are not lost)."""
+        if self.neg >= self.neu and self.neg >= self.pos:
+            return "neg"
+        return "neu" if self.neu >= self.pos else "pos"
+
+    @property
+    def confidence(self) -> float:
+        """The probability of :attr:`label`."""
+        return max(self.neg, self.neu, self.pos)
+
+
+class ToneModel:
+    """A calibrated linear model over :func:`surveys.sentiment._features.features`."""
+
+    def __init__(
+        self,
+        weights: Mapping[str, Sequence[float]],
+        intercept: Sequence[float],
+        *,
+        version: str,
+        uncertain_below: float,
+    ) -> None:
+        self._weights: dict[str, tuple[float, float, float]] = {
+            name: (float(w[0]), float(w[1]), float(w[2])) for name, w in weights.items()
+        }
+        self._intercept = (float(intercept[0]), float(intercept[1]), float(intercept[2]))
+        self.version = version
+        self.uncertain_below = uncertain_below
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ToneModel:
+        """Read the exported file (gzipped JSON); raises ValueError on a foreign file."""
+        doc = json.loads(gzip.decompress(data))
+        if doc.get("format") != 1 or tuple(doc.get("classes", ())) != CLASSES:
+            raise ValueError("not a Pulso tone model (format 1)")
+        if doc.get("features_version") != FEATURES_VERSION:
+            raise ValueError(
+                f"model trained on features v{doc.get('features_version')}, "
+                f"code has v{FEATURES_VERSION}: retrain (python -m surveys.sentiment.train)"
+            )
+        return cls(
+            doc["weights"],
+            doc["intercept"],
+            version=str(doc["version"]),
+            uncertain_below=float(doc["uncertain_below"]),
+        )
+
+    def __len__(self) -> int:
+        return len(self._weights)
+
+    def logits(self, text: str, lexicon: float) -> tuple[float, float, float]:
+        """The calibrated decision values of ``text`` (scikit-learn's, divided by T)."""
+        z0, z1, z2 = self._intercept
+        weights = self._weights
+        for name, value in features(text, lexicon).items():
+            w = weights.get(name)
+            if w is not None:
+                z0 += w[0] * value
+                z1 += w[1] * value
+                z2 += w[2] * value
+        return z0, z1, z2
+
+    def probabilities(self, text: str, lexicon: float) -> Probabilities:
+        """Softmax of :meth:`logits`."""
+        z0, z1, z2 = self.logits(text, lexicon)
+        top = max(z0, z1, z2)
+        e0, e1, e2 = math.exp(z0 - top), math.exp(z1 - top), math.exp(z2 - top)
+        total = e0 + e1 + e2
+        return Probabilities(e0 / total, e1 / total, e2 / total)

@@ -1,0 +1,226 @@
+"""Train the tone model and export it: ``python -m surveys.sentiment.train [--search]``.
+
+Needs the ``dev`` extra (scikit-learn); the bot itself never imports this module. Reads
+the corpus (``corpus/sentiment/{train,validation}.jsonl``) and the regression sets
+(``tests/unit/sentiment/regression_{es,en}.tsv``, which the rules were written against and
+the model is trained on too, so they stay a regression guard), never the test split or the
+hold-out sets. Deterministic: same data and same scikit-learn give the same file.
+
+1. Features: :func:`surveys.sentiment._features.features` (word and character n-grams,
+   the lexicon's compound score), one-hot through ``DictVectorizer``; features seen in one
+   training text only are dropped.
+2. Model: multinomial logistic regression (L2, ``C``), lbfgs.
+3. Calibration: temperature scaling — the single ``T`` that minimises the log loss on the
+   validation split; the weights and intercepts are divided by ``T``.
+4. Export: weights under ``PRUNE`` in all three classes are dropped and the rest rounded to
+   five decimals; the scikit-learn model is given the same pruned weights, so its
+   probabilities are exactly those of the pure-Python reader (``tests/unit/sentiment``
+   checks it on the test split).
+5. Confidence: ``uncertain_below`` is the lowest threshold at which the validation texts
+   at or above it reach ``CONFIDENT_ACCURACY``; below it a text counts as uncertain.
+
+``--search`` prints validation macro-F1 for a grid of ``C`` (how ``C`` was chosen).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from ._features import FEATURES_VERSION, features
+from ._lexicon import load_english, load_spanish
+from ._model import CLASSES, MODEL_FILE, ToneModel
+from ._scorer import Scorer
+from .evaluation import CorpusItem, parse_corpus, parse_labelled
+
+ROOT: Final = Path(__file__).resolve().parents[2]
+CORPUS: Final = ROOT / "corpus" / "sentiment"
+REGRESSION: Final = ROOT / "tests" / "unit" / "sentiment"
+OUT: Final = Path(__file__).resolve().parent / "data" / MODEL_FILE
+
+MODEL_VERSION: Final = "1"  #: bump with every retrained file (the fingerprint test asks)
+C: Final = 10.0  #: chosen with --search on the validation split
+MIN_DF: Final = 2
+PRUNE: Final = 0.05
+CONFIDENT_ACCURACY: Final = 0.90
+TEMPERATURES: Final = tuple(round(0.3 + 0.05 * i, 2) for i in range(55))  # 0.3 … 3.0
+THRESHOLDS: Final = tuple(round(0.35 + 0.01 * i, 2) for i in range(61))  # 0.35 … 0.95
+
+
+def load_split(name: str) -> list[CorpusItem]:
+    return parse_corpus((CORPUS / f"{name}.jsonl").read_text("utf-8"))
+
+
+def load_regression() -> list[CorpusItem]:
+    out: list[CorpusItem] = []
+    for lang in ("es", "en"):
+        text = (REGRESSION / f"regression_{lang}.tsv").read_text("utf-8")
+        for n, e in enumerate(parse_labelled(text)):
+            out.append(
+                CorpusItem(f"reg-{lang}-{n}", lang, e.label, "bene", "regression", "reg", e.text)
+            )
+    return out
+
+
+class Lexicon:
+    """The rules' compound score per (text, language), as the analyser computes it."""
+
+    def __init__(self) -> None:
+        self._scorers = {"es": Scorer(load_spanish()), "en": Scorer(load_english())}
+
+    def __call__(self, item: CorpusItem) -> float:
+        return max(-1.0, min(1.0, self._scorers[item.lang].compound(item.text)))
+
+
+@dataclass
+class Trained:
+    vectorizer: Any  # sklearn DictVectorizer
+    classifier: Any  # sklearn LogisticRegression, weights pruned and calibrated
+    temperature: float
+    uncertain_below: float
+
+    def sklearn_probabilities(self, rows: list[dict[str, float]]) -> list[list[float]]:
+        matrix = self.vectorizer.transform(rows)
+        return [list(map(float, row)) for row in self.classifier.predict_proba(matrix)]
+
+
+def _softmax(z: list[float]) -> list[float]:
+    top = max(z)
+    e = [math.exp(v - top) for v in z]
+    s = sum(e)
+    return [v / s for v in e]
+
+
+def _nll(logits: list[list[float]], labels: Sequence[str], t: float) -> float:
+    total = 0.0
+    for z, label in zip(logits, labels, strict=True):
+        p = _softmax([v / t for v in z])[CLASSES.index(label)]
+        total -= math.log(max(p, 1e-12))
+    return total / len(labels)
+
+
+def macro_f1(gold: Sequence[str], predicted: Sequence[str]) -> float:
+    scores = []
+    for label in CLASSES:
+        tp = sum(1 for g, p in zip(gold, predicted, strict=True) if g == p == label)
+        fp = sum(1 for g, p in zip(gold, predicted, strict=True) if g != label == p)
+        fn = sum(1 for g, p in zip(gold, predicted, strict=True) if g == label != p)
+        scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return sum(scores) / len(scores)
+
+
+def fit(c: float = C, *, verbose: bool = False) -> Trained:
+    """Train, calibrate and prune (see the module docstring)."""
+    import numpy as np
+    from sklearn.feature_extraction import DictVectorizer  # type: ignore[import-untyped]
+    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+
+    lexicon = Lexicon()
+    train = load_split("train") + load_regression()
+    validation = load_split("validation")
+    rows = [features(i.text, lexicon(i)) for i in train]
+    seen = Counter(name for row in rows for name in row)
+    rows = [{k: v for k, v in row.items() if seen[k] >= MIN_DF} for row in rows]
+    vectorizer = DictVectorizer(sort=True)
+    matrix = vectorizer.fit_transform(rows)
+    classifier = LogisticRegression(C=c, max_iter=10_000, tol=1e-8)
+    classifier.fit(matrix, [i.label for i in train])
+    assert tuple(classifier.classes_) == CLASSES
+
+    val_rows = [features(i.text, lexicon(i)) for i in validation]
+    val_labels = [i.label for i in validation]
+    logits = classifier.decision_function(vectorizer.transform(val_rows)).tolist()
+    temperature = min(TEMPERATURES, key=lambda t: _nll(logits, val_labels, t))
+
+    coef = np.round(classifier.coef_ / temperature, 5)
+    coef[:, np.abs(coef).max(axis=0) < PRUNE] = 0.0
+    classifier.coef_ = coef
+    classifier.intercept_ = np.round(classifier.intercept_ / temperature, 5)
+
+    trained = Trained(vectorizer, classifier, temperature, 0.0)
+    probabilities = trained.sklearn_probabilities(val_rows)
+    trained.uncertain_below = _threshold(probabilities, val_labels)
+    if verbose:
+        kept = int((np.abs(coef).max(axis=0) > 0).sum())
+        print(f"train {len(train)} texts, {matrix.shape[1]} features, {kept} kept")
+    return trained
+
+
+def _threshold(probabilities: list[list[float]], labels: Sequence[str]) -> float:
+    """The lowest threshold whose confident texts reach CONFIDENT_ACCURACY on validation."""
+    pairs = [
+        (max(p), CLASSES[p.index(max(p))] == g) for p, g in zip(probabilities, labels, strict=True)
+    ]
+    for t in THRESHOLDS:
+        kept = [ok for conf, ok in pairs if conf >= t]
+        if kept and sum(kept) / len(kept) >= CONFIDENT_ACCURACY:
+            return t
+    return THRESHOLDS[-1]
+
+
+def export(trained: Trained) -> bytes:
+    """The model file's bytes (gzipped JSON, no timestamp: reproducible)."""
+    names = trained.vectorizer.get_feature_names_out()
+    coef = trained.classifier.coef_
+    weights = {
+        str(name): [float(coef[0, j]), float(coef[1, j]), float(coef[2, j])]
+        for j, name in enumerate(names)
+        if coef[0, j] or coef[1, j] or coef[2, j]
+    }
+    doc = {
+        "format": 1,
+        "version": MODEL_VERSION,
+        "features_version": FEATURES_VERSION,
+        "classes": list(CLASSES),
+        "intercept": [float(v) for v in trained.classifier.intercept_],
+        "temperature": trained.temperature,
+        "uncertain_below": trained.uncertain_below,
+        "c": trained.classifier.C,
+        "weights": weights,
+    }
+    data = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return gzip.compress(data.encode("utf-8"), compresslevel=9, mtime=0)
+
+
+def _search() -> None:
+    lexicon = Lexicon()
+    validation = load_split("validation")
+    for c in (1.0, 3.0, 10.0, 30.0, 100.0):
+        trained = fit(c)
+        model = ToneModel.from_bytes(export(trained))
+        row = [f"C={c:<6}"]
+        for lang in ("es", "en"):
+            items = [i for i in validation if i.lang == lang]
+            predicted = [model.probabilities(i.text, lexicon(i)).label for i in items]
+            row.append(f"{lang} macro-F1 {macro_f1([i.label for i in items], predicted):.3f}")
+        print("  ".join(row), flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m surveys.sentiment.train", description=__doc__)
+    parser.add_argument("--search", action="store_true", help="validation macro-F1 per C")
+    parser.add_argument("--out", type=Path, default=OUT, help=f"model file (default {OUT})")
+    args = parser.parse_args(argv)
+    if args.search:
+        _search()
+        return 0
+    trained = fit(verbose=True)
+    data = export(trained)
+    args.out.write_bytes(data)
+    model = ToneModel.from_bytes(data)
+    print(
+        f"wrote {args.out} ({len(data):,} bytes, {len(model):,} features, "
+        f"T={trained.temperature}, uncertain below {trained.uncertain_below})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
