@@ -43,7 +43,10 @@ the window grows to hundreds of milliseconds, because outcomes queue for the
 group commit while the process is CPU-bound. A second, rarer
 window is Telegram's: a ``TimedOut`` can hide a message that was delivered,
 and its retry then duplicates it; the Bot API offers no idempotency key, so
-we accept it rather than lose messages.
+we accept it rather than lose messages. A row in several parts (a summary and
+its charts) commits its progress after each part but the last, so when a stop
+or a crash sends it again it goes on from the next part; each part has the
+same window as a single message.
 """
 
 from __future__ import annotations
@@ -67,7 +70,13 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bot.logs import describe_exception
 from bot.outgoing import Outgoing, renderer_for, send_text
 from bot.retries import ENGINE_REQUEST
-from bot.storage.repositories.outbox import Finished, OutboxItem, Sent
+from bot.storage.repositories.outbox import (
+    FIRST_MESSAGE_ID,
+    SENT_PARTS,
+    Finished,
+    OutboxItem,
+    Sent,
+)
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -173,6 +182,16 @@ class _Job:
     attempt: int = 1
     sent_parts: int = 0
     first_message_id: int | None = None
+
+    @classmethod
+    def of(cls, item: OutboxItem) -> _Job:
+        """A claimed row, resuming after the parts an earlier run recorded as sent."""
+        first = item.payload.get(FIRST_MESSAGE_ID)
+        return cls(
+            item,
+            sent_parts=int(item.payload.get(SENT_PARTS, 0)),
+            first_message_id=int(first) if first is not None else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,7 +471,7 @@ class DeliveryEngine:
                     await preloader(services, [i for i in items if i.kind == kind])
                 except Exception as exc:  # rendering falls back to one query per row
                     log.warning("preloading %s failed: %s", kind, describe_exception(exc))
-        self._ready.extend(_Job(item) for item in items)
+        self._ready.extend(_Job.of(item) for item in items)
 
     def _promote(self) -> None:
         """Deferred jobs whose moment has come go back to the front, in their order."""
@@ -540,6 +559,8 @@ class DeliveryEngine:
                 job.sent_parts += 1
                 if job.first_message_id is None:
                     job.first_message_id = message_id
+                if job.sent_parts < len(parts):
+                    await self._record_parts(job)
         except RetryAfter as exc:
             pause = seconds_of(exc.retry_after)
             self._paused_until = max(self._paused_until, time.monotonic() + pause)
@@ -581,6 +602,26 @@ class DeliveryEngine:
         stats.first_send_at = stats.first_send_at or accepted
         stats.last_send_at = accepted
         return _Outcome(job, sent=Sent(item.id, job.first_message_id), accepted_at=accepted)
+
+    async def _record_parts(self, job: _Job) -> None:
+        """Commit how many parts of a multi-part row went out, before the next part: a
+        retry in this run resumes from ``job`` itself, but a stop during its back-off
+        or a crash returns the row to ``pending``, and without this record its first
+        parts would be sent again. Best effort: if the database fails, only a stop or
+        crash before the row settles repeats parts, as before."""
+        assert job.first_message_id is not None
+        try:
+            async with (
+                self.db_lock,
+                self.services.db.write(durability="process", urgent=True) as repos,
+            ):
+                await repos.outbox.record_parts(job.item, job.sent_parts, job.first_message_id)
+        except Exception as exc:
+            log.warning(
+                "delivery: outbox row %d: progress not recorded: %s",
+                job.item.id,
+                describe_exception(exc),
+            )
 
     @staticmethod
     def _finish(job: _Job, status: FinalStatus, error: str) -> _Outcome:

@@ -8,10 +8,15 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
+from telegram.error import NetworkError
 
-from bot.delivery import TokenBucket, backoff_seconds, seconds_of
+from bot.delivery import DeliveryEngine, TokenBucket, backoff_seconds, seconds_of
+from bot.outgoing import Outgoing, renders
 from bot.rounds import NewRound
 from bot.storage.engine import Database
+from bot.storage.repositories.outbox import NewDelivery, OutboxItem
+from bot.storage.schema import outbox
 from tests.e2e.harness import RunningBot, running_bot
 from tests.factories import add_participant
 
@@ -186,3 +191,49 @@ async def test_a_clean_stop_mid_fan_out_leaves_nothing_half_sent(tmp_path) -> No
         )
         await pulso.services.delivery.idle()
         assert set(invitations_per_chat(pulso, ids).values()) == {1}
+
+
+@renders("test_three_parts")
+async def _three_parts(services: object, item: OutboxItem) -> list[Outgoing]:
+    return [Outgoing(f"parte {n} de 3") for n in (1, 2, 3)]
+
+
+async def test_a_multi_part_message_resumes_after_its_last_sent_part(
+    pulso: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A summary in several parts, interrupted after its first part (a timeout, then the
+    bot stops before the retry), goes on from its second part when the bot is back:
+    the first is not sent twice (issue 10, to check)."""
+    failed: list[str] = []
+    deliver = DeliveryEngine._deliver
+
+    async def second_part_times_out_once(
+        self: DeliveryEngine, chat_id: int, part: Outgoing
+    ) -> int:
+        if part.text == "parte 2 de 3" and not failed:
+            failed.append(part.text)
+            raise NetworkError("the connection dropped")
+        return await deliver(self, chat_id, part)
+
+    monkeypatch.setattr(DeliveryEngine, "_deliver", second_part_times_out_once)
+    group = pulso.secretariat_chat
+    async with pulso.services.db.write() as repos:
+        await repos.outbox.enqueue(
+            [NewDelivery("test:parts", "test_three_parts", group.id, pulso.clock.now())],
+            pulso.clock.now(),
+        )
+    pulso.services.delivery.wake()
+    await pulso.emulator.wait_until(lambda: bool(failed), timeout=5)
+    await pulso.restart()  # stops during the retry's back-off, then starts again
+    await pulso.emulator.wait_until(lambda: len(group.messages) >= 3, timeout=10)
+    await pulso.services.delivery.idle()
+    assert group.texts() == ["parte 1 de 3", "parte 2 de 3", "parte 3 de 3"]
+    async with pulso.services.db.read() as repos:
+        statuses = await repos.conn.execute(
+            sa.select(outbox.c.status, outbox.c.telegram_message_id).where(
+                outbox.c.dedupe_key == "test:parts"
+            )
+        )
+        status, first_message = statuses.one()
+    assert status == "sent"
+    assert first_message == group.messages[0].message_id  # the row points at its first part

@@ -19,6 +19,9 @@ from bot.storage.repositories.base import Repository
 from bot.storage.schema import outbox
 
 OutboxStatus = Literal["pending", "sending", "sent", "failed", "unreachable", "cancelled"]
+#: Payload keys of a multi-part message's progress (see ``OutboxRepository.record_parts``).
+SENT_PARTS = "_sent_parts"
+FIRST_MESSAGE_ID = "_first_message_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +172,17 @@ class OutboxRepository(Repository):
                 {"b_id": f.outbox_id, "b_status": f.status, "b_error": f.error[:200]}
                 for f in finished
             ],
+        )
+
+    async def record_parts(self, item: OutboxItem, sent_parts: int, first_message_id: int) -> None:
+        """How far a message in several parts got (kept in its payload, under
+        :data:`SENT_PARTS` and :data:`FIRST_MESSAGE_ID`), so a row sent again after a
+        stop or a crash goes on from the next part instead of repeating the first."""
+        payload = {**item.payload, SENT_PARTS: sent_parts, FIRST_MESSAGE_ID: first_message_id}
+        await self.conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.id == item.id, outbox.c.status == "sending")
+            .values(payload=payload)
         )
 
     async def release(self, ids: Collection[int]) -> int:
