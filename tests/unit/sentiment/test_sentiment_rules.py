@@ -1,10 +1,17 @@
-"""Table-driven checks of each Spanish/English rule, through the public API."""
+"""Table-driven checks of each Spanish/English rule of the lexicon, through the public API.
+
+The rules (negation, contrast, emoji, civic phrases, topic words) are the lexicon's, and
+their compound score is one input of the tone model: these tests read that score
+(``SentimentAnalyzer.lexicon_score``) and its label (``label_for``). The model's own label
+agrees on most of these cases (``test_model_agrees``); the few where it does not are listed
+in ``MODEL_MISSES`` and in docs/sentiment.md.
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from surveys.sentiment import Label, Language, SentimentAnalyzer
+from surveys.sentiment import Label, Language, SentimentAnalyzer, label_for
 
 
 def case(language: Language, text: str, label: Label, id: str) -> object:
@@ -98,14 +105,36 @@ TOPIC = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("language", "text", "expected"), NEGATION + CONTRAST + EMOJI + CIVIC + TOPIC
-)
+CASES = NEGATION + CONTRAST + EMOJI + CIVIC + TOPIC
+
+#: Rule cases the tone model (tone-1) labels otherwise: short answers whose n-grams ("no",
+#: "mal", "not") outweigh the lexicon's verdict. Known misses, kept visible.
+MODEL_MISSES = {
+    "no-estuvo-mal",
+    "concord-no-nada-mal",
+    "clause-ends-negation",
+    "didnt-like",
+    "less-bad",
+    "que-chido",
+}
+
+
+@pytest.mark.parametrize(("language", "text", "expected"), CASES)
 def test_label(
     analyzer: SentimentAnalyzer, language: Language, text: str, expected: Label
 ) -> None:
-    score = analyzer.analyse(text, language)
-    assert score.label == expected, (score, analyzer.rewrite(text, language))
+    score = analyzer.lexicon_score(text, language)
+    assert label_for(score) == expected, (score, analyzer.rewrite(text, language))
+
+
+def test_model_agrees(analyzer: SentimentAnalyzer) -> None:
+    """The model's label matches the rule on every case but the listed misses."""
+    disagree = {
+        case.id
+        for case in CASES
+        if analyzer.analyse(case.values[1], case.values[0]).label != case.values[2]  # type: ignore[arg-type]
+    }
+    assert disagree == MODEL_MISSES
 
 
 @pytest.mark.parametrize(
@@ -123,8 +152,8 @@ def test_label(
 def test_boosters_strengthen(
     analyzer: SentimentAnalyzer, language: Language, stronger: str, weaker: str
 ) -> None:
-    strong = analyzer.analyse(stronger, language).score
-    weak = analyzer.analyse(weaker, language).score
+    strong = analyzer.lexicon_score(stronger, language)
+    weak = analyzer.lexicon_score(weaker, language)
     assert abs(strong) > abs(weak), (strong, weak)
     assert (strong > 0) == (weak > 0)
 
@@ -140,8 +169,9 @@ def test_boosters_strengthen(
     ],
 )
 def test_accents_are_folded(analyzer: SentimentAnalyzer, plain: str, accented: str) -> None:
-    assert analyzer.analyse(plain, "es").score == analyzer.analyse(accented, "es").score
-    assert analyzer.analyse(plain, "es").score != 0.0
+    assert analyzer.analyse(plain, "es") == analyzer.analyse(accented, "es")
+    assert analyzer.lexicon_score(plain, "es") == analyzer.lexicon_score(accented, "es")
+    assert analyzer.lexicon_score(plain, "es") != 0.0
 
 
 def test_enye_is_not_folded(analyzer: SentimentAnalyzer) -> None:
