@@ -5,7 +5,7 @@
     pulso export [--round ID] [--format csv|json] [--exact-times]
                                                       the answer file of closed rounds (audited)
     pulso report --round ID --out DIR [--lang es|en]  report.html, its charts, aggregates.csv
-    pulso sentiment [--lang es|en] < texts.txt        label<TAB>score<TAB>text, one per line
+    pulso sentiment [--lang es|en] < texts.txt        label<TAB>probability<TAB>score<TAB>text
 
 ``export`` is the full answer file (microdata), an admin's operation on the
 server, recorded in the audit log: one row per answer (one per chosen option of
@@ -16,7 +16,9 @@ never the id or a name, and empty for answers unlinked by /forget; times are
 given to the day unless ``--exact-times`` (see ``docs/privacy.md``).
 ``report`` applies small-group suppression like every summary. ``sentiment``
 lets anyone audit the analyser: the language is detected per text unless
-``--lang`` is given. Data goes to standard output, messages to standard error;
+``--lang`` is given; the probability is that of the label (under
+``surveys.sentiment.UNCERTAIN_BELOW`` the text counts as uncertain), the score
+is P(pos) − P(neg). Data goes to standard output, messages to standard error;
 all three are safe to run while the bot runs (they only read).
 """
 
@@ -35,7 +37,7 @@ from bot.storage.engine import Database
 from surveys.aggregation import RoundStillOpen
 from surveys.errors import PulsoError
 from surveys.rounds import UnknownRound
-from surveys.sentiment import get_analyzer
+from surveys.sentiment import UNCERTAIN_BELOW, get_analyzer
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -116,12 +118,15 @@ def sentiment(settings: Settings, args: argparse.Namespace) -> int:
         for line in lines:
             text = line.rstrip("\n")
             scored = analyzer.analyse(text, args.lang, default_language=default)
-            out.write(f"{scored.label}\t{scored.score:.4f}\t{text}\n")
+            out.write(f"{scored.label}\t{scored.confidence:.3f}\t{scored.score:+.4f}\t{text}\n")
             count += 1
     finally:
         out.detach()
         lines.detach()
-    say(f"{count} text(s) scored with {analyzer.version}")
+    say(
+        f"{count} text(s) scored with {analyzer.version}; "
+        f"a probability under {UNCERTAIN_BELOW} is uncertain"
+    )
     return EXIT_OK
 
 
@@ -156,7 +161,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
 
     scorer = commands.add_parser(
         "sentiment",
-        help="score texts read one per line from standard input: label<TAB>score<TAB>text",
+        help="score texts read one per line from standard input: "
+        "label<TAB>probability<TAB>score<TAB>text",
     )
     scorer.add_argument(
         "--lang", choices=["es", "en"], help="the texts' language (default: detected per text)"

@@ -227,22 +227,24 @@ async def test_report_of_an_unknown_round(env: Path, tmp_path: Path, capsys) -> 
     assert "round 9" in capsys.readouterr().err
 
 
-async def test_sentiment_reads_texts_and_prints_label_score_text(capsys) -> None:
+async def test_sentiment_reads_texts_and_prints_label_probability_score_text(capsys) -> None:
     texts = "No sirvió para nada 😡\nThe register finally works, thank you\n\n"
     assert await pulso("--env-file", "", "sentiment", stdin=texts) == 0
     out, err = capsys.readouterr()
     lines = [line.split("\t") for line in out.splitlines()]
-    assert [(label, text) for label, _, text in lines] == [
+    assert [(label, text) for label, _, _, text in lines] == [
         ("neg", "No sirvió para nada 😡"),
         ("pos", "The register finally works, thank you"),
         ("neu", ""),
     ]
-    assert float(lines[0][1]) < -0.05 < 0.05 < float(lines[1][1])
-    assert "3 text(s) scored with pulso-vader" in err
+    assert all(1 / 3 <= float(probability) <= 1 for _, probability, _, _ in lines)
+    assert float(lines[0][2]) < 0 < float(lines[1][2])
+    assert "3 text(s) scored with pulso-tone" in err
 
 
 async def test_sentiment_in_a_given_language(capsys) -> None:
     assert await pulso("--env-file", "", "sentiment", "--lang", "en", stdin="great\n") == 0
-    label, score, text = capsys.readouterr().out.rstrip("\n").split("\t")
+    label, probability, score, text = capsys.readouterr().out.rstrip("\n").split("\t")
     assert (label, text) == ("pos", "great")
-    assert float(score) > 0.5
+    assert 1 / 3 <= float(probability) <= 1
+    assert float(score) > 0
