@@ -446,9 +446,15 @@ class InsightsService:
         return _Bound(self.services, locale)
 
     async def summary(
-        self, locale: Locale, round_id: int | None = None, commitment_id: str | None = None
+        self,
+        locale: Locale,
+        round_id: int | None = None,
+        commitment_id: str | None = None,
+        *,
+        with_charts: bool = True,
     ) -> Rendered:
-        """``/summary``: a round (default: the latest closed) or one commitment of it."""
+        """``/summary``: a round (default: the latest closed) or one commitment of it;
+        ``with_charts=False`` for the texts alone."""
         if commitment_id is not None:
             async with self.services.db.read() as repos:
                 if await repos.plans.commitment(commitment_id) is None:
@@ -465,6 +471,8 @@ class InsightsService:
         if commitment_id is not None:
             return Rendered(split_messages(commitment_sections(t, digest, commitment_id, locale)))
         messages = split_messages(summary_sections(t, digest, locale))
+        if not with_charts:
+            return Rendered(messages)
         return Rendered(messages, await self._round_charts(digest, locale))
 
     async def _round_charts(self, digest: Digest, locale: Locale) -> list[charts.Chart]:
@@ -736,7 +744,7 @@ class InsightsService:
             self._t(locale),
             title=as_plain_text(rendered.messages[0].split("\n", 1)[0]),
             sections=[*rendered.messages, *gap.messages],
-            breakdowns=await self._breakdowns(data, locale),
+            breakdowns=await self.breakdowns(data.round.id, locale),
             images=images,
             locale=locale,
         )
@@ -746,10 +754,11 @@ class InsightsService:
             "aggregates.csv": _aggregates_csv(digest).encode("utf-8"),
         }
 
-    async def _breakdowns(self, data: _RoundData, locale: Locale) -> list[str]:
-        """HTML tables: each role's people per demographic answer, with the role's side of
-        the gap, from the snapshot, small cells suppressed (see
+    async def breakdowns(self, round_id: int, locale: Locale) -> list[str]:
+        """HTML tables of a closed round: each role's people per demographic answer, with
+        the role's side of the gap, from the snapshot, small cells suppressed (see
         :func:`surveys.aggregation.breakdown`)."""
+        data = await self._closed(round_id)
         t = self._t(locale)
         size = data.result.min_group_size
         async with self.services.db.read() as repos:
@@ -769,6 +778,13 @@ class InsightsService:
             labels: dict[str | None, str] = {o.code: o.label.get(locale) for o in question.options}
             labels[None] = t.plain("insights.report.not_said")
             heading = f"{t.plain(f'insights.role.{role.value}')} · {question.text.get(locale)}"
+            published = breakdown(ordered, min_group_size=size)
+            if ordered and not published:  # the whole group is too small to break down
+                tables.append(
+                    f"<h3>{html.escape(heading)}</h3>\n"
+                    f"<p>{html.escape(t.plain('insights.value.suppressed', n=size))}</p>"
+                )
+                continue
             tables.append(
                 _table(
                     heading,
@@ -786,7 +802,7 @@ class InsightsService:
                             _count_text(t, cell.respondents, size),
                             _index_text(t, cell.mean, size),
                         )
-                        for cell in breakdown(ordered, min_group_size=size)
+                        for cell in published
                     ],
                 )
             )

@@ -573,8 +573,13 @@ def breakdown(cells: Mapping[str | None, CellTally], *, min_group_size: int) -> 
     The total of a breakdown is public (it is the participation), so a single
     suppressed cell could be recovered by subtracting the others from it: the
     next smallest cell is suppressed with it (complementary suppression). Means
-    follow the same rule over the people who answered the measure.
+    follow the same rule over the people who answered the measure. A group of
+    fewer than ``min_group_size`` people has no breakdown at all (an empty
+    tuple): every cell of it would be small, and its one non-empty cell would be
+    the public total.
     """
+    if 0 < sum(c.respondents for c in cells.values()) < min_group_size:
+        return ()
     hidden = _complementary({code: c.respondents for code, c in cells.items()}, min_group_size)
     hidden_means = _complementary({code: c.answers for code, c in cells.items()}, min_group_size)
     out = []

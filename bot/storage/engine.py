@@ -227,11 +227,16 @@ class Database:
         ``secure_delete`` the database's own free pages are already zeroed). Best
         effort: a reader still inside an old snapshot keeps the WAL for now, and the
         next checkpoint finishes the job. Nothing to do on PostgreSQL (VACUUM's job)."""
-        if self.dialect != "sqlite":
+        if self.dialect != "sqlite" or self._writer is None:
             return
         writer = self._writer_engine or self.engine
-        async with writer.connect() as connection:
-            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        # In the writers' turn (no writer of ours is mid-transaction), on the driver's
+        # connection: a checkpoint cannot run inside the transaction SQLAlchemy would begin.
+        async with self._writer.turn(), writer.connect() as connection:
+            raw = await connection.get_raw_connection()
+            driver = raw.driver_connection
+            assert driver is not None
+            await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def close(self) -> None:
         await self.engine.dispose()

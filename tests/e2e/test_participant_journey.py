@@ -126,7 +126,8 @@ async def test_the_whole_journey_in_spanish(pulso_any_db: RunningBot) -> None:
     assert "(preferiste no responder)" in content
     assert "Hay más luz en el parque <y> vigilancia & mesas" in content
 
-    # /forget: confirm, then nothing identifies her; her answers stay, unlinked.
+    # /forget: confirm, then nothing identifies her. The round is still open and has
+    # published nothing, so what she answered in it goes with her (docs/privacy.md).
     await after(ana, lambda: ana.send("/forget"), "¿Borrar tus datos?")
     await after(ana, lambda: ana.press("🗑 Sí, borrar mis datos"), "borramos tus datos")
     async with pulso.services.db.read() as repos:
@@ -142,7 +143,7 @@ async def test_the_whole_journey_in_spanish(pulso_any_db: RunningBot) -> None:
         )
         assert linked.all() == []
         assert (await conn.execute(sa.select(sa.func.count()).select_from(feedback))).scalar() == 0
-    assert len(await stored_answers(pulso)) == 6
+    assert len(await stored_answers(pulso)) == 0
 
 
 async def test_the_whole_journey_in_english_as_an_implementer(pulso: RunningBot) -> None:
@@ -152,7 +153,7 @@ async def test_the_whole_journey_in_english_as_an_implementer(pulso: RunningBot)
 
     notice = await after(bob, lambda: bob.start(token), "Before we start")
     assert "as an implementer" in notice.content
-    assert "fewer than 3 answers is not published" in notice.content
+    assert "A figure from fewer than 3 people is not published" in notice.content
     await after(bob, lambda: bob.press("✅ I agree to take part"), "Optional question 1 of 3")
     await answer(bob, "60 or older", "Optional question 2 of 3")
     await answer(bob, "I'd rather not say", "Optional question 3 of 3")

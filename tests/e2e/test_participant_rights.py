@@ -24,7 +24,8 @@ async def test_privacy_says_what_is_stored_who_sees_it_and_what_remains(
     for part in (
         "What we store",
         "Who sees what",
-        "fewer than 3 answers is not shown",
+        "a figure from fewer than 3 people is not shown",
+        "published once when a round closes",
         "/mydata",
         "/forget",
         "/stop",

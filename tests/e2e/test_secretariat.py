@@ -90,7 +90,8 @@ async def test_the_secretariat_reads_the_results(pulso_any_db: RunningBot) -> No
     assert figures.document.filename == f"pulso-round-{round_id}-figures.csv"
     published = list(csv.DictReader(io.StringIO(figures.document.data.decode("utf-8-sig"))))
     assert {r["commitment"] for r in published} == {"JAL0001"}
-    assert "pseudonym" not in published[0] and "text" not in published[0]
+    assert "pseudonym" not in published[0]
+    assert "text" not in published[0]
     change = next(
         r for r in published if r["figure"] == "outcome_index" and r["role"] == "beneficiary"
     )
@@ -122,7 +123,7 @@ async def test_the_secretariat_reads_the_results(pulso_any_db: RunningBot) -> No
 async def test_staff_output_stays_in_staff_chats(pulso: RunningBot) -> None:
     """Privacy rule: staff output goes only to staff's private chats and the Secretariat's
     chats; in any other group a staff command is refused and changes nothing."""
-    round_id, _ = await closed_round(pulso)
+    await closed_round(pulso)
     elsewhere = pulso.emulator.group(-100_555, "Vecinos de la colonia", type="supergroup")
     for command in (
         "/summary",

@@ -427,7 +427,7 @@ def _results(*kinds: str) -> Expect:
 async def _exported(cell: Cell, reply: Reply, changes: Changes) -> None:
     (message,) = reply.messages
     assert message.document is not None
-    assert message.document.filename == f"pulso-round-{cell.world.closed_round}.csv"
+    assert message.document.filename == f"pulso-round-{cell.world.closed_round}-figures.csv"
     only(changes)
 
 

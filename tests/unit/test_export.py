@@ -157,14 +157,16 @@ async def test_pseudonyms_differ_from_round_to_round(env: Path, capsys) -> None:
     for row in rows:
         if row["pseudonym"]:
             by_round.setdefault(row["round"], set()).add(row["pseudonym"])
-    assert by_round["1"] and by_round["2"]
+    assert by_round["1"]
+    assert by_round["2"]
     assert not by_round["1"] & by_round["2"]
 
 
 async def test_every_answer_file_is_audited(env: Path, capsys) -> None:
     """Privacy rule: the full answer file is an audited operation."""
     assert await pulso("--env-file", str(env), "export", "--round", "2") == 0
-    url = env.read_text().split("DATABASE_URL=", 1)[1].split("\n", 1)[0]
+    settings = await asyncio.to_thread(env.read_text)
+    url = settings.split("DATABASE_URL=", 1)[1].split("\n", 1)[0]
     db = Database.from_url(url)
     try:
         async with db.read() as repos:

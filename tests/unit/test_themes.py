@@ -114,7 +114,9 @@ def candidates() -> list[QuoteCandidate]:
         QuoteCandidate(
             "Ya hay agua potable y el registro funciona", author="2", label="pos", order=2
         ),
-        QuoteCandidate("El agua potable llegó tarde, pero llegó", author="3", label="neu", order=3),
+        QuoteCandidate(
+            "El agua potable llegó tarde, pero llegó", author="3", label="neu", order=3
+        ),
         QuoteCandidate("Nunca nos tomaron en cuenta", author="4", label="neg", order=4),
         QuoteCandidate("sí", author="5", label="pos", order=5),  # too short to quote
         QuoteCandidate("El registro y el agua potable, por fin", author="2", label="pos", order=6),
