@@ -52,7 +52,7 @@ def _emulator_main(count: int, conn: Connection) -> None:
 
 
 async def _emulator(count: int, conn: Connection) -> None:
-    from bot.emulator import BotApiEmulator
+    from botapi_emulator import BotApiEmulator
 
     emulator = BotApiEmulator(token=TOKEN, bot_username="fanout_bot", request_log_size=0)
     await emulator.start()

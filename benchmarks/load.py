@@ -12,8 +12,8 @@ the simulated people run in this process, on the other core. Participants are
 written in bulk and a round of the ``progress`` survey is opened for all of
 them (invitations go out at a lifted rate before anything is measured). Each
 simulated person presses Start on the invitation (not measured), then answers
-every question like a person (:class:`bot.simulation.SimulatedRespondent`'s
-reading of the screen, :class:`~bot.simulation.AnswerPolicy` choices, about
+every question like a person (:class:`botapi_emulator.simulation.SimulatedRespondent`'s
+reading of the screen, :class:`~botapi_emulator.simulation.AnswerPolicy` choices, about
 80 % of the optional texts written, the rest skipped). Two phases:
 
 * **100 at people's pace**: ``--paced-people`` people, 100 of them answering at
@@ -56,8 +56,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from benchmarks._support import BotProcess, add_participants, bot_environment, fresh_database
-from bot.emulator import BotApiEmulator, ChatMessage, SimUser
-from bot.simulation import AnswerPolicy, SimulatedRespondent
+from bot.cli.demo import read_payload
+from botapi_emulator import BotApiEmulator, ChatMessage, SimUser
+from botapi_emulator.simulation import AnswerPolicy, SimulatedRespondent
 
 EXAMPLE_PLAN = Path(__file__).resolve().parent.parent / "examples" / "jalisco-2016.yaml"
 TOKEN = "123456:LOAD-BENCHMARK"
@@ -405,7 +406,9 @@ async def run_answers(args: argparse.Namespace, cores: Cores, folder: Path) -> A
             await asyncio.sleep(1.0)  # let the outcomes of the last invitations commit
             seeds = random.Random(7)
             respondents = [
-                TimedRespondent(u, AnswerPolicy.random(seeds.randrange(1 << 30), TEXTS))
+                TimedRespondent(
+                    u, AnswerPolicy.random(seeds.randrange(1 << 30), TEXTS), read=read_payload
+                )
                 for u in users
             ]
             for spec in specs:

@@ -1,12 +1,13 @@
 """``pulso demo``: one whole round, from invitation to the Secretariat's summary, with no token.
 
-It runs the real bot against the local Bot API emulator (:mod:`bot.emulator`)
+It runs the real bot against the local Bot API emulator (:mod:`botapi_emulator`)
 on a fresh SQLite file in the demo folder, with the Jalisco 2016 example plan
-and a few dozen simulated participants (:mod:`bot.simulation`). An admin
-issues invitations and opens a round with the same Telegram commands a real
-admin types; people join, consent and answer; the admin closes the round; the
-summary and charts the Secretariat's chat receives are printed (standard
-output) and saved (the demo folder).
+and a few dozen simulated participants (:mod:`botapi_emulator.simulation`, who
+read Pulso's buttons through :func:`read_payload`). An admin issues invitations
+and opens a round with the same Telegram commands a real admin types; people
+join, consent and answer; the admin closes the round; the summary and charts
+the Secretariat's chat receives are printed (standard output) and saved (the
+demo folder).
 
 The answers plant a reality gap: the state register of farm workers
 (JAL0004) is reported complete, its implementers agree, and the farm workers
@@ -30,10 +31,11 @@ from tqdm import tqdm
 
 from bot.app import build_application, running
 from bot.cli.common import say
-from bot.emulator import BotApiEmulator, ChatMessage, SimUser
 from bot.plans import import_plan
 from bot.settings import Settings, load_settings
-from bot.simulation import AnswerPolicy, SimulatedRespondent
+from botapi_emulator import BotApiEmulator, ChatLog, ChatMessage, SimUser, simulation
+from botapi_emulator.simulation import AnswerPolicy, SimulatedRespondent
+from handlers import callback_data
 from surveys.loader import load_plan
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -61,6 +63,24 @@ TEXTS_GOOD = (
     "Se nota el cambio en la colonia, aunque falta.",
     "Things improved and they listened to us.",
 )
+
+
+def read_payload(payload: str) -> simulation.Meaning | None:
+    """What one of Pulso's buttons means to a simulated person (None: one they leave alone).
+
+    The simulated people know no payload format; this is the one place that tells
+    them Pulso's (:mod:`handlers.callback_data`).
+    """
+    match callback_data.decode(payload):
+        case callback_data.Consent(accepted=accepted):
+            return simulation.Consent(accepted)
+        case callback_data.Demographic(question=question, code=code):
+            return simulation.Demographic(question, code)
+        case callback_data.StartSurvey(response_id=response_id):
+            return simulation.StartSurvey(response_id)
+        case callback_data.SurveyPress(action, response_id, question, code):
+            return simulation.SurveyPress(action, response_id, question, code)
+    return None
 
 
 @dataclass(frozen=True)
@@ -175,7 +195,10 @@ async def run_demo(out: Path, people_per_group: int, seed: int, defaults: Settin
                         language = "en" if rng.random() < 0.25 else "es"
                         user = emulator.user(user_id, f"Persona {user_id}", language_code=language)
                         respondent = SimulatedRespondent(
-                            user, policy_for(commitment.id, role, rng), timeout=30
+                            user,
+                            policy_for(commitment.id, role, rng),
+                            read=read_payload,
+                            timeout=30,
                         )
                         people.append(Person(commitment.id, role, respondent))
                         joins.append(respondent.join(found.group(1)))
@@ -203,11 +226,8 @@ async def run_demo(out: Path, people_per_group: int, seed: int, defaults: Settin
     return EXIT_OK
 
 
-async def _summary(chat: object, mark: int) -> list[ChatMessage]:
+async def _summary(chat: ChatLog, mark: int) -> list[ChatMessage]:
     """Everything the Secretariat's chat received after ``mark``, once the charts arrived."""
-    from bot.emulator import ChatLog
-
-    assert isinstance(chat, ChatLog)
     await chat.wait_for_message(60, predicate=lambda m: m.photo is not None, since=mark)
     # The summary is a few texts, then one photo per chart; give the rest a moment.
     deadline = time.monotonic() + 10

@@ -10,8 +10,8 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from bot.emulator import ChatMessage, SimUser
 from bot.rounds import NewRound
+from botapi_emulator import ChatMessage, SimUser
 from tests.e2e.harness import RunningBot
 
 _TOKEN = re.compile(r"start=([A-Za-z0-9_-]+)")

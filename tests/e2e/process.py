@@ -13,7 +13,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from bot.emulator import BotApiEmulator
+from botapi_emulator import BotApiEmulator
 from tests.e2e.harness import ADMIN_ID, SECRETARIAT_CHAT, TOKEN
 
 

@@ -9,8 +9,8 @@ import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.emulator import BotApiEmulator
 from bot.transport import AiohttpRequest
+from botapi_emulator import BotApiEmulator
 from tests.e2e.harness import TOKEN, tiny_png
 
 pytestmark = pytest.mark.e2e

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from bot.emulator import SimUser
 from bot.storage.schema import feedback, invites, outbox, rounds
+from botapi_emulator import SimUser
 from tests.e2e.harness import RunningBot
 from tests.e2e.participant_steps import after, issue_invite, join
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.emulator import SimUser
+from botapi_emulator import SimUser
 from tests.e2e.harness import RunningBot
 from tests.e2e.participant_steps import open_round
 from tests.factories import add_participant, answer_response

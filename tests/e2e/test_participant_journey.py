@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from bot.emulator import SimUser
 from bot.storage.schema import answers, feedback, invite_redemptions, participants, responses
+from botapi_emulator import SimUser
 from tests.e2e.harness import RunningBot
 from tests.e2e.participant_steps import after, invitation, issue_invite, open_round
 

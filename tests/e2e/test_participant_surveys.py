@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from bot.emulator import ChatMessage, SimUser
 from bot.storage.schema import answer_choices, answers
+from botapi_emulator import ChatMessage, SimUser
 from surveys.instruments import Instrument
 from tests.e2e.harness import RunningBot
 from tests.e2e.participant_steps import after, invitation, issue_invite, join, open_round

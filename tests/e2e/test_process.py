@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from bot.emulator import BotApiEmulator
+from botapi_emulator import BotApiEmulator
 from tests.e2e.harness import TOKEN
 from tests.e2e.process import BotProcess, bot_environment
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.emulator import SimUser
+from botapi_emulator import SimUser
 from tests.e2e.harness import ADMIN_ID, RunningBot
 from tests.factories import add_participant, complete_responses
 

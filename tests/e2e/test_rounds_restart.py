@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.emulator import BotApiEmulator
 from bot.plans import import_plan
 from bot.rounds import NewRound
 from bot.services import open_services
+from botapi_emulator import BotApiEmulator
 from surveys.loader import load_plan
 from tests.e2e.harness import EXAMPLE_PLAN, TOKEN, e2e_settings
 from tests.e2e.process import BotProcess, bot_environment

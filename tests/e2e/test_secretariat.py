@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from bot.emulator import ChatMessage, SimGroup, SimUser
+from botapi_emulator import ChatMessage, SimGroup, SimUser
 from tests.e2e.harness import ADMIN_ID, RunningBot
 from tests.e2e.participant_steps import open_round
 from tests.e2e.test_insights import ANSWERS, respondents

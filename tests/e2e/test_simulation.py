@@ -7,9 +7,10 @@ import asyncio
 import pytest
 import sqlalchemy as sa
 
+from bot.cli.demo import read_payload
 from bot.journey import InviteRequest
-from bot.simulation import AnswerPolicy, SimulatedRespondent
 from bot.storage.schema import responses
+from botapi_emulator.simulation import AnswerPolicy, SimulatedRespondent
 from surveys.instruments import Role
 from tests.e2e.harness import RunningBot
 from tests.e2e.participant_steps import open_round
@@ -31,7 +32,9 @@ async def test_simulated_people_join_and_complete_the_progress_survey(pulso: Run
         {"what_changed": "Nada cambió en el campo, puro anuncio"},
     )
     people = [
-        SimulatedRespondent(pulso.person(7000 + i, language="es" if i % 2 else "en"), gap)
+        SimulatedRespondent(
+            pulso.person(7000 + i, language="es" if i % 2 else "en"), gap, read=read_payload
+        )
         for i in range(4)
     ]
     await asyncio.gather(

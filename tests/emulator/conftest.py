@@ -21,7 +21,7 @@ from telegram import InputFile
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from bot.emulator import BotApiEmulator
+from botapi_emulator import BotApiEmulator
 
 TOKEN = "123456:TEST-token"
 Api = Callable[..., Coroutine[Any, Any, tuple[int, dict[str, Any]]]]

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from bot.emulator import BotApiEmulator
+from botapi_emulator import BotApiEmulator
 
 from .conftest import Api, http_client
 

@@ -6,7 +6,7 @@ import html
 
 import pytest
 
-from bot.emulator.html import EntityParseError, parse_html, trim, utf16_len
+from botapi_emulator.html import EntityParseError, parse_html, trim, utf16_len
 
 VALID = [
     pytest.param("hola", "hola", [], id="plain"),

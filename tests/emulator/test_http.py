@@ -8,7 +8,7 @@ import httpx
 import pytest
 from telegram import InputFile, Message, User
 
-from bot.emulator import BotApiEmulator
+from botapi_emulator import BotApiEmulator
 
 from .conftest import Api, http_client, tiny_png
 

@@ -7,7 +7,12 @@ import asyncio
 import pytest
 from telegram import CallbackQuery, ChatFullInfo, ChatMember, Message, Update
 
-from bot.emulator import BotApiEmulator, ButtonNotFoundError, EmulatorError, EmulatorTimeoutError
+from botapi_emulator import (
+    BotApiEmulator,
+    ButtonNotFoundError,
+    EmulatorError,
+    EmulatorTimeoutError,
+)
 
 from .conftest import Api, http_client, tiny_png
 

@@ -41,7 +41,7 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from bot.emulator import BotApiEmulator
+from botapi_emulator import BotApiEmulator
 
 from .conftest import tiny_png
 

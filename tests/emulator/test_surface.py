@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import bot.emulator
-from bot.emulator.selfcheck import measure_send_throughput
+import botapi_emulator
+from botapi_emulator.selfcheck import measure_send_throughput
 
 
 def test_public_surface_is_pinned() -> None:
-    assert sorted(bot.emulator.__all__) == [
+    assert sorted(botapi_emulator.__all__) == [
         "ApiError",
         "BotApiEmulator",
         "BotCommandInfo",
@@ -30,8 +30,8 @@ def test_public_surface_is_pinned() -> None:
         "StoredFile",
         "parse_html",
     ]
-    for name in bot.emulator.__all__:
-        assert getattr(bot.emulator, name).__doc__, name
+    for name in botapi_emulator.__all__:
+        assert getattr(botapi_emulator, name).__doc__, name
 
 
 async def test_throughput_self_check_delivers_everything() -> None:

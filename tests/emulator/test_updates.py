@@ -8,7 +8,7 @@ import time
 import pytest
 from telegram import Update
 
-from bot.emulator import BotApiEmulator, EmulatorError
+from botapi_emulator import BotApiEmulator, EmulatorError
 
 from .conftest import Api
 

@@ -25,9 +25,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot.emulator import RequestRecord
 from bot.storage.engine import Database
 from bot.storage.schema import metadata, outbox
+from botapi_emulator import RequestRecord
 from tests.e2e.harness import RunningBot
 
 Row = dict[str, Any]

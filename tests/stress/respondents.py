@@ -1,7 +1,7 @@
 """Simulated respondents for the stress suites: they answer, remember what, and know what the
 bot acknowledged.
 
-:class:`Respondent` is a :class:`bot.simulation.SimulatedRespondent` that
+:class:`Respondent` is a :class:`botapi_emulator.simulation.SimulatedRespondent` that
 
 * answers deterministically (the same question always gets the same answer, so a
   question shown twice — after a crash — cannot make the expected value ambiguous);
@@ -29,12 +29,19 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from bot.emulator import ChatMessage, SimUser
+from bot.cli.demo import read_payload
 from bot.i18n import translator
-from bot.simulation import AnswerPolicy, Choice, Screen, SimulatedRespondent, SimulationError
 from bot.storage.engine import Database
 from bot.storage.schema import answers
-from handlers.callback_data import SurveyPress, decode
+from botapi_emulator import ChatMessage, SimUser
+from botapi_emulator.simulation import (
+    AnswerPolicy,
+    Choice,
+    Screen,
+    SimulatedRespondent,
+    SimulationError,
+    SurveyPress,
+)
 
 #: The Start buttons of invitations and reminders, in both languages.
 OUTBOX_START_LABELS = frozenset(
@@ -108,7 +115,9 @@ class Respondent(SimulatedRespondent):
         patience: float = 2.5,
         quiet_timeout: float = 60.0,
     ) -> None:
-        super().__init__(user, deterministic_policy(seed, user.id), timeout=quiet_timeout)
+        super().__init__(
+            user, deterministic_policy(seed, user.id), read=read_payload, timeout=quiet_timeout
+        )
         self.rng = random.Random(seed * 1_000_003 + user.id)
         self.think = think
         self.up_since = up_since
@@ -127,7 +136,7 @@ class Respondent(SimulatedRespondent):
         for message in reversed(self.user.chat.messages):
             if message.deleted or not message.buttons:
                 continue
-            screen = Screen.of(message)
+            screen = Screen.of(message, self.read)
             if screen is None:
                 return None
             starts = [d.response_id for _, d in screen.starts()]
@@ -191,7 +200,7 @@ class Respondent(SimulatedRespondent):
 
     async def _press(self, screen: Screen, payload: str) -> None:
         await self._act(screen)
-        data = decode(payload)
+        data = self.read(payload)
         if isinstance(data, SurveyPress):
             if data.action == "answer":
                 self._give(screen, data.response_id, data.question, ("choice", data.code))

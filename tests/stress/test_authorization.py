@@ -40,9 +40,9 @@ import pytest
 import pytest_asyncio
 import sqlalchemy as sa
 
-from bot.emulator import ChatMessage, SimGroup, SimUser
 from bot.i18n import Locale
 from bot.storage.schema import answers, feedback
+from botapi_emulator import ChatMessage, SimGroup, SimUser
 from tests.e2e.harness import RunningBot, running_bot
 from tests.factories import answer_response
 from tests.stress.conftest import STRESS_FULL, StressFigures

@@ -50,12 +50,12 @@ from typing import IO
 import pytest
 import sqlalchemy as sa
 
-from bot.emulator import BotApiEmulator
-from bot.emulator.errors import EmulatorTimeoutError
 from bot.plans import import_plan
 from bot.rounds import NewRound
 from bot.services import Services, open_services
 from bot.storage.schema import outbox, participants, reminders, responses
+from botapi_emulator import BotApiEmulator
+from botapi_emulator.errors import EmulatorTimeoutError
 from handlers.callback_data import StartSurvey, decode
 from surveys.loader import load_plan
 from tests.conftest import drop_postgres_database, make_postgres_database_url

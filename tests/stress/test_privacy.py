@@ -42,9 +42,10 @@ import pytest_asyncio
 
 import bot.charts
 from bot.cli import main as pulso_cli
-from bot.emulator import ChatMessage, SimUser
+from bot.cli.demo import read_payload
 from bot.logs import NOISY_LOGGERS, configure_logging
-from bot.simulation import AnswerPolicy, SimulatedRespondent
+from botapi_emulator import ChatMessage, SimUser
+from botapi_emulator.simulation import AnswerPolicy, SimulatedRespondent
 from tests.e2e.harness import SECRETARIAT_CHAT, TOKEN, RunningBot, running_bot
 from tests.factories import answer_response
 from tests.stress.observe import Observer
@@ -170,6 +171,7 @@ async def _a_whole_round(pulso: RunningBot, observer: Observer, lines: list[str]
                 {"change": "marginal", "may_quote": "yes"},
                 {"what_changed": texts[n], "should_change": f"Sugerencia-privada-{n}"},
             ),
+            read=read_payload,
         )
         for n, user in enumerate(people)
     ]

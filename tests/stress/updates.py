@@ -26,8 +26,8 @@ from typing import Any
 from hypothesis import strategies as st
 from telegram import Update
 
-from bot.emulator import BotApiEmulator, ChatLog, ChatMessage, Press, SimUser
-from bot.emulator.users import command_entities
+from botapi_emulator import BotApiEmulator, ChatLog, ChatMessage, Press, SimUser
+from botapi_emulator.users import command_entities
 
 JSONDict = dict[str, Any]
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.emulator import SimUser
 from bot.journey import InviteRequest
 from bot.rounds import NewRound
 from bot.storage.repositories.staff import StaffRole
+from botapi_emulator import SimUser
 from surveys.instruments import Instrument, Role
 from tests.e2e.harness import RunningBot
 from tests.factories import add_instrument, add_participant

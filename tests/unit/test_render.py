@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.emulator.html import parse_html
 from bot.i18n import translator
+from botapi_emulator.html import parse_html
 from surveys.aggregation import QuestionTally, RoundCounts, summarise
 from surveys.gap import reality_gap
 from surveys.instruments import Role, builtin_instrument

@@ -27,7 +27,7 @@ also come in the query string. Every answer is ``{"ok": true, "result": ...}`` o
 
 ``emu.stats`` counts requests per method and status; ``emu.requests`` keeps the
 last ``request_log_size`` requests; ``emu.faults`` injects failures
-(:mod:`bot.emulator.faults`); ``emu.internal_errors`` lists emulator bugs
+(:mod:`botapi_emulator.faults`); ``emu.internal_errors`` lists emulator bugs
 (answered 500), which tests should assert empty.
 """
 
@@ -47,13 +47,13 @@ from typing import Any, NamedTuple, Self
 from aiohttp import BodyPartReader, hdrs, web
 from yarl import URL
 
-from bot.emulator.core import EmulatorCore
-from bot.emulator.errors import ApiError, EmulatorError, bad_request
-from bot.emulator.faults import FaultDecision, FaultInjector
-from bot.emulator.methods import BotApi, scope_key
-from bot.emulator.params import Params, UploadedFile
-from bot.emulator.state import ChatLog, StoredFile
-from bot.emulator.users import SimGroup, SimUser
+from botapi_emulator.core import EmulatorCore
+from botapi_emulator.errors import ApiError, EmulatorError, bad_request
+from botapi_emulator.faults import FaultDecision, FaultInjector
+from botapi_emulator.methods import BotApi, scope_key
+from botapi_emulator.params import Params, UploadedFile
+from botapi_emulator.state import ChatLog, StoredFile
+from botapi_emulator.users import SimGroup, SimUser
 
 __all__ = ["BotApiEmulator", "BotCommandInfo", "RequestRecord", "Stats"]
 
@@ -161,7 +161,7 @@ class BotApiEmulator:
     """A local Telegram Bot API server plus an API to act as users and read chats.
 
     ``token``'s numeric prefix is the bot's user id. ``strict_html`` rejects a bare
-    ``&`` in HTML texts (Telegram keeps it; see :mod:`bot.emulator.html`).
+    ``&`` in HTML texts (Telegram keeps it; see :mod:`botapi_emulator.html`).
     ``privacy_mode`` is Telegram's group privacy (non-command group messages do not
     reach the bot). ``callback_query_ttl`` makes ``answerCallbackQuery`` fail with
     "query is too old" after that many seconds (Telegram: about 15; default never).

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.emulator.errors import ApiError
+from botapi_emulator.errors import ApiError
 
 __all__ = ["DEFAULT_EXCLUDED_KINDS", "UpdateQueue", "update_kind"]
 

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bot.emulator.errors import ApiError, bad_request
+from botapi_emulator.errors import ApiError, bad_request
 
 __all__ = ["Params", "UploadedFile"]
 

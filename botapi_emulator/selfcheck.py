@@ -7,7 +7,7 @@ requests in flight, checks they all arrived, and returns the timing, including
 the share spent in the emulator's handlers (small: httpx's client side costs
 several times more than the server). Run it by hand with::
 
-    python -c "import asyncio; from bot.emulator.selfcheck import main; asyncio.run(main())"
+    python -c "import asyncio; from botapi_emulator.selfcheck import main; asyncio.run(main())"
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from bot.emulator.server import BotApiEmulator
+from botapi_emulator.server import BotApiEmulator
 
 __all__ = ["Throughput", "main", "measure_send_throughput"]
 

@@ -1,9 +1,9 @@
 """The Bot API methods the emulator implements, with Telegram's checks and answers.
 
 :class:`BotApi` maps a method name (any case) to a coroutine taking the request's
-:class:`~bot.emulator.params.Params` and returning the ``result`` of the answer, or
-raising :class:`~bot.emulator.errors.ApiError`. HTTP plumbing, faults and
-statistics live in :mod:`bot.emulator.server`.
+:class:`~botapi_emulator.params.Params` and returning the ``result`` of the answer, or
+raising :class:`~botapi_emulator.errors.ApiError`. HTTP plumbing, faults and
+statistics live in :mod:`botapi_emulator.server`.
 
 Implemented: getMe, getUpdates, setWebhook, deleteWebhook, getWebhookInfo, logOut,
 close, setMyCommands, getMyCommands, deleteMyCommands, sendMessage,
@@ -12,7 +12,7 @@ deleteMessages, answerCallbackQuery, sendPhoto, sendDocument, sendChatAction,
 getChat, getChatMember, getChatMemberCount, getFile, setChatMenuButton,
 getChatMenuButton, set/getMyDescription, set/getMyShortDescription, set/getMyName.
 
-Text: ``parse_mode`` HTML is parsed and validated (:mod:`bot.emulator.html`);
+Text: ``parse_mode`` HTML is parsed and validated (:mod:`botapi_emulator.html`);
 ``Markdown``/``MarkdownV2`` texts are kept as sent, not interpreted; explicit
 ``entities`` are kept. Leading/trailing whitespace is trimmed as Telegram does,
 and limits (4096 for texts, 1024 for captions) count the resulting plain text.
@@ -27,13 +27,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.emulator.core import EmulatorCore, image_size
-from bot.emulator.errors import ApiError, bad_request, forbidden
-from bot.emulator.html import EntityParseError, ParsedText, parse_html, trim
-from bot.emulator.markup import Markup, parse_reply_markup
-from bot.emulator.params import Params, UploadedFile
-from bot.emulator.state import ChatLog, ChatMessage, StoredFile
-from bot.emulator.users import CallbackAnswer
+from botapi_emulator.core import EmulatorCore, image_size
+from botapi_emulator.errors import ApiError, bad_request, forbidden
+from botapi_emulator.html import EntityParseError, ParsedText, parse_html, trim
+from botapi_emulator.markup import Markup, parse_reply_markup
+from botapi_emulator.params import Params, UploadedFile
+from botapi_emulator.state import ChatLog, ChatMessage, StoredFile
+from botapi_emulator.users import CallbackAnswer
 
 __all__ = ["MAX_CAPTION_LENGTH", "MAX_TEXT_LENGTH", "BotApi", "Handler"]
 
@@ -294,7 +294,7 @@ class BotApi:
         return self.core.bot_user
 
     async def get_updates(self, p: Params) -> list[JSONDict]:
-        """``getUpdates``: long polling (see :mod:`bot.emulator.updates`)."""
+        """``getUpdates``: long polling (see :mod:`botapi_emulator.updates`)."""
         if self.core.webhook_url:
             raise ApiError(409, WEBHOOK_ACTIVE)
         allowed = p.decoded("allowed_updates")

@@ -4,7 +4,7 @@ It stands where Telegram stands: the real PTB ``Application`` talks to it over
 HTTP with the real request encodings and gets the real response shapes, while
 the test drives simulated users and reads what each chat received::
 
-    from bot.emulator import BotApiEmulator
+    from botapi_emulator import BotApiEmulator
 
     async with BotApiEmulator(token="123456:TEST", bot_username="pulso_test_bot") as emu:
         app = (
@@ -44,27 +44,31 @@ What PTB (22.8) makes of the emulator's answers, as the tests here pin down:
 * ``editMessageText`` without ``reply_markup`` removes the inline keyboard.
 * ``bytes`` sent without ``filename=`` arrive named ``application.octet-stream``.
 
-Modules: :mod:`~bot.emulator.server` (HTTP and :class:`BotApiEmulator`),
-:mod:`~bot.emulator.methods` (the Bot API methods), :mod:`~bot.emulator.users`
-(simulated users and groups), :mod:`~bot.emulator.state` (chats and messages),
-:mod:`~bot.emulator.updates` (getUpdates and long polling),
-:mod:`~bot.emulator.html` (HTML parse mode), :mod:`~bot.emulator.markup`
-(keyboards), :mod:`~bot.emulator.faults` (fault injection),
-:mod:`~bot.emulator.selfcheck` (a throughput check).
+Modules: :mod:`~botapi_emulator.server` (HTTP and :class:`BotApiEmulator`),
+:mod:`~botapi_emulator.methods` (the Bot API methods), :mod:`~botapi_emulator.users`
+(simulated users and groups), :mod:`~botapi_emulator.state` (chats and messages),
+:mod:`~botapi_emulator.updates` (getUpdates and long polling),
+:mod:`~botapi_emulator.html` (HTML parse mode), :mod:`~botapi_emulator.markup`
+(keyboards), :mod:`~botapi_emulator.faults` (fault injection),
+:mod:`~botapi_emulator.selfcheck` (a throughput check), and
+:mod:`~botapi_emulator.simulation` (people who answer surveys, told by the caller
+what the bot's buttons mean).
+
+The package imports nothing of the bot it serves: it can be lifted out whole.
 """
 
-from bot.emulator.errors import (
+from botapi_emulator.errors import (
     ApiError,
     ButtonNotFoundError,
     EmulatorError,
     EmulatorTimeoutError,
 )
-from bot.emulator.faults import FaultInjector
-from bot.emulator.html import EntityParseError, ParsedText, parse_html
-from bot.emulator.markup import Button
-from bot.emulator.server import BotApiEmulator, BotCommandInfo, RequestRecord, Stats
-from bot.emulator.state import ChatLog, ChatMessage, MessageVersion, StoredFile
-from bot.emulator.users import CallbackAnswer, Press, SimGroup, SimUser
+from botapi_emulator.faults import FaultInjector
+from botapi_emulator.html import EntityParseError, ParsedText, parse_html
+from botapi_emulator.markup import Button
+from botapi_emulator.server import BotApiEmulator, BotCommandInfo, RequestRecord, Stats
+from botapi_emulator.state import ChatLog, ChatMessage, MessageVersion, StoredFile
+from botapi_emulator.users import CallbackAnswer, Press, SimGroup, SimUser
 
 __all__ = [
     "ApiError",

@@ -11,7 +11,7 @@
 * :class:`Notifier` wakes ``wait_until`` predicates after every change; it costs
   nothing while nobody waits.
 
-Tests reach these through :class:`bot.emulator.BotApiEmulator` (``emu.chat(id)``,
+Tests reach these through :class:`botapi_emulator.BotApiEmulator` (``emu.chat(id)``,
 ``user.chat``), never by building them.
 """
 
@@ -23,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.emulator.errors import EmulatorTimeoutError
-from bot.emulator.markup import Button
+from botapi_emulator.errors import EmulatorTimeoutError
+from botapi_emulator.markup import Button
 
 __all__ = [
     "ChatLog",

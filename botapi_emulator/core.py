@@ -2,9 +2,11 @@
 
 :class:`EmulatorCore` owns the bot's identity, the chats, the simulated users and
 groups, the update queue, stored files, commands and pending callback queries.
-The Bot API methods (:mod:`bot.emulator.methods`) and the simulated users
-(:mod:`bot.emulator.users`) both work on it; tests use it through
-:class:`bot.emulator.BotApiEmulator`.
+The Bot API methods (:mod:`botapi_emulator.methods`) and the simulated users
+(:mod:`botapi_emulator.users`) both work on it; tests use it through
+:class:`botapi_emulator.BotApiEmulator`. The core creates the users and groups,
+which see it only as :class:`~botapi_emulator.users.EmulatedTelegram`: this
+module imports the users, never the other way round.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.emulator.errors import ButtonNotFoundError, EmulatorError, bad_request
-from bot.emulator.state import ChatLog, ChatMessage, Notifier, StoredFile
-from bot.emulator.updates import UpdateQueue
-from bot.emulator.users import Press, SimGroup, SimUser, command_entities
+from botapi_emulator.errors import ButtonNotFoundError, EmulatorError, bad_request
+from botapi_emulator.state import ChatLog, ChatMessage, Notifier, StoredFile
+from botapi_emulator.updates import UpdateQueue
+from botapi_emulator.users import Press, SimGroup, SimUser, command_entities
 
 __all__ = ["EmulatorCore", "image_size"]
 

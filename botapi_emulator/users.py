@@ -23,16 +23,20 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from bot.emulator.errors import EmulatorError, EmulatorTimeoutError
-from bot.emulator.html import utf16_len
-from bot.emulator.state import ChatLog, ChatMessage, MessagePredicate
+from botapi_emulator.errors import EmulatorError, EmulatorTimeoutError
+from botapi_emulator.html import utf16_len
+from botapi_emulator.state import ChatLog, ChatMessage, MessagePredicate
 
-if TYPE_CHECKING:
-    from bot.emulator.core import EmulatorCore
-
-__all__ = ["CallbackAnswer", "Press", "SimGroup", "SimUser", "command_entities"]
+__all__ = [
+    "CallbackAnswer",
+    "EmulatedTelegram",
+    "Press",
+    "SimGroup",
+    "SimUser",
+    "command_entities",
+]
 
 JSONDict = dict[str, Any]
 
@@ -123,6 +127,47 @@ class Press:
             ) from None
 
 
+class EmulatedTelegram(Protocol):
+    """What simulated people need of the emulated Telegram.
+
+    :class:`~botapi_emulator.core.EmulatorCore` is the one implementation; the core
+    creates users and groups, so this module never imports it (the arrow points
+    from the core to the users only).
+    """
+
+    bot_username: str
+    privacy_mode: bool
+    bot_from: JSONDict
+
+    def now(self) -> int: ...
+
+    def push_update(self, update: JSONDict) -> JSONDict: ...
+
+    def user_text_message(
+        self,
+        chat: ChatLog,
+        sender: JSONDict | None,
+        text: str,
+        *,
+        entities: list[JSONDict] | None,
+        reply_to: int | None,
+    ) -> ChatMessage: ...
+
+    def member_update(
+        self, chat: ChatLog, actor: JSONDict, old_status: str, new_status: str
+    ) -> JSONDict: ...
+
+    def press(
+        self,
+        user: SimUser,
+        chat: ChatLog,
+        *,
+        text: str | None = None,
+        data: str | None = None,
+        message_id: int | None = None,
+    ) -> Press: ...
+
+
 class _ChatView:
     """Reading helpers shared by users and groups."""
 
@@ -158,7 +203,7 @@ class SimUser(_ChatView):
 
     def __init__(
         self,
-        core: EmulatorCore,
+        core: EmulatedTelegram,
         chat: ChatLog,
         *,
         first_name: str,
@@ -289,7 +334,7 @@ class SimGroup(_ChatView):
     are recorded in ``chat.history`` but produce no update.
     """
 
-    def __init__(self, core: EmulatorCore, chat: ChatLog) -> None:
+    def __init__(self, core: EmulatedTelegram, chat: ChatLog) -> None:
         self._core = core
         self.chat = chat
         self.id = chat.id

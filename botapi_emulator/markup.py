@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.emulator.errors import ApiError, bad_request
+from botapi_emulator.errors import ApiError, bad_request
 
 __all__ = ["Button", "Markup", "parse_reply_markup"]
 

@@ -1,11 +1,23 @@
-"""Simulated participants that join and answer surveys through the emulator, like people.
+"""Simulated people who join and answer surveys through the emulator, like people.
 
 Used by ``pulso demo``, the benchmarks and the stress suites. A
-:class:`SimulatedRespondent` only does what a person in Telegram can do —
-open an invite link, press the buttons on screen, type a text — and decides
-*what* to press with an :class:`AnswerPolicy`. It recognises the screens by
-their buttons' payloads (:mod:`handlers.callback_data`), not by their wording,
-so it works in both languages and survives copy changes.
+:class:`SimulatedRespondent` only does what a person in Telegram can do — open an
+invite link, press the buttons on screen, type a text — and decides *what* to
+press with an :class:`AnswerPolicy`. It recognises the screens by what their
+buttons' payloads mean, not by their wording, so it works in any language and
+survives copy changes.
+
+What a payload means is the bot's business, so the caller passes a
+:data:`PayloadReader`: a function from a button's callback data to one of the
+meanings below (:class:`Consent`, :class:`Demographic`, :class:`StartSurvey`,
+:class:`SurveyPress`), or None for a button a respondent leaves alone::
+
+    def read(payload: str) -> Meaning | None:
+        ...  # the bot's own decoder, translated to these meanings
+
+    person = SimulatedRespondent(emu.user(1001, "Ana"), AnswerPolicy.random(seed=1), read=read)
+    await person.join(invite_token)
+    await person.take_surveys()
 """
 
 from __future__ import annotations
@@ -13,16 +25,51 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
-from bot.emulator import ChatMessage, SimUser
-from handlers.callback_data import (
-    CallbackData,
-    Consent,
-    Demographic,
-    StartSurvey,
-    SurveyPress,
-    decode,
-)
+from botapi_emulator.state import ChatMessage
+from botapi_emulator.users import SimUser
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    """Agree (or not) to take part, on the notice an invite link opens."""
+
+    accepted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Demographic:
+    """One option of an onboarding question (``code`` None: skip it)."""
+
+    question: str
+    code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StartSurvey:
+    """Start (or go back to) the survey of one response."""
+
+    response_id: int
+
+
+SurveyAction = Literal["answer", "toggle", "done", "skip", "back"]
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyPress:
+    """A button on a question: pick an option (``answer``), tick one of several
+    (``toggle``, then ``done``), ``skip`` the question, or go ``back``."""
+
+    action: SurveyAction
+    response_id: int
+    question: str
+    code: str | None = None  # answer and toggle only
+
+
+Meaning = Consent | Demographic | StartSurvey | SurveyPress
+#: What a button's callback data means, or None when a respondent ignores it.
+PayloadReader = Callable[[str], Meaning | None]
 
 Choice = str | Sequence[str] | None  # an option code, several (multi), or None to skip
 
@@ -74,21 +121,21 @@ class Screen:
     """The newest bot message with live buttons, and what its buttons mean."""
 
     message: ChatMessage
-    actions: tuple[tuple[str, CallbackData], ...]  # (the button's payload, its meaning)
+    actions: tuple[tuple[str, Meaning], ...]  # (the button's payload, its meaning)
 
     @property
     def signature(self) -> tuple[int, tuple[str, ...]]:
         return self.message.message_id, tuple(payload for payload, _ in self.actions)
 
     @classmethod
-    def of(cls, message: ChatMessage) -> Screen | None:
-        """What ``message``'s buttons mean; None when none of them is Pulso's."""
+    def of(cls, message: ChatMessage, read: PayloadReader) -> Screen | None:
+        """What ``message``'s buttons mean; None when ``read`` knows none of them."""
         actions = tuple(
             (button.callback_data, data)
             for row in message.buttons
             for button in row
             if button.callback_data is not None
-            and (data := decode(button.callback_data)) is not None
+            and (data := read(button.callback_data)) is not None
         )
         return cls(message, actions) if actions else None
 
@@ -109,8 +156,12 @@ def _newer_than(message_id: int) -> Callable[[ChatMessage], bool]:
 
 @dataclass
 class SimulatedRespondent:
+    """One person: ``user`` in the emulator, answering by ``policy``; ``read`` tells what
+    the bot's buttons mean; ``timeout`` is how long they wait for something to press."""
+
     user: SimUser
     policy: AnswerPolicy
+    read: PayloadReader = field(kw_only=True)
     timeout: float = 15.0
     answered: int = 0
     worked_on: set[int] = field(default_factory=set)
@@ -122,7 +173,7 @@ class SimulatedRespondent:
         for message in reversed(self.user.chat.messages):
             if message.deleted or not message.buttons:
                 continue
-            return Screen.of(message)
+            return Screen.of(message, self.read)
         return None
 
     async def _next_screen(
@@ -170,7 +221,7 @@ class SimulatedRespondent:
                 (b.callback_data, data)
                 for row in message.buttons
                 for b in row
-                if b.callback_data and isinstance(data := decode(b.callback_data), Demographic)
+                if b.callback_data and isinstance(data := self.read(b.callback_data), Demographic)
             ]
             if not choices:
                 return
