@@ -59,7 +59,7 @@ from surveys.loader import load_plan
 from surveys.sentiment import get_analyzer
 
 ROOT = Path(__file__).resolve().parent.parent
-PLAN = ROOT / "examples" / "jalisco-2016.yaml"
+PLAN = ROOT / "surveys/data/plans/jalisco-2016.yaml"
 PG_URL = os.environ.get(
     "PULSO_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )

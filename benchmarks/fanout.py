@@ -36,7 +36,7 @@ from datetime import timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-EXAMPLE_PLAN = Path(__file__).resolve().parent.parent / "examples" / "jalisco-2016.yaml"
+EXAMPLE_PLAN = Path(__file__).resolve().parent.parent / "surveys/data/plans/jalisco-2016.yaml"
 FIRST_USER = 1_000_001
 TOKEN = "123456:FANOUT-BENCHMARK"
 PG_URL = os.environ.get(

@@ -60,7 +60,7 @@ from bot.cli.demo import read_payload
 from botapi_emulator import BotApiEmulator, ChatMessage, SimUser
 from botapi_emulator.simulation import AnswerPolicy, SimulatedRespondent
 
-EXAMPLE_PLAN = Path(__file__).resolve().parent.parent / "examples" / "jalisco-2016.yaml"
+EXAMPLE_PLAN = Path(__file__).resolve().parent.parent / "surveys/data/plans/jalisco-2016.yaml"
 TOKEN = "123456:LOAD-BENCHMARK"
 ADMIN_ID = 900_001
 FIRST_RESPONDENT = 2_000_001

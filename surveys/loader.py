@@ -8,7 +8,8 @@ the files it raises one ``PlanFileError`` listing every problem, each as
 ``file:line: field: message; expected ...``.
 
 This is the only module of ``surveys`` that reads files the caller names; it
-reads and nothing else (no writes, no network, no clock).
+reads and nothing else (no writes, no network, no clock). ``load_example_plan``
+reads the Jalisco 2016 example that ships in ``surveys/data/plans/``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from surveys.errors import FileProblem, PlanFileError, UnknownInstrument
@@ -73,6 +75,15 @@ def load_plan(path: Path) -> LoadedPlan:
     if problems or plan is None:
         raise PlanFileError(problems)
     return LoadedPlan(plan=plan, instruments={**builtin_instruments(), **instruments})
+
+
+EXAMPLE_PLAN = ("data", "plans", "jalisco-2016.yaml")  # inside the surveys package
+
+
+def load_example_plan() -> LoadedPlan:
+    """The Jalisco 2016 example plan shipped with Pulso, from the installed package."""
+    with resources.as_file(resources.files("surveys").joinpath(*EXAMPLE_PLAN)) as path:
+        return load_plan(path)
 
 
 def _load_folder_instruments(

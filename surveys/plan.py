@@ -1,6 +1,6 @@
 """The action plan: its commitments, what each should change for people, and who answers for it.
 
-An action plan is read from a YAML file (see ``examples/jalisco-2016.yaml``
+An action plan is read from a YAML file (see ``surveys/data/plans/jalisco-2016.yaml``
 and ``surveys.loader``). Each commitment keeps the OGP identity of the plan
 (stable id, the problem it addresses, the OGP values it serves) and adds what
 Pulso asks about: the *expected outcome* for the people it serves, and the

@@ -36,10 +36,9 @@ from bot.settings import Settings, load_settings
 from botapi_emulator import BotApiEmulator, ChatLog, ChatMessage, SimUser, simulation
 from botapi_emulator.simulation import AnswerPolicy, SimulatedRespondent
 from handlers import callback_data
-from surveys.loader import load_plan
+from surveys.loader import load_example_plan
 
 EXIT_OK, EXIT_FAILED = 0, 1
-EXAMPLE_PLAN = Path(__file__).resolve().parents[2] / "examples" / "jalisco-2016.yaml"
 TOKEN = "123456:PULSO-DEMO-TOKEN"  # noqa: S105 - the emulator's, not a secret
 ADMIN_ID = 1_000_001
 SECRETARIAT_CHAT = -1_001_000_000_001
@@ -166,7 +165,7 @@ async def run_demo(out: Path, people_per_group: int, seed: int, defaults: Settin
         settings = demo_settings(out / "pulso.db", emulator.base_url, defaults)
         application = build_application(settings)
         async with running(application) as services:
-            plan = load_plan(EXAMPLE_PLAN)
+            plan = load_example_plan()
             await import_plan(
                 services.db, plan, source_file=None, actor=None, now=services.clock.now()
             )

@@ -1,4 +1,8 @@
-"""``pulso plan check|import|show``: validate, load and inspect the action plan."""
+"""``pulso plan check|import|show``: validate, load and inspect the action plan.
+
+``check`` and ``import`` take the plan's file, or ``--example`` for the Jalisco
+2016 plan shipped with Pulso.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +14,19 @@ from bot.plans import describe_instrument, import_plan
 from bot.settings import Settings
 from bot.storage.engine import Database
 from surveys.errors import PlanFileError
-from surveys.loader import LoadedPlan, load_plan
+from surveys.loader import LoadedPlan, load_example_plan, load_plan
 
 EXIT_OK, EXIT_INVALID = 0, 1
 
 
-def _load(path: str) -> LoadedPlan | None:
+def _source(args: argparse.Namespace) -> str:
+    """The plan file named on the command line, or which example."""
+    return "example jalisco-2016" if args.example else str(args.file)
+
+
+def _load(args: argparse.Namespace) -> LoadedPlan | None:
     try:
-        return load_plan(Path(path))
+        return load_example_plan() if args.example else load_plan(Path(args.file))
     except PlanFileError as error:
         for problem in error.problems:
             say(str(problem))
@@ -26,25 +35,25 @@ def _load(path: str) -> LoadedPlan | None:
 
 
 def check(settings: Settings, args: argparse.Namespace) -> int:
-    loaded = _load(args.file)
+    loaded = _load(args)
     if loaded is None:
         return EXIT_INVALID
     plan = loaded.plan
     say(
-        f"{args.file}: OK — plan {plan.id}, {len(plan.commitments)} commitments, "
+        f"{_source(args)}: OK — plan {plan.id}, {len(plan.commitments)} commitments, "
         f"instruments: {', '.join(describe_instrument(i) for i in loaded.instruments.values())}"
     )
     return EXIT_OK
 
 
 def import_(settings: Settings, args: argparse.Namespace) -> int:
-    loaded = _load(args.file)
+    loaded = _load(args)
     if loaded is None:
         return EXIT_INVALID
 
     async def work(db: Database) -> list[str]:
         report = await import_plan(
-            db, loaded, source_file=str(args.file), actor=None, now=clock.now()
+            db, loaded, source_file=_source(args), actor=None, now=clock.now()
         )
         return report.changes
 
@@ -112,7 +121,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
         ("import", import_, "import or update the plan from a file (safe to repeat)"),
     ):
         sub = actions.add_parser(name, help=help_text)
-        sub.add_argument("file", metavar="FILE", help="the plan's YAML file")
+        which = sub.add_mutually_exclusive_group(required=True)
+        which.add_argument("file", metavar="FILE", nargs="?", help="the plan's YAML file")
+        which.add_argument(
+            "--example", action="store_true", help="the Jalisco 2016 example shipped with Pulso"
+        )
         sub.set_defaults(handler=handler)
     actions.add_parser("show", help="the imported plan and instruments, as a table").set_defaults(
         handler=show

@@ -28,7 +28,7 @@ from tests.factories import add_participant
 TOKEN = "123456:PULSO-TEST-TOKEN"
 ADMIN_ID = 900_001
 SECRETARIAT_CHAT = -100_555_000
-EXAMPLE_PLAN = Path(__file__).resolve().parents[2] / "examples" / "jalisco-2016.yaml"
+EXAMPLE_PLAN = Path(__file__).resolve().parents[2] / "surveys/data/plans/jalisco-2016.yaml"
 START = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)  # a Monday, 10:00 in Mexico City
 
 

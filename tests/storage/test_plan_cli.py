@@ -9,7 +9,7 @@ import pytest
 from bot.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "jalisco-2016.yaml"
+EXAMPLE = ROOT / "surveys/data/plans/jalisco-2016.yaml"
 BROKEN = ROOT / "tests" / "unit" / "plan_files" / "missing_translation.yaml"
 
 
@@ -27,6 +27,15 @@ def test_check_accepts_the_example(sqlite_env: Path, capsys: pytest.CaptureFixtu
     assert out == ""
     assert "OK — plan jalisco-2016, 7 commitments" in err
     assert not sqlite_env.exists()  # checking never touches the database
+
+
+def test_the_shipped_example_by_name(sqlite_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "check", "--example"]) == 0
+    _, err = capsys.readouterr()
+    assert "example jalisco-2016: OK — plan jalisco-2016, 7 commitments" in err
+    assert main(["plan", "import", "--example"]) == 0
+    out, _ = capsys.readouterr()
+    assert out.splitlines()[0] == "plan jalisco-2016: imported (7 commitments)"
 
 
 def test_check_reports_file_line_and_expectation(

@@ -13,7 +13,7 @@ from bot.storage.engine import Database
 from surveys.instruments import builtin_instrument
 from surveys.loader import LoadedPlan, load_plan
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "jalisco-2016.yaml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "surveys/data/plans/jalisco-2016.yaml"
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from surveys.loader import load_plan
 from surveys.rounds import RoundStateError, UnknownRound
 from tests.factories import add_participant, complete_responses
 
-EXAMPLE_PLAN = Path(__file__).resolve().parents[2] / "examples" / "jalisco-2016.yaml"
+EXAMPLE_PLAN = Path(__file__).resolve().parents[2] / "surveys/data/plans/jalisco-2016.yaml"
 H = timedelta(hours=1)
 D = timedelta(days=1)
 

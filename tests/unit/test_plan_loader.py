@@ -12,17 +12,21 @@ from hypothesis import strategies as st
 
 from surveys.errors import NotFound, PlanFileError, UnknownCommitment, UnknownInstrument
 from surveys.instruments import builtin_instruments
-from surveys.loader import LoadedPlan, load_plan, parse_plan
+from surveys.loader import LoadedPlan, load_example_plan, load_plan, parse_plan
 from surveys.locale import LOCALES
 from surveys.plan import ActionPlan, OgpValue
 
-EXAMPLES = Path(__file__).parents[2] / "examples"
+EXAMPLES = Path(__file__).parents[2] / "surveys/data/plans"
 PLAN_FILES = Path(__file__).parent / "plan_files"
 
 
 @pytest.fixture(scope="module")
 def jalisco() -> LoadedPlan:
     return load_plan(EXAMPLES / "jalisco-2016.yaml")
+
+
+def test_the_example_is_read_from_the_installed_package(jalisco: LoadedPlan) -> None:
+    assert load_example_plan() == jalisco
 
 
 def test_jalisco_has_its_seven_commitments(jalisco: LoadedPlan) -> None:
