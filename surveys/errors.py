@@ -14,10 +14,19 @@ place (``t(error.key, locale=..., **error.params)``) and never inspects
     │   ├── TextTooLong        longer than the question's max_length
     │   ├── EmptyRequired      a required question left empty or skipped
     │   └── WrongAnswerKind    option codes sent to a text question
-    └── NotFound               something asked for by id does not exist
-        ├── UnknownCommitment
-        ├── UnknownQuestion
-        └── UnknownInstrument
+    ├── NotFound               something asked for by id does not exist
+    │   ├── UnknownCommitment
+    │   ├── UnknownQuestion
+    │   └── UnknownInstrument
+    ├── InviteError            an invite a person cannot use (they are told why)
+    │   ├── UnknownInvite
+    │   ├── RevokedInvite
+    │   ├── ExpiredInvite
+    │   └── UsedUpInvite
+    └── InviteArgumentError    what an admin typed does not describe an invite
+        ├── BadInviteRole
+        ├── BadInviteUses
+        └── BadInviteDays
 
 To add an error, subclass the closest class, give it its own ``key`` and an
 English ``template`` over its params, and pass the params as keywords to
@@ -25,6 +34,10 @@ English ``template`` over its params, and pass the params as keywords to
 ``error_keys()`` lists every key so a test can check each has a translation.
 Params hold ids, counts and limits, never what a person typed (messages reach
 logs, and the design forbids personal data there).
+
+Not an error: :class:`surveys.flow.Refusal` is how the survey flow says a move
+may change nothing; the journey service turns it into a reply, so it never
+reaches the edge's error wrapper.
 """
 
 from __future__ import annotations
@@ -198,3 +211,60 @@ class UnknownInstrument(NotFound):
 
     key = "error.not_found.instrument"
     template = "no instrument {id}"
+
+
+class InviteError(PulsoError):
+    """An invite that cannot be used; the person is told why and what to do."""
+
+    key = "error.invite.invalid"
+    template = "the invite cannot be used"
+
+
+class UnknownInvite(InviteError):
+    """No invite with that token (or its commitment left the plan)."""
+
+    key = "error.invite.unknown"
+    template = "no such invite"
+
+
+class RevokedInvite(InviteError):
+    key = "error.invite.revoked"
+    template = "the invite was revoked"
+
+
+class ExpiredInvite(InviteError):
+    key = "error.invite.expired"
+    template = "the invite expired"
+
+
+class UsedUpInvite(InviteError):
+    key = "error.invite.used_up"
+    template = "the invite has no uses left"
+
+
+class InviteArgumentError(PulsoError):
+    """What an admin typed does not describe an invite."""
+
+    key = "error.invite_request.invalid"
+    template = "not an invite request"
+
+
+class BadInviteRole(InviteArgumentError):
+    key = "error.invite_request.role"
+    template = "the role must be beneficiary or implementer"
+
+
+class BadInviteUses(InviteArgumentError):
+    key = "error.invite_request.uses"
+    template = "uses must be a whole number from 1 to {max_uses}"
+
+    def __init__(self, *, max_uses: int) -> None:
+        super().__init__(max_uses=max_uses)
+
+
+class BadInviteDays(InviteArgumentError):
+    key = "error.invite_request.days"
+    template = "days must be a whole number from 1 to {max_days}"
+
+    def __init__(self, *, max_days: int) -> None:
+        super().__init__(max_days=max_days)
