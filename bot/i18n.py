@@ -9,7 +9,8 @@ replies use Telegram's HTML parse mode.
 Always say the locale: ``t("help.participant", "es")``. Parameters are
 HTML-escaped unless wrapped in :class:`Html`, so a person's name or answer can
 never break the markup or inject any. A test checks that both locales hold
-the same keys with the same placeholders.
+the same keys with the same placeholders. Dates and times are written in the
+person's language on the local wall clock by :func:`local_datetime`.
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ import html
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Literal, get_args
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_time
 from babel.messages.pofile import read_po
 
 Locale = Literal["es", "en"]
@@ -110,3 +114,11 @@ class Translator:
 def translator() -> Translator:
     """The shipped catalogs, loaded once per process."""
     return Translator.load()
+
+
+def local_datetime(instant: datetime, locale: Locale, tz: ZoneInfo) -> str:
+    """ "9 de marzo de 2026, 10:00" / "March 9, 2026, 10:00" on the local wall clock."""
+    local = instant.astimezone(tz)
+    babel_locale = "es_MX" if locale == "es" else "en_US"
+    day = format_date(local.date(), format="long", locale=babel_locale)
+    return f"{day}, {format_time(local.time(), format='HH:mm', locale=babel_locale)}"

@@ -13,17 +13,16 @@ from telegram.ext import CommandHandler
 
 from bot.access import Caller
 from bot.context import PulsoApplication, PulsoContext
-from bot.journey import (
-    DEFAULT_INVITE_DAYS,
-    DEFAULT_INVITE_USES,
-    InviteArgumentError,
-    UnknownInvite,
-    invite_link,
-    local_datetime,
-    parse_invite_request,
-)
+from bot.i18n import local_datetime
 from handlers.guards import command_args, guarded, reply
 from handlers.keyboards import role_name
+from surveys.errors import InviteArgumentError, UnknownInvite
+from surveys.invites import (
+    DEFAULT_INVITE_DAYS,
+    DEFAULT_INVITE_USES,
+    invite_link,
+    parse_invite_request,
+)
 
 
 @guarded("admin")

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import Html, Locale, Translator, escape
+from bot.i18n import Html, Locale, Translator, escape, local_datetime
 from bot.journey import (
     FEEDBACK_MAX_LENGTH,
     AlreadyJoined,
@@ -41,8 +41,6 @@ from bot.journey import (
     ReturningParticipant,
     StatusChange,
     Welcome,
-    describe_answer,
-    local_datetime,
 )
 from handlers.callback_data import (
     CallbackData,
@@ -53,6 +51,7 @@ from handlers.callback_data import (
     SurveyPress,
     encode,
 )
+from handlers.texts.answers import describe_answer
 from surveys.instruments import QuestionType, Role
 from surveys.locale import LocalizedText
 from surveys.plan import Commitment

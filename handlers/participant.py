@@ -45,7 +45,6 @@ from bot.journey import (
     CompletedList,
     FeedbackReply,
     IntroScreen,
-    InviteError,
     MessageScreen,
     Move,
     QuestionScreen,
@@ -85,6 +84,8 @@ from handlers.keyboards import (
     status_text,
     welcome_text,
 )
+from handlers.texts.mydata import mydata_file
+from surveys.errors import InviteError
 
 log = logging.getLogger(__name__)
 
@@ -350,13 +351,16 @@ async def privacy_command(update: Update, context: PulsoContext, caller: Caller)
 @guarded("participant", private_only=True)
 async def mydata_command(update: Update, context: PulsoContext, caller: Caller) -> None:
     """/mydata: a text file with everything stored about the person."""
-    data = await context.services.journey.my_data(caller)
+    services = context.services
+    data = await services.journey.my_data(caller)
+    messages = services.t.catalogs[caller.locale].messages
+    filename, content = mydata_file(data, messages, caller.locale, services.settings.tz)
     chat = update.effective_chat
     assert chat is not None
     await chat.send_document(
-        document=data.content,
-        filename=data.filename,
-        caption=context.services.t("journey.mydata.caption", caller.locale),
+        document=content,
+        filename=filename,
+        caption=services.t("journey.mydata.caption", caller.locale),
     )
 
 

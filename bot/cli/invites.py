@@ -18,21 +18,19 @@ import argparse
 import asyncio
 
 from bot.cli.common import clock, say, with_database
-from bot.journey import (
+from bot.i18n import local_datetime
+from bot.journey import IssuedInvite, issue_invite
+from bot.settings import Settings, SettingsError
+from bot.storage.engine import Database
+from surveys.errors import InviteArgumentError, UnknownCommitment
+from surveys.invites import (
     DEFAULT_INVITE_DAYS,
     DEFAULT_INVITE_USES,
     MAX_INVITE_DAYS,
     MAX_INVITE_USES,
-    InviteArgumentError,
-    IssuedInvite,
     invite_link,
-    issue_invite,
-    local_datetime,
     parse_invite_request,
 )
-from bot.settings import Settings, SettingsError
-from bot.storage.engine import Database
-from surveys.errors import UnknownCommitment
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

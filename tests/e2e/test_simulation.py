@@ -8,10 +8,10 @@ import pytest
 import sqlalchemy as sa
 
 from bot.cli.demo import read_payload
-from bot.journey import InviteRequest
 from bot.storage.schema import responses
 from botapi_emulator.simulation import AnswerPolicy, SimulatedRespondent
 from surveys.instruments import Role
+from surveys.invites import InviteRequest
 from tests.e2e.harness import RunningBot
 from tests.e2e.participant_steps import open_round
 

@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from bot.clock import ManualClock
-from bot.journey import hash_token, new_token
 from bot.storage.engine import Database
 from bot.storage.schema import feedback, memberships, participants, responses
+from surveys.invites import hash_token, new_token
 from tests.factories import add_commitments
 
 

@@ -46,9 +46,9 @@ from hypothesis import HealthCheck, Phase, given, note, seed, settings
 from hypothesis import strategies as st
 
 from bot.i18n import LOCALES
-from bot.journey import hash_token, invite_problem
 from bot.storage.schema import answers, feedback, participants, staff_roles
 from surveys.instruments import builtin_instrument
+from surveys.invites import hash_token, invite_problem
 from tests.conftest import drop_postgres_database, make_postgres_database_url
 from tests.e2e.harness import ADMIN_ID, SECRETARIAT_CHAT, RunningBot, running_bot
 from tests.stress.conftest import STRESS_FULL, StressFigures

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.journey import InviteRequest
 from bot.rounds import NewRound
 from bot.storage.repositories.staff import StaffRole
 from botapi_emulator import SimUser
 from surveys.instruments import Instrument, Role
+from surveys.invites import InviteRequest
 from tests.e2e.harness import RunningBot
 from tests.factories import add_instrument, add_participant
 

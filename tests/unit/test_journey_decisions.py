@@ -10,32 +10,32 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.journey import (
+from bot.i18n import local_datetime
+from bot.storage.repositories.invites import Invite
+from bot.storage.repositories.responses import Response
+from handlers.keyboards import as_plain, choice_rows, shorten
+from handlers.texts.answers import describe_answer
+from surveys.answers import Answer
+from surveys.errors import BadInviteDays, BadInviteRole, BadInviteUses
+from surveys.flow import (
     STALE,
-    BadInviteDays,
-    BadInviteRole,
-    BadInviteUses,
     Decision,
     Move,
     Refusal,
     SurveyState,
     check_move,
     decide,
-    describe_answer,
+    next_demographic,
+)
+from surveys.instruments import Instrument, Role, builtin_instrument
+from surveys.invites import (
     hash_token,
     invite_link,
     invite_problem,
-    local_datetime,
     new_token,
-    next_demographic,
     parse_invite_request,
     token_from,
 )
-from bot.storage.repositories.invites import Invite
-from bot.storage.repositories.responses import Response
-from handlers.keyboards import as_plain, choice_rows, shorten
-from surveys.answers import Answer
-from surveys.instruments import Instrument, Role, builtin_instrument
 from surveys.loader import load_plan
 from tests.e2e.harness import EXAMPLE_PLAN
 

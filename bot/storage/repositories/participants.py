@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import sqlalchemy as sa
 
@@ -13,6 +13,29 @@ from bot.storage.repositories.base import Repository
 from bot.storage.schema import memberships, participants
 
 ParticipantStatus = Literal["active", "stopped", "unreachable"]
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitingFeedback:
+    """/feedback asked for the person's next message: feedback on this commitment, in
+    this role. Stored in ``participants.awaiting`` as ``feedback:COMMITMENT:ROLE``, written
+    by :meth:`encode` and read by :meth:`parse` only."""
+
+    commitment_id: str
+    role: str
+
+    PREFIX: ClassVar[str] = "feedback:"
+
+    def encode(self) -> str:
+        return f"{self.PREFIX}{self.commitment_id}:{self.role}"
+
+    @classmethod
+    def parse(cls, stored: str | None) -> AwaitingFeedback | None:
+        """The value in the column; None when nothing (or something else) is awaited."""
+        if stored is None or not stored.startswith(cls.PREFIX):
+            return None
+        commitment_id, _, role = stored.removeprefix(cls.PREFIX).partition(":")
+        return cls(commitment_id, role)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +47,7 @@ class Participant:
     status: ParticipantStatus
     consented_at: datetime
     demographics: Mapping[str, str | None]
-    awaiting: str | None
+    awaiting: AwaitingFeedback | None  # what their next message is for, if anything
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +79,7 @@ def _participant(row: sa.Row[Any]) -> Participant:
         status=row.status,
         consented_at=row.consented_at,
         demographics=dict(row.demographics or {}),
-        awaiting=row.awaiting,
+        awaiting=AwaitingFeedback.parse(row.awaiting),
     )
 
 
@@ -156,8 +179,11 @@ class ParticipantRepository(Repository):
     ) -> None:
         await self._update(participant_id, now, demographics=dict(demographics))
 
-    async def set_awaiting(self, participant_id: int, awaiting: str | None, now: datetime) -> None:
-        await self._update(participant_id, now, awaiting=awaiting)
+    async def set_awaiting(
+        self, participant_id: int, awaiting: AwaitingFeedback | None, now: datetime
+    ) -> None:
+        stored = awaiting.encode() if awaiting is not None else None
+        await self._update(participant_id, now, awaiting=stored)
 
     async def delete(self, participant_id: int) -> None:
         """Forget a person: memberships, redemptions and pending sends cascade away;

@@ -1,0 +1,426 @@
+"""Answering surveys: starting one, each press or text, the recap, revising, and /survey.
+
+The path::
+
+    round opens ─► invitation [Start] ─► intro ─► question 1 … n ─► thanks + recap
+                                                    │ [Back] [Skip] [Keep]
+                   /survey: resume, or revise until the deadline (a walk through
+                   the answers, each kept or changed)
+
+**One gate for survey input**: every press and text goes through
+:func:`surveys.flow.check_move` and :func:`surveys.flow.decide`; a refused move
+rolls its transaction back and changes nothing. **One survey at a time**: a
+started survey must be finished before the next one starts, and each recap
+offers the next. A response's ``prompt_message_id`` is the message that holds
+the current question's buttons, retired (edited to show the answer, buttons
+gone) when the question is answered. A redelivered update changes nothing and
+gets the reply for the current state (:meth:`Answering._replay`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import datetime
+
+from bot.access import Caller
+from bot.i18n import Locale
+from bot.journey.common import JourneyPart, State, fresh_or_replay, under_way
+from bot.journey.screens import (
+    CompletedList,
+    IntroScreen,
+    MessageScreen,
+    PendingSurvey,
+    RecapScreen,
+    Retire,
+    Screen,
+    SurveyContext,
+    SurveyReply,
+    answered_screen,
+    question_screen,
+)
+from bot.storage.repositories import Repos
+from bot.storage.repositories.responses import TextScore
+from surveys.errors import UnknownQuestion
+from surveys.flow import (
+    STALE,
+    Decision,
+    Move,
+    Notice,
+    Refusal,
+    belongs,
+    check_move,
+    check_open,
+    decide,
+)
+from surveys.instruments import Question, QuestionType
+from surveys.sentiment import get_analyzer
+
+
+class Answering(JourneyPart):
+    """Surveys answered, one press or text at a time."""
+
+    async def record_prompt(self, response_id: int, message_id: int) -> None:
+        """The message now holding this response's question buttons (retired on answer).
+
+        Urgent and without an fsync: the person is waiting for nothing more, but their
+        next press waits for this (their updates run in order), and it is no one's
+        answer — at a power cut the worst lost is a keyboard left in place.
+        """
+        async with self.services.db.write(durability="process", urgent=True) as repos:
+            await repos.responses.set_prompt(response_id, message_id, self.now())
+
+    async def start_survey(
+        self, caller: Caller, response_id: int, *, update_id: int, message_id: int | None
+    ) -> SurveyReply:
+        """The Start button (invitations, reminders, "next survey", "change my answers").
+
+        Pending: start it — unless another survey is half done, which comes first.
+        Started: show where they are. Completed: walk through the answers to change them.
+        """
+        participant_id = caller.participant.id if caller.participant else None
+        now = self.now()
+
+        async def apply(repos: Repos) -> SurveyReply:
+            state = await self.state(repos, response_id)
+            if not belongs(state, participant_id):
+                raise Refusal(STALE)
+            assert state is not None
+            assert participant_id is not None
+            check_open(state.response, now)
+            return await self._begin(repos, state, participant_id, message_id, now)
+
+        async def replay() -> SurveyReply:
+            return await self._replay(
+                participant_id, response_id, reference=message_id, pressed=None
+            )
+
+        try:
+            return await fresh_or_replay(
+                self.services.db, update_id, now, apply=apply, replay=replay
+            )
+        except Refusal as refusal:
+            return SurveyReply(notice=refusal.notice)
+
+    async def _begin(
+        self,
+        repos: Repos,
+        state: State,
+        participant_id: int,
+        pressed: int | None,
+        now: datetime,
+    ) -> SurveyReply:
+        response = state.response
+        others = [
+            r for r in await self.open_responses(repos, participant_id) if r.id != response.id
+        ]
+        busy = next((r for r in others if r.status == "started"), None)
+        if busy is not None:
+            # One survey at a time: finish the one already begun before starting or
+            # revising another.
+            busy_state = await self.state(repos, busy.id)
+            assert busy_state is not None
+            reply = await self._present(repos, busy_state, now)
+            survey = await self.context(repos, busy_state)
+            notice = Notice(
+                "journey.survey.busy",
+                {
+                    "title": survey.instrument.title,
+                    "commitment": survey.commitment.title,
+                },
+            )
+            return replace(reply, send=(MessageScreen(notice), *reply.send))
+        retire = [Retire(pressed)] if pressed is not None else []
+        # A revision left half way through elsewhere ends: its buttons go.
+        for other in others:
+            if other.status == "completed" and other.cursor is not None:
+                await repos.responses.set_cursor(other.id, None, now)
+                await repos.responses.set_prompt(other.id, None, now)
+                if other.prompt_message_id is not None:
+                    retire.append(Retire(other.prompt_message_id))
+        participant = await repos.participants.get(participant_id)
+        if participant is not None and participant.awaiting is not None:
+            await repos.participants.set_awaiting(participant_id, None, now)
+        send: list[Screen] = []
+        if response.status == "pending":
+            await repos.responses.start(response.id, now)
+            state = replace(state, response=replace(response, status="started"))
+            survey = await self.context(repos, state)
+            send.append(
+                IntroScreen(survey, len(state.asked()), len(state.instrument.for_role(state.role)))
+            )
+        elif response.status == "completed" and state.asked():
+            first = state.asked()[0]
+            await repos.responses.set_cursor(response.id, first.id, now)
+            state = replace(state, response=replace(response, cursor=first.id))
+        presented = await self._present(repos, state, now)
+        retire += [r for r in presented.retire if r.message_id != pressed]
+        return SurveyReply(retire=tuple(retire), send=(*send, *presented.send))
+
+    async def _present(self, repos: Repos, state: State, now: datetime) -> SurveyReply:
+        """Show the current question anew (or, if nothing is left, complete and recap),
+        retiring the buttons of the previous prompt."""
+        survey = await self.context(repos, state)
+        current = state.current()
+        retire: tuple[Retire, ...] = ()
+        if state.response.prompt_message_id is not None:
+            retire = (Retire(state.response.prompt_message_id),)
+        if current is not None:
+            return SurveyReply(retire=retire, send=(question_screen(state, survey, current),))
+        # A revision that was under way ends here; anything else is a first pass done.
+        revised = state.revising and state.response.cursor is not None
+        if state.response.status == "started":
+            await repos.responses.complete(state.response.id, now)
+        await repos.responses.set_prompt(state.response.id, None, now)
+        recap = await self._recap(repos, state, survey, revised=revised)
+        return SurveyReply(retire=retire, send=(recap,))
+
+    async def _recap(
+        self, repos: Repos, state: State, survey: SurveyContext, *, revised: bool
+    ) -> RecapScreen:
+        next_survey: PendingSurvey | None = None
+        assert state.response.participant_id is not None
+        for other in await self.open_responses(repos, state.response.participant_id):
+            if other.id != state.response.id and other.status != "completed":
+                next_survey = PendingSurvey(
+                    other.id,
+                    await self.instrument(repos, other),
+                    await self.commitment(repos, other.commitment_id),
+                )
+                break
+        return RecapScreen(survey, state.recap_items(), revised, next_survey)
+
+    async def survey_press(
+        self, caller: Caller, response_id: int, move: Move, *, update_id: int, message_id: int
+    ) -> SurveyReply:
+        """A survey button: answer, toggle, done/keep, skip or back."""
+
+        async def replay() -> SurveyReply:
+            return await self._replay(
+                caller.participant.id if caller.participant else None,
+                response_id,
+                reference=message_id,
+                pressed=(message_id, move.question_id),
+            )
+
+        return await self._move(
+            caller, response_id, move, update_id=update_id, pressed=message_id, replay=replay
+        )
+
+    async def text_answer(
+        self, caller: Caller, text: str, *, update_id: int, message_id: int
+    ) -> SurveyReply | None:
+        """A text that is no command and no awaited feedback: the answer to the text
+        question in front of the person. None: nothing to say."""
+        participant = caller.participant
+        assert participant is not None
+        async with self.services.db.read() as repos:
+            found = under_way(await self.open_responses(repos, participant.id))
+            state = await self.state(repos, found[0].id) if found else None
+            current = state.current() if state is not None else None
+            awaited = current is not None and current.type is QuestionType.TEXT
+            # Staff may be typing to another module's conversation (a wizard), and a
+            # redelivered text was answered already: stay quiet for both.
+            quiet = not awaited and (caller.is_staff or await repos.updates.seen(update_id))
+        if current is None or not awaited:
+            if quiet:
+                return None
+            key = "journey.text.use_buttons" if found else "journey.text.nothing_awaited"
+            return SurveyReply(notice=Notice(key))
+        response_id = found[0].id
+
+        async def replay() -> SurveyReply:
+            return await self._replay(
+                participant.id, response_id, reference=message_id, pressed=None
+            )
+
+        return await self._move(
+            caller,
+            response_id,
+            Move("text", current.id, text=text),
+            update_id=update_id,
+            pressed=None,
+            replay=replay,
+        )
+
+    async def _move(
+        self,
+        caller: Caller,
+        response_id: int,
+        move: Move,
+        *,
+        update_id: int,
+        pressed: int | None,
+        replay: Callable[[], Awaitable[SurveyReply]],
+    ) -> SurveyReply:
+        """Check, decide and store one move, then say what to show (after the commit);
+        ``replay`` if the update was applied before."""
+        participant = caller.participant
+        now = self.now()
+
+        async def apply(repos: Repos) -> tuple[SurveyReply, bool]:
+            state = await self.state(repos, response_id)
+            question = check_move(
+                state, move, participant_id=participant.id if participant else None, now=now
+            )
+            assert state is not None
+            assert participant is not None
+            # Where the question was shown: the pressed message, or (a text answer)
+            # the prompt — read before the move, which may clear the prompt.
+            shown_in = pressed if pressed is not None else state.response.prompt_message_id
+            decision = decide(state, question, move)
+            after = await self._apply(repos, state, question, decision, caller.locale, now)
+            if participant.awaiting is not None:
+                # The person went on with the survey: /feedback waits no more.
+                await repos.participants.set_awaiting(participant.id, None, now)
+            survey = await self.context(repos, after)
+            reply = await self._moved(repos, after, survey, question, decision, shown_in)
+            return reply, after.response.status == "completed"
+
+        async def replayed() -> tuple[SurveyReply, bool]:
+            return await replay(), False
+
+        try:
+            reply, completed = await fresh_or_replay(
+                self.services.db, update_id, now, apply=apply, replay=replayed
+            )
+        except Refusal as refusal:
+            return SurveyReply(notice=refusal.notice)
+        if completed:
+            assert participant is not None
+            self.services.rounds.person_changed(participant.id)  # no reminder for it now
+        return reply
+
+    async def _apply(
+        self,
+        repos: Repos,
+        state: State,
+        question: Question,
+        decision: Decision,
+        language: Locale,
+        now: datetime,
+    ) -> State:
+        """Store what ``decision`` says (texts with their sentiment); the state after it."""
+        response = state.response
+        if decision.save is not None:
+            sentiment = None
+            if decision.save.text is not None:
+                # The person's language settles texts with no evidence either way ("ok").
+                score = get_analyzer().analyse(decision.save.text, default_language=language)
+                sentiment = TextScore(score.label, score.score, score.language, score.version)
+            await repos.responses.save_answer(
+                response,
+                decision.save,
+                multi=question.type is QuestionType.MULTI,
+                sentiment=sentiment,
+                now=now,
+            )
+        if decision.delete:
+            await repos.responses.delete_answers(response.id, decision.delete)
+        status = response.status
+        if decision.complete:
+            await repos.responses.complete(response.id, now)
+            status = "completed"
+        elif decision.cursor != response.cursor:
+            await repos.responses.set_cursor(response.id, decision.cursor, now)
+        prompt = response.prompt_message_id
+        if decision.show is None:
+            prompt = None
+            await repos.responses.set_prompt(response.id, None, now)
+        updated = replace(
+            response, status=status, cursor=decision.cursor, prompt_message_id=prompt
+        )
+        return replace(state, response=updated, answers=decision.answers)
+
+    async def _moved(
+        self,
+        repos: Repos,
+        after: State,
+        survey: SurveyContext,
+        question: Question,
+        decision: Decision,
+        shown_in: int | None,
+    ) -> SurveyReply:
+        if decision.in_place:
+            assert decision.show is not None
+            return SurveyReply(replace=question_screen(after, survey, decision.show))
+        retire: tuple[Retire, ...] = ()
+        if shown_in is not None:
+            retire = (Retire(shown_in, answered_screen(after, survey, question)),)
+        if decision.show is not None:
+            return SurveyReply(
+                retire=retire, send=(question_screen(after, survey, decision.show),)
+            )
+        recap = await self._recap(repos, after, survey, revised=not decision.complete)
+        return SurveyReply(retire=retire, send=(recap,))
+
+    async def _replay(
+        self,
+        participant_id: int | None,
+        response_id: int,
+        *,
+        reference: int | None,
+        pressed: tuple[int, str] | None,
+    ) -> SurveyReply:
+        """The reply for the current state, after a redelivered update (nothing is stored).
+
+        Message ids in a private chat grow with every message, the person's
+        included: a prompt newer than the update's own message (the pressed one,
+        or the text) means the reply went out before the redelivery, so nothing
+        more is sent. Otherwise the current question (or the recap) is shown.
+        """
+        now = self.now()
+        async with self.services.db.write() as repos:
+            state = await self.state(repos, response_id)
+            if state is None or not belongs(state, participant_id):
+                return SurveyReply()
+            prompt = state.response.prompt_message_id
+            if prompt is not None and reference is not None and prompt > reference:
+                return SurveyReply()
+            if pressed is None:
+                return await self._present(repos, state, now)
+            message_id, question_id = pressed
+            survey = await self.context(repos, state)
+            current = state.current()
+            if current is not None and current.id == question_id:
+                return SurveyReply(replace=question_screen(state, survey, current))
+            try:
+                answered = answered_screen(state, survey, state.instrument.question(question_id))
+            except UnknownQuestion:
+                answered = None
+            # The pressed message is the old prompt: retire it showing its answer.
+            unprompted = replace(state.response, prompt_message_id=None)
+            presented = await self._present(repos, replace(state, response=unprompted), now)
+            return replace(presented, retire=(Retire(message_id, answered),))
+
+    async def continue_survey(self, caller: Caller, *, update_id: int) -> SurveyReply:
+        """/survey: the survey under way where it stands; else the next one, started; else
+        the finished ones, each with a button to change its answers."""
+        if caller.participant is None:
+            return SurveyReply(notice=STALE)
+        participant_id = caller.participant.id
+        now = self.now()
+        async with self.services.db.write() as repos:
+            fresh = await repos.updates.claim(update_id, now)
+            responses = await self.open_responses(repos, participant_id)
+            found = under_way(responses)
+            if found:
+                state = await self.state(repos, found[0].id)
+                assert state is not None
+                return await self._present(repos, state, now)
+            pending = [r for r in responses if r.status == "pending"]
+            if pending and fresh:
+                state = await self.state(repos, pending[0].id)
+                assert state is not None
+                return await self._begin(repos, state, participant_id, None, now)
+            completed = [r for r in responses if r.status == "completed"]
+            if completed and len(completed) == len(responses):
+                surveys = []
+                for response in completed:
+                    state = await self.state(repos, response.id)
+                    assert state is not None
+                    surveys.append(await self.context(repos, state))
+                return SurveyReply(send=(CompletedList(tuple(surveys)),))
+            if responses:
+                return SurveyReply()  # a redelivered /survey whose start was already shown
+        return SurveyReply(send=(MessageScreen(Notice("journey.survey.none_open")),))

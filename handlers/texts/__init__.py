@@ -1,0 +1,1 @@
+"""Plain texts the edge writes from service values: answers in words, the /mydata file."""
