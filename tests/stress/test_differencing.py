@@ -370,6 +370,7 @@ async def a_round_lived_through(services: Services, clock: ManualClock, populati
 
 
 @pytest.mark.asyncio
+@pytest.mark.timeout(1800 if STRESS_FULL else 120)
 @settings(
     max_examples=150 if STRESS_FULL else 8,
     deadline=None,
