@@ -5,8 +5,8 @@
 It answers every text with the same text (HTML-escaped, sent with HTML parse
 mode, as Pulso sends), and does nothing else: no database, no handlers but one.
 It runs on the same python-telegram-bot, with the same transport and the same
-concurrency Pulso's :func:`bot.app.build_application` sets (aiohttp through
-:class:`bot.transport.AiohttpRequest`, up to 64 updates at once), so that the
+concurrency Pulso's :func:`pulso.app.build_application` sets (aiohttp through
+:class:`bot.outbox.transport.AiohttpRequest`, up to 64 updates at once), so that the
 difference between the two is what Pulso does per update, not how it talks to
 Telegram. Stops cleanly on SIGTERM, as ``pulso run`` does.
 """
@@ -20,7 +20,7 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, ContextTypes, Defaults, MessageHandler, filters
 
-from bot.transport import AiohttpRequest
+from bot.outbox.transport import AiohttpRequest
 
 
 async def echo(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:

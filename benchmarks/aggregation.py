@@ -47,7 +47,7 @@ import sqlalchemy as sa
 
 from bot.clock import ManualClock
 from bot.i18n import translator
-from bot.insights import InsightsService
+from bot.insights.service import InsightsService
 from bot.plans import import_plan
 from bot.services import Services
 from bot.settings import Settings, load_settings

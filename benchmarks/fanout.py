@@ -135,9 +135,9 @@ async def _populate(services, count: int) -> None:
 async def _run(
     name: str, *, count: int, rate: float, database: str, transport: str, window: float
 ) -> Result:
-    from bot.app import build_application, running
-    from bot.rounds import NewRound
+    from bot.rounds.service import NewRound
     from bot.settings import load_settings
+    from pulso.app import build_application, running
 
     parent, child = multiprocessing.Pipe()
     emulator = multiprocessing.get_context("spawn").Process(
@@ -166,12 +166,12 @@ async def _run(
         # "Before": PTB's default transport, in place of bot/transport.py's.
         from telegram.request import HTTPXRequest
 
-        import bot.app
+        import pulso.app
 
         def httpx_request(connection_pool_size: int = 256) -> HTTPXRequest:
             return HTTPXRequest(connection_pool_size=connection_pool_size)
 
-        bot.app.AiohttpRequest = httpx_request  # type: ignore[assignment,misc]
+        pulso.app.AiohttpRequest = httpx_request  # type: ignore[assignment,misc]
     application = build_application(settings)
     try:
         async with running(application) as services:

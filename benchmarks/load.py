@@ -56,9 +56,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from benchmarks._support import BotProcess, add_participants, bot_environment, fresh_database
-from bot.cli.demo import read_payload
 from botapi_emulator import BotApiEmulator, ChatMessage, SimUser
 from botapi_emulator.simulation import AnswerPolicy, SimulatedRespondent
+from pulso.cli.demo import read_payload
 
 EXAMPLE_PLAN = Path(__file__).resolve().parent.parent / "surveys/data/plans/jalisco-2016.yaml"
 TOKEN = "123456:LOAD-BENCHMARK"
@@ -306,7 +306,7 @@ async def _measured(
 async def _prepare_round(url: str, user_ids: Sequence[int]) -> None:
     """Plan, participants and an open ``progress`` round for all, written in this process."""
     from bot.plans import import_plan
-    from bot.rounds import NewRound
+    from bot.rounds.service import NewRound
     from bot.services import open_services
     from bot.settings import load_settings
     from surveys.loader import load_plan

@@ -1,5 +1,5 @@
 """``python -m bot`` is the ``pulso`` command."""
 
-from bot.cli import main
+from pulso.cli import main
 
 raise SystemExit(main())

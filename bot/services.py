@@ -14,13 +14,13 @@ import logging
 from telegram import Bot
 
 from bot.clock import Clock, SystemClock
-from bot.delivery import DeliveryEngine
 from bot.i18n import Translator, translator
-from bot.insights import InsightsService
+from bot.insights.service import InsightsService
 from bot.journey import JourneyService
+from bot.outbox.engine import DeliveryEngine
 from bot.people import PeopleService
 from bot.plans import InstrumentCache
-from bot.rounds import RoundsService
+from bot.rounds.service import RoundsService
 from bot.settings import Settings
 from bot.storage.engine import Database
 from bot.storage.migrate import upgrade

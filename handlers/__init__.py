@@ -25,8 +25,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, MessageHandler, filters
 
-from bot.context import PulsoApplication, PulsoContext
 from handlers import admin, common, fallback, invites, participant, rounds, secretariat
+from handlers.context import PulsoApplication, PulsoContext
 from handlers.menu import publish_commands
 
 __all__ = ["EDITS_GROUP", "ignore_edits", "publish_commands", "register_all"]

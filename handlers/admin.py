@@ -13,9 +13,9 @@ from telegram import Update
 from telegram.ext import CommandHandler
 
 from bot.access import Caller
-from bot.context import PulsoApplication, PulsoContext
 from bot.i18n import Translator
 from bot.storage.repositories.staff import StaffRole
+from handlers.context import PulsoApplication, PulsoContext
 from handlers.guards import command_args, guarded, reply
 
 STAFF_ROLES: tuple[StaffRole, ...] = get_args(StaffRole)

@@ -13,10 +13,10 @@ from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.access import Caller
-from bot.context import PulsoApplication, PulsoContext
 from bot.i18n import LOCALES, Locale
 from bot.logs import describe_exception
 from handlers.callback_data import ChooseLanguage, encode
+from handlers.context import PulsoApplication, PulsoContext
 from handlers.guards import guarded, pressed, reply
 
 log = logging.getLogger(__name__)

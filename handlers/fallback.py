@@ -7,7 +7,7 @@ from telegram.constants import ChatType
 from telegram.ext import MessageHandler, filters
 
 from bot.access import Caller
-from bot.context import PulsoApplication, PulsoContext
+from handlers.context import PulsoApplication, PulsoContext
 from handlers.guards import guarded, reply
 
 

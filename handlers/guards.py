@@ -20,9 +20,9 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 
 from bot.access import Audience, Caller, identify
-from bot.context import PulsoContext
 from bot.i18n import Html
 from handlers.callback_data import decode
+from handlers.context import PulsoContext
 from surveys.errors import PulsoError
 
 log = logging.getLogger(__name__)

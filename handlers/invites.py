@@ -12,8 +12,8 @@ from telegram import Update
 from telegram.ext import CommandHandler
 
 from bot.access import Caller
-from bot.context import PulsoApplication, PulsoContext
 from bot.i18n import local_datetime
+from handlers.context import PulsoApplication, PulsoContext
 from handlers.guards import command_args, guarded, reply
 from handlers.keyboards import role_name
 from surveys.errors import InviteArgumentError, UnknownInvite

@@ -10,6 +10,7 @@ language (Spanish for any other).
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from telegram import (
     Bot,
@@ -22,7 +23,6 @@ from telegram.error import TelegramError
 
 from bot.i18n import LOCALES, Locale
 from bot.logs import describe_exception
-from bot.services import Services
 from bot.storage.repositories.staff import StaffRole
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,9 @@ ADMIN = (
     "revoke",
     "official",
 )
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 
 def menu_for(staff: set[StaffRole] | frozenset[StaffRole]) -> tuple[str, ...]:

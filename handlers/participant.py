@@ -39,7 +39,6 @@ from telegram.ext import (
 )
 
 from bot.access import Caller
-from bot.context import PulsoApplication, PulsoContext
 from bot.journey import (
     AlreadyJoined,
     CompletedList,
@@ -54,7 +53,7 @@ from bot.journey import (
     SurveyReply,
 )
 from bot.logs import describe_exception
-from bot.outgoing import edit_text, send_text
+from bot.outbox.outgoing import edit_text, send_text
 from handlers.callback_data import (
     ConfirmForget,
     Consent,
@@ -65,6 +64,7 @@ from handlers.callback_data import (
     decode,
     encode,
 )
+from handlers.context import PulsoApplication, PulsoContext
 from handlers.guards import command_args, guarded, pressed, refuse, reply
 from handlers.keyboards import (
     answered_text,

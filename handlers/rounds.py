@@ -11,7 +11,7 @@ COMMITMENTS is ``all`` or ``JAL0001,JAL0004``; ROLES ``all``, ``beneficiary`` or
 ``implementer``; OPENS ``now`` or ``YYYY-MM-DD HH:MM`` in ``TIMEZONE``; DURATION
 like ``7d``, ``36h``, ``90m``. Anything malformed gets the first thing that was
 wrong and the usage line. Everything here is admin-only; the rounds service
-(:mod:`bot.rounds`) does the work and writes the audit log.
+(:mod:`bot.rounds.service`) does the work and writes the audit log.
 
 The wizard is one ``ConversationHandler`` (see docs/rounds.md for the diagram)::
 
@@ -48,11 +48,11 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.access import Caller
-from bot.context import PulsoApplication, PulsoContext
 from bot.i18n import Html, Locale, Translator
-from bot.rounds import CreatedRound, NewRound, RoundOverview
+from bot.rounds.service import CreatedRound, NewRound, RoundOverview
 from bot.storage.repositories.rounds import Schedule
 from handlers.callback_data import WizardStep, encode
+from handlers.context import PulsoApplication, PulsoContext
 from handlers.guards import caller_of, command_args, explain, guarded, pressed, refuse, reply
 from surveys.errors import PulsoError
 from surveys.rounds import (

@@ -27,9 +27,9 @@ from telegram.constants import ChatAction, ChatType
 from telegram.ext import CommandHandler
 
 from bot.access import Caller
-from bot.context import PulsoApplication, PulsoContext
-from bot.outgoing import Outgoing
+from bot.outbox.outgoing import Outgoing
 from bot.settings import SettingsError
+from handlers.context import PulsoApplication, PulsoContext
 from handlers.guards import command_args, guarded, reply
 
 _COMMITMENT = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,15}$")

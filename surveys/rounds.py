@@ -1,7 +1,7 @@
 """Round arithmetic: parsing what an admin types, reminder moments, quiet hours, the state machine.
 
 Everything here is pure: values in, values out, ``now`` and the time zone
-passed in. :mod:`bot.rounds` calls these functions with the clock's ``now``
+passed in. :mod:`bot.rounds.service` calls these functions with the clock's ``now``
 and ``TIMEZONE``; the handlers and the command line call the parsers.
 
 A round moves ``scheduled → open → closed``, or ``scheduled|open → cancelled``

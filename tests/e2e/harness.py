@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.app import build_application, running
 from bot.clock import ManualClock
-from bot.context import PulsoApplication
 from bot.plans import import_plan
 from bot.services import Services
 from bot.settings import Settings, load_settings
 from botapi_emulator import BotApiEmulator, SimGroup, SimUser
+from handlers.context import PulsoApplication
+from pulso.app import build_application, running
 from surveys.loader import load_plan
 from tests.factories import add_participant
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from bot.rounds import NewRound
+from bot.rounds.service import NewRound
 from botapi_emulator import ChatMessage, SimUser
 from tests.e2e.harness import RunningBot
 

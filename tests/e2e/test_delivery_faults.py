@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from telegram.error import NetworkError
 
-from bot.delivery import DeliveryEngine, TokenBucket, backoff_seconds, seconds_of
-from bot.outgoing import Outgoing, renders
-from bot.rounds import NewRound
+from bot.outbox.engine import DeliveryEngine, TokenBucket, backoff_seconds, seconds_of
+from bot.outbox.outgoing import Outgoing, renders
+from bot.rounds.service import NewRound
 from bot.storage.engine import Database
 from bot.storage.repositories.outbox import NewDelivery, OutboxItem
 from bot.storage.schema import outbox

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.rounds import NewRound
+from bot.rounds.service import NewRound
 from tests.e2e.harness import RunningBot
 from tests.e2e.test_rounds_lifecycle import admin_says, people, wait_sent
 from tests.factories import complete_responses

@@ -9,7 +9,7 @@ import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.transport import AiohttpRequest
+from bot.outbox.transport import AiohttpRequest
 from botapi_emulator import BotApiEmulator
 from tests.e2e.harness import TOKEN, tiny_png
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.cli.demo import run_demo
 from bot.settings import load_settings
+from pulso.cli.demo import run_demo
 
 pytestmark = pytest.mark.e2e
 

@@ -21,7 +21,7 @@ async def test_a_failing_handler_apologises_and_logs_no_secrets(
     ana = pulso.person(12_345_678, "Ana", language="en")
     await ana.send("/language")
     await ana.wait_for_message()
-    with caplog.at_level(logging.ERROR, logger="bot.app"):
+    with caplog.at_level(logging.ERROR, logger="pulso.app"):
         mark = ana.chat.cursor
         await ana.press("🇲🇽 Español")
         apology = await ana.wait_for_message(since=mark, predicate=lambda m: "wrong" in m.content)

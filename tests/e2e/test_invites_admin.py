@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from bot.cli import main
-from bot.cli.invites import bot_username
 from bot.storage.schema import participants
+from pulso.cli import main
+from pulso.cli.invites import bot_username
 from surveys.invites import hash_token
 from tests.e2e.harness import EXAMPLE_PLAN, TOKEN, RunningBot, e2e_settings
 from tests.e2e.participant_steps import after, consent, issue_invite

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main as cli_main
 from bot.clock import ManualClock
+from pulso.cli import main as cli_main
 from tests.e2e.harness import RunningBot, running_bot
 from tests.e2e.process import bot_environment
 from tests.factories import add_participant

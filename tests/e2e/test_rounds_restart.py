@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.plans import import_plan
-from bot.rounds import NewRound
+from bot.rounds.service import NewRound
 from bot.services import open_services
 from botapi_emulator import BotApiEmulator
 from surveys.loader import load_plan

@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = (
-    "bot/cli/demo.py",
+    "pulso/cli/demo.py",
     "botapi_emulator/server.py",
     "botapi_emulator/simulation.py",
     "handlers/callback_data.py",

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from bot.clock import ManualClock
 from bot.i18n import translator
 from bot.plans import import_plan
-from bot.rounds import NewRound
+from bot.rounds.service import NewRound
 from bot.services import Services
 from bot.settings import load_settings
 from bot.storage.engine import Database

@@ -5,7 +5,7 @@
   fetched *and handled* (PTB marks each update done in its ``update_queue``);
   :meth:`~Observer.problems` lists what went wrong since the last call — an
   update that escaped to the error handler (``handling update … failed`` on
-  ``bot.app``), anything PTB logged at ERROR, an emulator bug, and every Bot API
+  ``pulso.app``), anything PTB logged at ERROR, an emulator bug, and every Bot API
   call the emulator refused except the edits a stale or forged press is allowed
   to miss (the message is gone, unchanged, or not the bot's).
 * :func:`snapshot` reads every table, keyed by primary key, and :func:`diff`
@@ -161,7 +161,7 @@ def harmless(record: RequestRecord) -> bool:
 
 def _tolerated_log(record: logging.LogRecord) -> bool:
     # The bot's "could not apologise" follows a failure already reported on its own line.
-    return record.name == "bot.app" and record.getMessage().startswith("could not apologise")
+    return record.name == "pulso.app" and record.getMessage().startswith("could not apologise")
 
 
 # --- database snapshots ---------------------------------------------------------------------

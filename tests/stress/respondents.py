@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from bot.cli.demo import read_payload
 from bot.i18n import translator
 from bot.storage.engine import Database
 from bot.storage.schema import answers
@@ -42,6 +41,7 @@ from botapi_emulator.simulation import (
     SimulationError,
     SurveyPress,
 )
+from pulso.cli.demo import read_payload
 
 #: The Start buttons of invitations and reminders, in both languages.
 OUTBOX_START_LABELS = frozenset(

@@ -51,7 +51,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.plans import import_plan
-from bot.rounds import NewRound
+from bot.rounds.service import NewRound
 from bot.services import Services, open_services
 from bot.storage.schema import outbox, participants, reminders, responses
 from botapi_emulator import BotApiEmulator

@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.rounds import NewRound
+from bot.rounds.service import NewRound
 from bot.storage.schema import outbox, participants
 from tests.e2e.harness import RunningBot, running_bot
 from tests.stress.conftest import STRESS_FULL, STRESS_SEED

@@ -40,12 +40,12 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-import bot.charts
-from bot.cli import main as pulso_cli
-from bot.cli.demo import read_payload
+import handlers.charts
 from bot.logs import NOISY_LOGGERS, configure_logging
 from botapi_emulator import ChatMessage, SimUser
 from botapi_emulator.simulation import AnswerPolicy, SimulatedRespondent
+from pulso.cli import main as pulso_cli
+from pulso.cli.demo import read_payload
 from tests.e2e.harness import SECRETARIAT_CHAT, TOKEN, RunningBot, running_bot
 from tests.factories import answer_response
 from tests.stress.observe import Observer
@@ -237,8 +237,13 @@ async def test_no_log_line_carries_the_token_an_id_or_what_people_wrote(journey:
     # invitation is logged at DEBUG by the delivery engine).
     seen = {(line.split()[2], line.split()[3].rstrip(":")) for line in lines}
     loggers = {name for _, name in seen}
-    assert {"bot.app", "bot.rounds", "bot.insights", "bot.delivery"} <= loggers
-    assert ("DEBUG", "bot.delivery") in seen
+    assert {
+        "pulso.app",
+        "bot.rounds.service",
+        "bot.insights.service",
+        "bot.outbox.engine",
+    } <= loggers
+    assert ("DEBUG", "bot.outbox.engine") in seen
 
     secret_part = TOKEN.split(":", 1)[1]
     forbidden = [TOKEN, secret_part, *journey.texts, *journey.names]
@@ -330,7 +335,7 @@ class ChartSpy:
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
 
     def wrap(self, name: str) -> Callable[..., bytes]:
-        original = getattr(bot.charts, name)
+        original = getattr(handlers.charts, name)
 
         def spy(*args: Any, **kwargs: Any) -> bytes:
             self.calls.append((name, args))
@@ -346,7 +351,7 @@ async def test_every_published_breakdown_respects_min_group_size(
     """N − 1 people answered about one commitment, N about another (N = MIN_GROUP_SIZE)."""
     spy = ChartSpy()
     for name in ("gap_chart", "tone_chart", "trend_chart"):
-        monkeypatch.setattr(bot.charts, name, spy.wrap(name))
+        monkeypatch.setattr(handlers.charts, name, spy.wrap(name))
     async with running_bot(f"sqlite+aiosqlite:///{tmp_path / 'pulso.db'}") as pulso:
         observer = Observer(pulso)
         try:

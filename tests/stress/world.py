@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.rounds import NewRound
+from bot.rounds.service import NewRound
 from bot.storage.repositories.staff import StaffRole
 from botapi_emulator import SimUser
 from surveys.instruments import Instrument, Role

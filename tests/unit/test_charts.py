@@ -8,7 +8,8 @@ import struct
 import pytest
 from matplotlib.patches import Rectangle
 
-from bot.charts import (
+from bot.i18n import translator
+from handlers.charts import (
     FLAG,
     VERMILLION,
     gap_chart,
@@ -17,11 +18,10 @@ from bot.charts import (
     tone_figure,
     trend_figure,
 )
-from bot.i18n import translator
+from handlers.texts.results import RoundInfo, TrendPoint, as_plain_text
 from surveys.aggregation import QuestionTally, RoundCounts, summarise
 from surveys.gap import reality_gap
 from surveys.instruments import Role, builtin_instrument
-from surveys.render import RoundInfo, TrendPoint, as_plain_text
 
 PROGRESS = builtin_instrument("progress")
 BEN, IMP = Role.BENEFICIARY, Role.IMPLEMENTER
@@ -134,7 +134,7 @@ PESOS = {"A": "Becas de $5 mil y $10 mil", "B": r"Apoyo $\x$ (sic)", "C": "Becas
 def test_plan_text_with_dollar_signs_is_drawn_literally() -> None:
     from matplotlib.text import Text
 
-    from bot.charts import png
+    from handlers.charts import png
 
     rows = reality_gap(result(), ["A", "B"], {"A": 100.0}, threshold=30)
     tones = [(c.commitment_id, c.tone) for c in result().commitments]

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
 from bot.plans import import_plan
 from bot.storage.engine import Database
 from bot.storage.migrate import upgrade
+from pulso.cli import main
 from surveys.instruments import Instrument
 from surveys.loader import load_plan
 from tests.e2e.harness import EXAMPLE_PLAN

@@ -7,11 +7,7 @@ import pytest
 
 from bot.i18n import translator
 from botapi_emulator.html import parse_html
-from surveys.aggregation import QuestionTally, RoundCounts, summarise
-from surveys.gap import reality_gap
-from surveys.instruments import Role, builtin_instrument
-from surveys.locale import LocalizedText
-from surveys.render import (
+from handlers.texts.results import (
     Digest,
     RoundInfo,
     TrendPoint,
@@ -24,6 +20,10 @@ from surveys.render import (
     telegram_length,
     trend_sections,
 )
+from surveys.aggregation import QuestionTally, RoundCounts, summarise
+from surveys.gap import reality_gap
+from surveys.instruments import Role, builtin_instrument
+from surveys.locale import LocalizedText
 from surveys.themes import Term, Themes
 from tests.unit.test_aggregation import golden
 

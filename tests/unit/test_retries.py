@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot import retries
-from bot.retries import ENGINE_REQUEST, MAX_RETRIES, TransientRetries
+from bot.outbox import retries
+from bot.outbox.retries import ENGINE_REQUEST, MAX_RETRIES, TransientRetries
 
 
 class Script:

@@ -6,7 +6,7 @@ import asyncio
 
 from telegram import Chat, Message, Update, User
 
-from bot.app import PerChatUpdateProcessor
+from pulso.app import PerChatUpdateProcessor
 
 
 def update_in(chat_id: int, update_id: int) -> Update:

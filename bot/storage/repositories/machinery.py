@@ -20,7 +20,7 @@ from bot.storage.schema import audit_log, processed_updates
 #: a number, and is handled. Keying on the time rather than on a content hash
 #: keeps one row per update and needs no change of schema, and a hash would
 #: drop a person's second identical "sí" within a day. Records older than this
-#: protect nothing and are pruned (:meth:`bot.scheduler.RoundScheduler`).
+#: protect nothing and are pruned (:meth:`bot.rounds.scheduler.RoundScheduler`).
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
 

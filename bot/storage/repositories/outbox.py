@@ -3,7 +3,7 @@
 A row moves ``pending → sending → sent`` (or ``failed``/``unreachable``),
 or ``→ cancelled``. ``dedupe_key`` is unique, so enqueueing the same
 invitation twice — a repeated job, a restart mid fan-out — inserts nothing.
-:mod:`bot.delivery` claims rows in batches, sends, and records outcomes.
+:mod:`bot.outbox.engine` claims rows in batches, sends, and records outcomes.
 """
 
 from __future__ import annotations
@@ -223,7 +223,7 @@ class OutboxRepository(Repository):
 
         This is the one place a message can go out twice: Telegram may have
         delivered it in the moment between answering and our record of the
-        answer committing (see :mod:`bot.delivery`).
+        answer committing (see :mod:`bot.outbox.engine`).
         """
         rows = await self.conn.execute(
             sa.update(outbox)

@@ -18,7 +18,7 @@ A timed-out request may have been performed: its retry may then send a reply
 twice (the journey refuses the older copy's buttons), and an edit or a callback
 answer that was already applied fails with a 400 that is taken as success.
 
-The delivery engine (:mod:`bot.delivery`) has its own policy — a 429 pauses
+The delivery engine (:mod:`bot.outbox.engine`) has its own policy — a 429 pauses
 every send, failures are retried from the outbox — so its send tasks set
 :data:`ENGINE_REQUEST` and pass straight through.
 """

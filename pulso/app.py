@@ -23,13 +23,13 @@ from telegram.ext import Application, BaseUpdateProcessor, ContextTypes, Default
 
 from bot.access import identify
 from bot.clock import Clock
-from bot.context import BotData, PulsoApplication, PulsoContext
 from bot.logs import describe_exception, redacting_filter
-from bot.retries import TransientRetries
+from bot.outbox.retries import TransientRetries
+from bot.outbox.transport import AiohttpRequest
 from bot.services import Services, open_services
 from bot.settings import Settings
-from bot.transport import AiohttpRequest
 from handlers import publish_commands, register_all
+from handlers.context import BotData, PulsoApplication, PulsoContext
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """``pulso round new|list|close|cancel``: survey rounds from the server's command line.
 
-The same service as the Telegram commands (:mod:`bot.rounds`), on the same
+The same service as the Telegram commands (:mod:`bot.rounds.service`), on the same
 database, so it is safe while the bot runs: the running bot (another process)
 sends what this command queues. ``pulso round new … --now`` opens the round at
 once and shows a progress bar on standard error while the bot drains the
@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 
 from tqdm import tqdm
 
-from bot.cli.common import say
-from bot.rounds import CreatedRound, NewRound
+from bot.rounds.service import CreatedRound, NewRound
 from bot.services import Services, open_services
 from bot.settings import Settings
+from pulso.cli.common import say
 from surveys.errors import PulsoError
 from surveys.rounds import (
     DEFAULT_REMINDER_OFFSETS,

@@ -19,7 +19,7 @@ process or a restart changes nothing twice:
 * **cancelling** (``scheduled|open → cancelled``) cancels what was not sent.
 
 :meth:`RoundsService.tick` does all that is due, in that order, and fires the
-recurring schedules; :class:`bot.scheduler.RoundScheduler` calls it. The
+recurring schedules; :class:`bot.rounds.scheduler.RoundScheduler` calls it. The
 renderers at the bottom turn outbox rows into messages at send time.
 """
 
@@ -35,11 +35,11 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.delivery import preloads
 from bot.i18n import Html, Locale, as_locale
 from bot.logs import describe_exception
-from bot.outgoing import Outgoing, renders
-from bot.scheduler import RoundScheduler
+from bot.outbox.engine import preloads
+from bot.outbox.outgoing import Outgoing, renders
+from bot.rounds.scheduler import RoundScheduler
 from bot.storage.repositories import Repos
 from bot.storage.repositories.outbox import NewDelivery, OutboxItem
 from bot.storage.repositories.responses import Recipient, Target

@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.cli.common import clock, say, with_database
 from bot.plans import describe_instrument, import_plan
 from bot.settings import Settings
 from bot.storage.engine import Database
+from pulso.cli.common import clock, say, with_database
 from surveys.errors import PlanFileError
 from surveys.loader import LoadedPlan, load_example_plan, load_plan
 

@@ -29,13 +29,13 @@ from typing import TypeVar
 
 from tqdm import tqdm
 
-from bot.app import build_application, running
-from bot.cli.common import say
 from bot.plans import import_plan
 from bot.settings import Settings, load_settings
 from botapi_emulator import BotApiEmulator, ChatLog, ChatMessage, SimUser, simulation
 from botapi_emulator.simulation import AnswerPolicy, SimulatedRespondent
 from handlers import callback_data
+from pulso.app import build_application, running
+from pulso.cli.common import say
 from surveys.loader import load_example_plan
 
 EXIT_OK, EXIT_FAILED = 0, 1

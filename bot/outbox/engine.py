@@ -11,7 +11,7 @@ and hands each claimed row to a send task when four things allow it:
 * **one message per second per chat**, and never two in flight to one chat;
 * **bounded concurrency** (:data:`MAX_IN_FLIGHT` send tasks).
 
-A send task renders the row (:mod:`bot.outgoing`: at send time, so a person who
+A send task renders the row (:mod:`bot.outbox.outgoing`: at send time, so a person who
 stopped or a round that closed meanwhile is honoured; None → ``cancelled``),
 sends it, and passes the outcome to the :class:`OutcomeWriter`, which commits
 all outcomes that arrived since its last commit in one transaction (a group
@@ -68,8 +68,8 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.logs import describe_exception
-from bot.outgoing import Outgoing, renderer_for, send_text
-from bot.retries import ENGINE_REQUEST
+from bot.outbox.outgoing import Outgoing, renderer_for, send_text
+from bot.outbox.retries import ENGINE_REQUEST
 from bot.storage.repositories.outbox import (
     FIRST_MESSAGE_ID,
     SENT_PARTS,

@@ -52,7 +52,7 @@ def renderer_for(kind: str) -> Renderer | None:
     return _RENDERERS.get(kind)
 
 
-# What the application's Defaults add to every text (bot.app), spelt out for the two
+# What the application's Defaults add to every text (pulso.app), spelt out for the two
 # helpers below: PTB's do_api_request does not add them.
 _TEXT_DEFAULTS = {"parse_mode": ParseMode.HTML, "link_preview_options": {"is_disabled": True}}
 

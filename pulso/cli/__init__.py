@@ -13,8 +13,8 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from bot.cli import demo, insights, invites, plan, rounds
 from bot.settings import Settings, SettingsError, load_settings
+from pulso.cli import demo, insights, invites, plan, rounds
 
 log = logging.getLogger("pulso")
 
@@ -27,8 +27,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
     from telegram import Update
 
-    from bot.app import build_application
     from bot.logs import configure_logging
+    from pulso.app import build_application
 
     token = settings.require_token()
     webhook = settings.require_webhook() if args.webhook else None

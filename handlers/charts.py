@@ -32,11 +32,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
+from handlers.texts.results import TrendPoint, whole
 from surveys.aggregation import Figure, Tone
 from surveys.aggregation import Label as ToneLabel
 from surveys.gap import GapRow
 from surveys.instruments import Measure, Role
-from surveys.render import TrendPoint, whole
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

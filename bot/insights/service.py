@@ -51,12 +51,26 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Final, Literal, TextIO
 
-from bot import charts
 from bot.i18n import Locale, as_locale
-from bot.outgoing import Outgoing, renders
+from bot.outbox.outgoing import Outgoing, renders
 from bot.storage.repositories.insights import ExportRow
 from bot.storage.repositories.outbox import NewDelivery
 from bot.storage.repositories.rounds import Round
+from handlers import charts
+from handlers.texts.results import (
+    Digest,
+    RoundInfo,
+    TrendPoint,
+    as_plain_text,
+    commitment_sections,
+    gap_sections,
+    progress_sections,
+    results_message,
+    split_messages,
+    summary_sections,
+    trend_sections,
+    whole,
+)
 from surveys.aggregation import (
     LABELS,
     NUMERIC_MEASURES,
@@ -80,20 +94,6 @@ from surveys.errors import UnknownCommitment
 from surveys.gap import BENEFICIARIES_MEASURE, IMPLEMENTERS_MEASURE, reality_gap
 from surveys.instruments import MEASURE_LABELS, Instrument, Measure, QuestionType, Role
 from surveys.locale import LocalizedText
-from surveys.render import (
-    Digest,
-    RoundInfo,
-    TrendPoint,
-    as_plain_text,
-    commitment_sections,
-    gap_sections,
-    progress_sections,
-    results_message,
-    split_messages,
-    summary_sections,
-    trend_sections,
-    whole,
-)
 from surveys.rounds import UnknownRound, not_before, parse_quiet_hours
 from surveys.snapshot import BreakdownKey, RoundSnapshot
 from surveys.themes import Themes, find_themes, pick_quotes
@@ -819,7 +819,7 @@ def _table(heading: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -
 
 
 class _Bound:
-    """The translator bound to one locale, as :mod:`surveys.render` and the charts take it."""
+    """The translator bound to one locale, as the results texts and the charts take it."""
 
     def __init__(self, services: Services, locale: Locale) -> None:
         self._t = services.t

@@ -29,11 +29,11 @@ import io
 import sys
 from pathlib import Path
 
-from bot.cli.common import clock, say, with_database
 from bot.i18n import LOCALES, translator
-from bot.insights import audit_answers_export, write_answers
+from bot.insights.service import audit_answers_export, write_answers
 from bot.settings import Settings
 from bot.storage.engine import Database
+from pulso.cli.common import clock, say, with_database
 from surveys.aggregation import RoundStillOpen
 from surveys.errors import PulsoError
 from surveys.rounds import UnknownRound

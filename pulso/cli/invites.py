@@ -17,11 +17,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from bot.cli.common import clock, say, with_database
 from bot.i18n import local_datetime
 from bot.journey import IssuedInvite, issue_invite
 from bot.settings import Settings, SettingsError
 from bot.storage.engine import Database
+from pulso.cli.common import clock, say, with_database
 from surveys.errors import InviteArgumentError, UnknownCommitment
 from surveys.invites import (
     DEFAULT_INVITE_DAYS,

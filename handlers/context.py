@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.services import Services
+if TYPE_CHECKING:
+    from bot.services import Services
 
 
 class BotData:

@@ -1,0 +1,1 @@
+"""Results: the snapshot taken at close, the figures every surface shows, exports."""

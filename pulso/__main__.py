@@ -1,0 +1,5 @@
+"""``python -m pulso``: the ``pulso`` command."""
+
+from pulso.cli import main
+
+raise SystemExit(main())
