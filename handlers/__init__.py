@@ -17,7 +17,8 @@ edits by default and a handler added later would too.
 4. :mod:`handlers.rounds` — /newround (and its wizard), /schedule, /rounds …;
 5. :mod:`handlers.invites` — /invite, /revokeinvite;
 6. :mod:`handlers.admin` — /grant, /revoke;
-7. :mod:`handlers.fallback` — last: an unknown command gets a hint.
+7. :mod:`handlers.fallback` — last: an unknown command gets a hint, and a button
+   press no handler took (its payload type is routed nowhere) is called stale.
 """
 
 from __future__ import annotations

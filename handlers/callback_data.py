@@ -14,11 +14,27 @@ action letter and colon-separated fields::
 :func:`decode` returns None for anything malformed; *whether* a well-formed
 press may change anything (round open, person targeted, option valid) is
 decided by the service that receives it, in one place per action.
+
+The codec also owns the routing: a handler registers with :func:`matches`, a
+``CallbackQueryHandler`` pattern that takes the presses whose payload decodes
+to one of the given types (and, optionally, has the given field values), so
+no other module spells a payload letter::
+
+    CallbackQueryHandler(consent_pressed, pattern=matches(Consent))
+    CallbackQueryHandler(survey_chosen, pattern=matches(WizardStep, step="survey"))
+
+A press that no pattern takes (malformed, or a type nobody handles) falls
+through to :mod:`handlers.fallback`, which says the button is no longer
+valid. PTB calls each candidate handler's pattern with the raw string, so
+:func:`decode` keeps a small cache: a press is parsed once however many
+patterns look at it (the values are frozen, so sharing them is safe).
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -130,6 +146,31 @@ def decode(text: str | None) -> CallbackData | None:
     """Parse a press; None when the payload is not one Pulso could have made."""
     if not text or len(text.encode()) > MAX_BYTES:
         return None
+    return _parse(text)
+
+
+def matches(*kinds: type[CallbackData], **fields: object) -> Callable[[object], bool]:
+    """A ``CallbackQueryHandler`` pattern: true for a payload that decodes to one of
+    ``kinds`` whose attributes equal ``fields`` (``matches(WizardStep, step="roles")``)."""
+    if not kinds:
+        raise ValueError("matches() needs at least one payload type")
+    for name in fields:
+        if not all(name in kind.__dataclass_fields__ for kind in kinds):
+            raise ValueError(f"{name!r} is not a field of every one of {kinds}")
+
+    def pattern(data: object) -> bool:
+        decoded = decode(data) if isinstance(data, str) else None
+        return isinstance(decoded, kinds) and all(
+            getattr(decoded, name) == value for name, value in fields.items()
+        )
+
+    wanted = ", ".join([*(k.__name__ for k in kinds), *(f"{k}={v!r}" for k, v in fields.items())])
+    pattern.__qualname__ = pattern.__name__ = f"matches({wanted})"
+    return pattern
+
+
+@functools.lru_cache(maxsize=256)
+def _parse(text: str) -> CallbackData | None:
     letter, _, rest = text.partition(":")
     fields = rest.split(":") if rest else []
     match letter, fields:

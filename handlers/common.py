@@ -15,7 +15,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot.access import Caller
 from bot.i18n import LOCALES, Locale
 from bot.logs import describe_exception
-from handlers.callback_data import ChooseLanguage, encode
+from handlers.callback_data import ChooseLanguage, encode, matches
 from handlers.context import PulsoApplication, PulsoContext
 from handlers.guards import guarded, pressed, reply
 
@@ -78,4 +78,4 @@ def register(application: PulsoApplication) -> None:
     application.add_handler(CommandHandler("start", start_without_invite, has_args=False))
     application.add_handler(CommandHandler("help", help_command))
     application.add_handler(CommandHandler("language", language_command))
-    application.add_handler(CallbackQueryHandler(language_chosen, pattern=r"^l:"))
+    application.add_handler(CallbackQueryHandler(language_chosen, pattern=matches(ChooseLanguage)))

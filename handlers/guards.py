@@ -79,6 +79,12 @@ async def pressed(
     return query, data
 
 
+async def stale_press(update: Update, context: PulsoContext, caller: Caller) -> None:
+    """A press no handler takes (malformed, from an old message, or out of its
+    conversation): "this button is no longer valid", and nothing changes."""
+    await refuse(update, context, caller, "error.stale_button")
+
+
 async def refuse(update: Update, context: PulsoContext, caller: Caller, key: str) -> None:
     """A short translated refusal: as a toast for a button, as a message otherwise."""
     text = context.services.t(key, caller.locale)

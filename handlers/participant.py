@@ -10,11 +10,13 @@ group    handlers
 -1       /start from a participant: "welcome back" (and resumed if they had
          stopped or blocked the bot); it stops there, so the common /start
          (group 0) still welcomes strangers
-0        /start TOKEN, consent (``c:``), demographics (``g:``), Start
-         (``s:``), survey buttons (``a: m: d: k: b:``), /survey, /feedback
-         and its commitment buttons (``e:``), /privacy, /mydata, /forget and
-         its confirmation (``f:``), /stop, /resume; ``my_chat_member``: the
-         person blocked or unblocked the bot
+0        /start TOKEN, consent (``Consent``), demographics
+         (``Demographic``), Start and the survey buttons (``StartSurvey``,
+         ``SurveyPress``), /survey, /feedback and its commitment buttons
+         (``FeedbackAbout``), /privacy, /mydata, /forget and its confirmation
+         (``ConfirmForget``), /stop, /resume; ``my_chat_member``: the person
+         blocked or unblocked the bot. Buttons are routed by the type their
+         payload decodes to (:func:`handlers.callback_data.matches`)
 1        plain texts in private chats (text answers, feedback): a group of
          their own, so conversations other modules keep in group 0 (the
          admin's wizard) still see the texts they wait for
@@ -63,6 +65,7 @@ from handlers.callback_data import (
     SurveyPress,
     decode,
     encode,
+    matches,
 )
 from handlers.context import PulsoApplication, PulsoContext
 from handlers.guards import command_args, guarded, pressed, refuse, reply
@@ -427,13 +430,17 @@ def register(application: PulsoApplication) -> None:
         group=-1,
     )
     application.add_handler(CommandHandler("start", start_with_invite, has_args=True))
-    application.add_handler(CallbackQueryHandler(consent_pressed, pattern=r"^c:"))
-    application.add_handler(CallbackQueryHandler(demographic_pressed, pattern=r"^g:"))
-    application.add_handler(CallbackQueryHandler(survey_pressed, pattern=r"^[samdkb]:"))
-    application.add_handler(CallbackQueryHandler(forget_pressed, pattern=r"^f:"))
+    application.add_handler(CallbackQueryHandler(consent_pressed, pattern=matches(Consent)))
+    application.add_handler(
+        CallbackQueryHandler(demographic_pressed, pattern=matches(Demographic))
+    )
+    application.add_handler(
+        CallbackQueryHandler(survey_pressed, pattern=matches(StartSurvey, SurveyPress))
+    )
+    application.add_handler(CallbackQueryHandler(forget_pressed, pattern=matches(ConfirmForget)))
     application.add_handler(CommandHandler("survey", survey_command))
     application.add_handler(CommandHandler("feedback", feedback_command))
-    application.add_handler(CallbackQueryHandler(feedback_chosen, pattern=r"^e:"))
+    application.add_handler(CallbackQueryHandler(feedback_chosen, pattern=matches(FeedbackAbout)))
     application.add_handler(ChatMemberHandler(member_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(CommandHandler("privacy", privacy_command))
     application.add_handler(CommandHandler("mydata", mydata_command))

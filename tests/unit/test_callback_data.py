@@ -18,6 +18,7 @@ from handlers.callback_data import (
     WizardStep,
     decode,
     encode,
+    matches,
 )
 
 codes = st.from_regex(r"[a-z0-9_]{1,16}", fullmatch=True)
@@ -78,3 +79,64 @@ def test_forged_payloads_are_rejected(text: str) -> None:
 def test_an_unencodable_value_is_refused() -> None:
     with pytest.raises(ValueError, match="not encodable"):
         encode(SurveyPress("answer", 1, "Not A Code", "x"))
+
+
+# --- routing: the patterns handlers register with -------------------------------------------
+
+KINDS = (
+    ChooseLanguage,
+    Consent,
+    Demographic,
+    StartSurvey,
+    SurveyPress,
+    ConfirmForget,
+    FeedbackAbout,
+    WizardStep,
+)
+
+
+@given(payloads)
+def test_a_pattern_takes_its_own_type_and_no_other(payload) -> None:
+    text = encode(payload)
+    for kind in KINDS:
+        assert matches(kind)(text) is isinstance(payload, kind)
+
+
+def test_a_pattern_may_take_several_types() -> None:
+    started = matches(StartSurvey, SurveyPress)
+    assert started("s:12")
+    assert started("k:12:why")
+    assert not started("f:y")
+
+
+def test_field_values_narrow_a_pattern() -> None:
+    roles = matches(WizardStep, step="roles")
+    assert roles("w:roles:beneficiary")
+    assert not roles("w:opens:now")
+    assert matches(SurveyPress, action="answer", code="yes")("a:3:again:yes")
+    assert not matches(SurveyPress, action="answer", code="yes")("m:3:again:yes")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param("c:y:short", id="malformed"),
+        pytest.param("", id="empty"),
+        pytest.param(None, id="none"),
+        pytest.param(Consent(True, "x" * 20), id="not-a-string"),
+    ],
+)
+def test_a_pattern_refuses_what_does_not_decode(data: object) -> None:
+    assert not matches(Consent)(data)
+
+
+def test_a_pattern_with_a_field_its_types_lack_is_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="not a field"):
+        matches(Consent, StartSurvey, token="x")
+    with pytest.raises(ValueError, match="at least one"):
+        matches()
+
+
+def test_a_press_is_parsed_once_however_many_patterns_look_at_it() -> None:
+    text = "a:987654:again:yes"
+    assert decode(text) is decode(text)
