@@ -24,6 +24,19 @@ It is registered in group -1, ahead of every other handler: a date typed in
 the wizard must reach the wizard, not the participant's free-text answers
 (admins may be participants too). Its callbacks stop further handling once
 they have consumed an update.
+
+Where the wizard's state lives: *which step* the admin is at is the
+``ConversationHandler``'s state and nothing else's. A callback returns the next
+step, or None to stay (a stale press, a bad typed date: PTB keeps the state as
+it was), so no copy of the step is kept anywhere. *What was chosen* (survey,
+commitments, roles, opening, duration) is a frozen :class:`Draft`, replaced at
+each step and kept in ``user_data`` under the conversation's own key (its name
+and the chat: with the user, the ``(chat, user)`` key ``ConversationHandler``
+uses), so a wizard in a private chat and one in the Secretariat's group stay
+apart. It cannot travel in the buttons instead: the opening and the duration
+may be typed, and a typed message carries no payload (and a dozen chosen
+commitments would not fit in 64 bytes). Both the conversation and the draft
+are in memory and end together: a restart forgets both.
 """
 
 from __future__ import annotations
@@ -32,6 +45,7 @@ import functools
 import shlex
 import warnings
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo
@@ -51,9 +65,18 @@ from bot.access import Caller
 from bot.i18n import Html, Locale, Translator
 from bot.rounds.service import CreatedRound, NewRound, RoundOverview
 from bot.storage.repositories.rounds import Schedule
-from handlers.callback_data import WizardStep, encode
+from handlers.callback_data import WizardStep, encode, matches
 from handlers.context import PulsoApplication, PulsoContext
-from handlers.guards import caller_of, command_args, explain, guarded, pressed, refuse, reply
+from handlers.guards import (
+    caller_of,
+    command_args,
+    explain,
+    guarded,
+    pressed,
+    refuse,
+    reply,
+    stale_press,
+)
 from surveys.errors import PulsoError
 from surveys.rounds import (
     DEFAULT_REMINDER_OFFSETS,
@@ -73,10 +96,10 @@ from surveys.rounds import (
 
 SURVEY, COMMITMENTS, ROLES, OPENS, DURATION, CONFIRM = range(6)
 END = ConversationHandler.END
-WIZARD_KEY = "newround_wizard"
+CONVERSATION = "newround"
 
-StepCallback: TypeAlias = Callable[[Update, PulsoContext, Caller], Awaitable[int]]
-PtbStep: TypeAlias = Callable[[Update, PulsoContext], Coroutine[Any, Any, int]]
+StepCallback: TypeAlias = Callable[[Update, PulsoContext, Caller], Awaitable[int | None]]
+PtbStep: TypeAlias = Callable[[Update, PulsoContext], Coroutine[Any, Any, int | None]]
 
 
 # --- parsing ------------------------------------------------------------------------------
@@ -354,43 +377,73 @@ async def cancel_round(update: Update, context: PulsoContext, caller: Caller) ->
 # --- /newround and its wizard -------------------------------------------------------------
 
 
-def admin_step(callback: StepCallback) -> PtbStep:
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """The wizard's choices so far. Which step comes next is the ConversationHandler's
+    state and nothing else's; this holds only what the admin has picked."""
+
+    survey: str = ""
+    commitments: frozenset[str] = frozenset()
+    roles: tuple[str, ...] = ()
+    opens: str = ""  # "now" or YYYY-MM-DD HH:MM in TIMEZONE
+    duration: str = ""  # as typed or pressed: 7d, 36h…
+
+
+class _NoDraft(LookupError):
+    """A wizard step with no draft: the conversation outlived it (it cannot, in memory)."""
+
+
+def _draft_key(update: Update) -> tuple[str, int]:
+    """The draft's key in ``user_data``: with the user, the ConversationHandler's own key
+    (chat, user), so a wizard in a private chat and one in a group do not mix."""
+    chat = update.effective_chat
+    assert chat is not None
+    return (CONVERSATION, chat.id)
+
+
+def _draft(update: Update, context: PulsoContext) -> Draft:
+    assert context.user_data is not None
+    draft = context.user_data.get(_draft_key(update))
+    if not isinstance(draft, Draft):
+        raise _NoDraft
+    return draft
+
+
+def _keep(update: Update, context: PulsoContext, draft: Draft) -> None:
+    assert context.user_data is not None
+    context.user_data[_draft_key(update)] = draft
+
+
+def _drop(update: Update, context: PulsoContext) -> None:
+    assert context.user_data is not None
+    context.user_data.pop(_draft_key(update), None)
+
+
+def admin_step(callback: StepCallback, *, on_error: int | None = None) -> PtbStep:
     """Like ``guarded("admin")`` for conversation steps: returns the next state, refuses
-    others (ending their conversation), and stops later handler groups."""
+    others (ending their conversation), and stops later handler groups. A domain error
+    is explained and leaves the conversation where it was (``on_error``: None, PTB's
+    "same state"); a step whose draft is gone refuses the press as stale and ends."""
 
     @functools.wraps(callback)
-    async def wrapper(update: Update, context: PulsoContext) -> int:
+    async def wrapper(update: Update, context: PulsoContext) -> int | None:
         caller = await caller_of(update, context)
-        state = END
+        state: int | None = END
         if caller is not None and not caller.may("admin"):
             await refuse(update, context, caller, "error.not_allowed")
         elif caller is not None:
             try:
                 state = await callback(update, context, caller)
+            except _NoDraft:
+                await stale_press(update, context, caller)
             except RoundStateError as error:
                 await reply(update, state_error_text(context.services.t, caller.locale, error))
             except PulsoError as error:
                 await explain(update, context, caller, error)
-                state = _current(context)
+                state = on_error
         raise ApplicationHandlerStop(state)
 
     return wrapper
-
-
-def _wizard(context: PulsoContext) -> dict[str, Any]:
-    assert context.user_data is not None
-    data: dict[str, Any] = context.user_data.setdefault(WIZARD_KEY, {})
-    return data
-
-
-def _current(context: PulsoContext) -> int:
-    state: int = _wizard(context).get("state", END)
-    return state
-
-
-def _goto(context: PulsoContext, state: int) -> int:
-    _wizard(context)["state"] = state
-    return state
 
 
 def _button(text: str, step: str, value: str) -> InlineKeyboardButton:
@@ -401,13 +454,12 @@ def _rows(buttons: list[InlineKeyboardButton], width: int = 2) -> list[list[Inli
     return [buttons[i : i + width] for i in range(0, len(buttons), width)]
 
 
-@admin_step
+@functools.partial(admin_step, on_error=END)
 async def newround(update: Update, context: PulsoContext, caller: Caller) -> int:
     """With arguments: create the round. Without: start the wizard (pick a survey)."""
     t, locale = context.services.t, caller.locale
     args = command_args(context)
-    assert context.user_data is not None
-    context.user_data.pop(WIZARD_KEY, None)
+    _drop(update, context)
     if args:
         try:
             services = context.services
@@ -423,26 +475,24 @@ async def newround(update: Update, context: PulsoContext, caller: Caller) -> int
         )
         await reply(update, await created_text(context, locale, created))
         return END
-    context.user_data[WIZARD_KEY] = {"commitments": []}
     choices = await context.services.rounds.instrument_choices(locale)
     if not choices:
         await reply(update, t("rounds.wizard.no_instruments", locale))
         return END
+    _keep(update, context, Draft())
     buttons = [_button(f"{title} ({iid})", "survey", iid) for iid, title in choices]
     buttons.append(_button(t("rounds.wizard.cancel", locale), "cancel", "x"))
     keyboard = InlineKeyboardMarkup(_rows(buttons, 1))
     await reply(update, t("rounds.wizard.survey", locale), keyboard=keyboard)
-    return _goto(context, SURVEY)
+    return SURVEY
 
 
-async def _pressed(update: Update, context: PulsoContext, caller: Caller, step: str) -> str | None:
-    """The value of a wizard press for ``step``; None (and a toast) for a stale button."""
+async def _pressed(update: Update, context: PulsoContext, caller: Caller) -> str | None:
+    """The value of the wizard button pressed (its step is the one routed here);
+    None, after the stale-button toast, if the payload is not a wizard's."""
     if (press := await pressed(update, context, caller, WizardStep)) is None:
         return None
     query, data = press
-    if data.step != step:
-        await refuse(update, context, caller, "error.stale_button")
-        return None
     await query.answer()
     return data.value
 
@@ -455,9 +505,10 @@ async def _edit(update: Update, text: str, keyboard: InlineKeyboardMarkup | None
         await reply(update, text, keyboard=keyboard)
 
 
-async def _ask_commitments(update: Update, context: PulsoContext, caller: Caller) -> None:
+async def _ask_commitments(
+    update: Update, context: PulsoContext, caller: Caller, chosen: frozenset[str]
+) -> int:
     t, locale = context.services.t, caller.locale
-    chosen: list[str] = _wizard(context)["commitments"]
     buttons = [
         _button(("✅ " if cid in chosen else "") + cid, "commitment", cid)
         for cid in await context.services.rounds.commitment_ids()
@@ -468,40 +519,34 @@ async def _ask_commitments(update: Update, context: PulsoContext, caller: Caller
     await _edit(
         update, t("rounds.wizard.commitments", locale), InlineKeyboardMarkup(_rows(buttons, 3))
     )
+    return COMMITMENTS
 
 
 @admin_step
-async def survey_chosen(update: Update, context: PulsoContext, caller: Caller) -> int:
+async def survey_chosen(update: Update, context: PulsoContext, caller: Caller) -> int | None:
     """A survey was picked: ask for the commitments."""
-    value = await _pressed(update, context, caller, "survey")
-    if value is None:
-        return SURVEY
-    _wizard(context)["survey"] = value
-    await _ask_commitments(update, context, caller)
-    return _goto(context, COMMITMENTS)
+    draft = _draft(update, context)
+    if (value := await _pressed(update, context, caller)) is None:
+        return None
+    _keep(update, context, replace(draft, survey=value))
+    return await _ask_commitments(update, context, caller, draft.commitments)
 
 
 @admin_step
-async def commitment_toggled(update: Update, context: PulsoContext, caller: Caller) -> int:
+async def commitment_toggled(update: Update, context: PulsoContext, caller: Caller) -> int | None:
     """Toggle a commitment, take them all, or go on to the roles."""
     t, locale = context.services.t, caller.locale
-    value = await _pressed(update, context, caller, "commitment")
-    if value is None:
-        return COMMITMENTS
-    wizard = _wizard(context)
-    chosen: list[str] = wizard["commitments"]
+    draft = _draft(update, context)
+    if (value := await _pressed(update, context, caller)) is None:
+        return None
+    chosen = draft.commitments
     if value == "all":
-        wizard["commitments"] = list(await context.services.rounds.commitment_ids())
+        chosen = frozenset(await context.services.rounds.commitment_ids())
     elif value != "done":
-        if value in chosen:
-            chosen.remove(value)
-        else:
-            chosen.append(value)
-        await _ask_commitments(update, context, caller)
-        return COMMITMENTS
-    if not wizard["commitments"]:
-        await _ask_commitments(update, context, caller)
-        return COMMITMENTS
+        chosen = chosen - {value} if value in chosen else chosen | {value}
+    _keep(update, context, replace(draft, commitments=chosen))
+    if value not in ("all", "done") or not chosen:
+        return await _ask_commitments(update, context, caller, chosen)
     buttons = [
         _button(t("rounds.role.beneficiary", locale), "roles", "beneficiary"),
         _button(t("rounds.role.implementer", locale), "roles", "implementer"),
@@ -509,17 +554,18 @@ async def commitment_toggled(update: Update, context: PulsoContext, caller: Call
         _button(t("rounds.wizard.cancel", locale), "cancel", "x"),
     ]
     await _edit(update, t("rounds.wizard.roles", locale), InlineKeyboardMarkup(_rows(buttons, 1)))
-    return _goto(context, ROLES)
+    return ROLES
 
 
 @admin_step
-async def roles_chosen(update: Update, context: PulsoContext, caller: Caller) -> int:
+async def roles_chosen(update: Update, context: PulsoContext, caller: Caller) -> int | None:
     """Roles picked: ask when the round opens."""
     t, locale = context.services.t, caller.locale
-    value = await _pressed(update, context, caller, "roles")
-    if value is None:
-        return ROLES
-    _wizard(context)["roles"] = [str(r) for r in parse_roles(value)]
+    draft = _draft(update, context)
+    if (value := await _pressed(update, context, caller)) is None:
+        return None
+    roles = tuple(str(r) for r in parse_roles(value))
+    _keep(update, context, replace(draft, roles=roles))
     buttons = [
         _button(t("rounds.wizard.now", locale), "opens", "now"),
         _button(t("rounds.wizard.tomorrow", locale), "opens", "tomorrow"),
@@ -527,7 +573,7 @@ async def roles_chosen(update: Update, context: PulsoContext, caller: Caller) ->
     ]
     text = t("rounds.wizard.opens", locale, timezone=context.services.settings.timezone)
     await _edit(update, text, InlineKeyboardMarkup(_rows(buttons, 2)))
-    return _goto(context, OPENS)
+    return OPENS
 
 
 async def _ask_duration(update: Update, context: PulsoContext, caller: Caller) -> int:
@@ -537,56 +583,53 @@ async def _ask_duration(update: Update, context: PulsoContext, caller: Caller) -
     await _edit(
         update, t("rounds.wizard.duration", locale), InlineKeyboardMarkup(_rows(buttons, 3))
     )
-    return _goto(context, DURATION)
+    return DURATION
 
 
 @admin_step
-async def opens_chosen(update: Update, context: PulsoContext, caller: Caller) -> int:
+async def opens_chosen(update: Update, context: PulsoContext, caller: Caller) -> int | None:
     """Now or tomorrow 09:00: ask for the duration."""
-    value = await _pressed(update, context, caller, "opens")
-    if value is None:
-        return OPENS
-    services = context.services
-    now = services.clock.now()
+    draft = _draft(update, context)
+    if (value := await _pressed(update, context, caller)) is None:
+        return None
+    opens = "now"
     if value == "tomorrow":
-        local = now.astimezone(services.settings.tz)
-        morning = datetime.combine(
-            local.date() + timedelta(days=1), time(9, 0), tzinfo=services.settings.tz
-        )
-        _wizard(context)["opens"] = local_text(morning, services.settings.tz)
-    else:
-        _wizard(context)["opens"] = "now"
+        tz = context.services.settings.tz
+        local = context.services.clock.now().astimezone(tz)
+        morning = datetime.combine(local.date() + timedelta(days=1), time(9, 0), tzinfo=tz)
+        opens = local_text(morning, tz)
+    _keep(update, context, replace(draft, opens=opens))
     return await _ask_duration(update, context, caller)
 
 
 @admin_step
 async def opens_typed(update: Update, context: PulsoContext, caller: Caller) -> int:
     """A typed YYYY-MM-DD HH:MM: checked now, then ask for the duration."""
-    message = update.effective_message
-    text = (message.text or "") if message is not None else ""
+    draft = _draft(update, context)
+    text = _typed(update)
     services = context.services
     parse_opens(text, now=services.clock.now(), tz=services.settings.tz)
-    _wizard(context)["opens"] = text.strip()
+    _keep(update, context, replace(draft, opens=text.strip()))
     return await _ask_duration(update, context, caller)
 
 
-async def _confirm(update: Update, context: PulsoContext, caller: Caller) -> int:
+def _typed(update: Update) -> str:
+    message = update.effective_message
+    return (message.text or "") if message is not None else ""
+
+
+async def _confirm(update: Update, context: PulsoContext, caller: Caller, draft: Draft) -> int:
     t, locale = context.services.t, caller.locale
-    wizard = _wizard(context)
     services = context.services
-    opens_at = parse_opens(wizard["opens"], now=services.clock.now(), tz=services.settings.tz)
-    duration = parse_duration(wizard["duration"])
+    opens_at = parse_opens(draft.opens, now=services.clock.now(), tz=services.settings.tz)
+    duration = parse_duration(draft.duration)
     tz = services.settings.tz
     text = t(
         "rounds.wizard.confirm",
         locale,
-        survey=wizard["survey"],
-        targets=Html(
-            targets_text(t, locale, tuple(sorted(wizard["commitments"])), tuple(wizard["roles"]))
-        ),
-        opens=t("rounds.wizard.now", locale)
-        if wizard["opens"] == "now"
-        else local_text(opens_at, tz),
+        survey=draft.survey,
+        targets=Html(targets_text(t, locale, tuple(sorted(draft.commitments)), draft.roles)),
+        opens=t("rounds.wizard.now", locale) if draft.opens == "now" else local_text(opens_at, tz),
         closes=local_text(opens_at + duration, tz),
         timezone=services.settings.timezone,
     )
@@ -595,49 +638,46 @@ async def _confirm(update: Update, context: PulsoContext, caller: Caller) -> int
         _button(t("rounds.wizard.cancel", locale), "cancel", "x"),
     ]
     await _edit(update, text, InlineKeyboardMarkup(_rows(buttons, 2)))
-    return _goto(context, CONFIRM)
+    _keep(update, context, draft)
+    return CONFIRM
 
 
 @admin_step
-async def duration_chosen(update: Update, context: PulsoContext, caller: Caller) -> int:
+async def duration_chosen(update: Update, context: PulsoContext, caller: Caller) -> int | None:
     """A preset duration: show the summary to confirm."""
-    value = await _pressed(update, context, caller, "duration")
-    if value is None:
-        return DURATION
-    _wizard(context)["duration"] = value
-    return await _confirm(update, context, caller)
+    draft = _draft(update, context)
+    if (value := await _pressed(update, context, caller)) is None:
+        return None
+    return await _confirm(update, context, caller, replace(draft, duration=value))
 
 
 @admin_step
 async def duration_typed(update: Update, context: PulsoContext, caller: Caller) -> int:
     """A typed duration like 36h: checked, then the summary to confirm."""
-    message = update.effective_message
-    text = (message.text or "") if message is not None else ""
+    draft = _draft(update, context)
+    text = _typed(update)
     parse_duration(text)
-    _wizard(context)["duration"] = text.strip()
-    return await _confirm(update, context, caller)
+    return await _confirm(update, context, caller, replace(draft, duration=text.strip()))
 
 
 @admin_step
-async def confirmed(update: Update, context: PulsoContext, caller: Caller) -> int:
+async def confirmed(update: Update, context: PulsoContext, caller: Caller) -> int | None:
     """Create the round the wizard describes."""
-    value = await _pressed(update, context, caller, "confirm")
-    if value is None:
-        return CONFIRM
-    wizard = _wizard(context)
+    draft = _draft(update, context)
+    if await _pressed(update, context, caller) is None:
+        return None
     services = context.services
     request = NewRound(
-        instrument_id=wizard["survey"],
-        commitment_ids=tuple(sorted(wizard["commitments"])),
-        roles=tuple(wizard["roles"]),
-        opens_at=parse_opens(wizard["opens"], now=services.clock.now(), tz=services.settings.tz),
-        duration=parse_duration(wizard["duration"]),
+        instrument_id=draft.survey,
+        commitment_ids=tuple(sorted(draft.commitments)),
+        roles=draft.roles,
+        opens_at=parse_opens(draft.opens, now=services.clock.now(), tz=services.settings.tz),
+        duration=parse_duration(draft.duration),
     )
     created = await services.rounds.create(
         request, actor=caller.user_id, update_id=update.update_id
     )
-    assert context.user_data is not None
-    context.user_data.pop(WIZARD_KEY, None)
+    _drop(update, context)
     await _edit(update, await created_text(context, caller.locale, created))
     return END
 
@@ -647,20 +687,14 @@ async def wizard_cancelled(update: Update, context: PulsoContext, caller: Caller
     """The Cancel button or /cancel: nothing is created."""
     if update.callback_query is not None:
         await update.callback_query.answer()
-    assert context.user_data is not None
-    context.user_data.pop(WIZARD_KEY, None)
+    _drop(update, context)
     await _edit(update, context.services.t("rounds.wizard.cancelled", caller.locale))
     return END
 
 
-@guarded("admin")
-async def stale_wizard_press(update: Update, context: PulsoContext, caller: Caller) -> None:
-    """A wizard button pressed outside a wizard (an old message, a restart): say so."""
-    await refuse(update, context, caller, "error.stale_button")
-
-
-def _step(step: str) -> str:
-    return rf"^w:{step}:"
+def _step(step: str) -> Callable[[object], bool]:
+    """The pattern of one step's buttons (a button names its step: an old one is refused)."""
+    return matches(WizardStep, step=step)
 
 
 def newround_conversation() -> ConversationHandler[PulsoContext]:
@@ -693,14 +727,18 @@ def newround_conversation() -> ConversationHandler[PulsoContext]:
                 CallbackQueryHandler(wizard_cancelled, pattern=_step("cancel")),
             ],
             allow_reentry=True,
-            name="newround",
+            name=CONVERSATION,
         )
 
 
 def register(application: PulsoApplication) -> None:
-    """Register the round commands; the wizard in group -1 (see the module docstring)."""
+    """Register the round commands; the wizard in group -1 (see the module docstring). A
+    wizard button outside its conversation (an old message, a restart) is stale, for
+    admins only: anyone else is told the command is not theirs."""
     application.add_handler(newround_conversation(), group=-1)
-    application.add_handler(CallbackQueryHandler(stale_wizard_press, pattern=r"^w:"))
+    application.add_handler(
+        CallbackQueryHandler(guarded("admin")(stale_press), pattern=matches(WizardStep))
+    )
     application.add_handler(CommandHandler("schedule", schedule))
     application.add_handler(CommandHandler("schedules", schedules))
     application.add_handler(CommandHandler("unschedule", unschedule))
