@@ -49,11 +49,11 @@ from bot.clock import ManualClock
 from bot.i18n import translator
 from bot.insights.service import InsightsService
 from bot.plans import import_plan
-from bot.services import Services
 from bot.settings import Settings, load_settings
 from bot.storage.engine import Database
 from bot.storage.migrate import upgrade
 from bot.storage.schema import instruments, responses, round_targets, rounds
+from pulso.bootstrap import build_services
 from surveys.instruments import builtin_instrument
 from surveys.loader import load_plan
 from surveys.sentiment import get_analyzer
@@ -321,7 +321,7 @@ async def timed(work: Awaitable[object]) -> float:
 
 
 def _fresh(settings: Settings, db: Database) -> InsightsService:
-    return Services(settings, db, ManualClock(NOW), translator()).insights
+    return build_services(settings, db, ManualClock(NOW), translator()).insights
 
 
 async def measure(url: str, name: str, answers: int, runs: int) -> Timing:

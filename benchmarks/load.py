@@ -307,8 +307,8 @@ async def _prepare_round(url: str, user_ids: Sequence[int]) -> None:
     """Plan, participants and an open ``progress`` round for all, written in this process."""
     from bot.plans import import_plan
     from bot.rounds.service import NewRound
-    from bot.services import open_services
     from bot.settings import load_settings
+    from pulso.bootstrap import open_services
     from surveys.loader import load_plan
 
     settings = load_settings(

@@ -1,20 +1,23 @@
 """The services handed to every handler through the typed context.
 
-Built once in ``post_init`` from the settings (:func:`open_services`), started
-with the bot (:meth:`Services.start`: the delivery engine and the scheduler),
-closed in ``post_shutdown``. Handlers reach them as ``context.services``;
-nothing else is kept in ``bot_data``. Each service receives this container,
-so a round that closes can ask for its summary without an import cycle.
+A plain container, built by the composition root (:func:`pulso.bootstrap.build_services`),
+which constructs each service with only what it uses, in dependency order:
+the database, the clock and the settings first; then the delivery engine, the
+insights (which wake the engine), the rounds (which ask insights for the
+snapshot at close and wake the engine), the participant's journey (which asks
+the rounds about invitations). Started with the bot (:meth:`Services.start`:
+the delivery engine and the scheduler), closed in ``post_shutdown``. Handlers
+reach them as ``context.services``; nothing else is kept in ``bot_data``.
 """
 
 from __future__ import annotations
 
-import logging
+from dataclasses import dataclass, field
 
 from telegram import Bot
 
-from bot.clock import Clock, SystemClock
-from bot.i18n import Translator, translator
+from bot.clock import Clock
+from bot.i18n import Translator
 from bot.insights.service import InsightsService
 from bot.journey import JourneyService
 from bot.outbox.engine import DeliveryEngine
@@ -23,27 +26,27 @@ from bot.plans import InstrumentCache
 from bot.rounds.service import RoundsService
 from bot.settings import Settings
 from bot.storage.engine import Database
-from bot.storage.migrate import upgrade
-
-log = logging.getLogger(__name__)
 
 
+@dataclass(eq=False)
 class Services:
     """Everything a handler, a job or a command may use, built on one database."""
 
-    def __init__(self, settings: Settings, db: Database, clock: Clock, t: Translator) -> None:
-        self.settings = settings
-        self.db = db
-        self.clock = clock
-        self.t = t
-        self.admin_ids = frozenset(settings.admin_ids)
-        self.bot: Bot | None = None
-        self.instruments = InstrumentCache(db)
-        self.people = PeopleService(db, clock)
-        self.journey = JourneyService(self)
-        self.rounds = RoundsService(self)
-        self.delivery = DeliveryEngine(self)
-        self.insights = InsightsService(self)
+    settings: Settings
+    db: Database
+    clock: Clock
+    t: Translator
+    instruments: InstrumentCache
+    people: PeopleService
+    delivery: DeliveryEngine
+    insights: InsightsService
+    rounds: RoundsService
+    journey: JourneyService
+    bot: Bot | None = field(default=None, init=False)
+
+    @property
+    def admin_ids(self) -> frozenset[int]:
+        return frozenset(self.settings.admin_ids)
 
     async def start(self, bot: Bot) -> None:
         """Begin the background work that needs the bot: sending and scheduling.
@@ -63,15 +66,3 @@ class Services:
             await self.delivery.stop()
         finally:
             await self.db.close()
-
-
-async def open_services(
-    settings: Settings, *, clock: Clock | None = None, migrate: bool = True
-) -> Services:
-    """Open the database (upgrading its schema first) and build the services on it."""
-    db = Database.from_url(settings.database_url)
-    if migrate:
-        before, after = await upgrade(db)
-        if before != after:
-            log.info("database schema upgraded from %s to %s", before or "empty", after)
-    return Services(settings, db, clock or SystemClock(), translator())

@@ -32,9 +32,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
-from handlers.texts.results import TrendPoint, whole
+from handlers.texts.results import whole
 from surveys.aggregation import Figure, Tone
 from surveys.aggregation import Label as ToneLabel
+from surveys.digest import TrendPoint
 from surveys.gap import GapRow
 from surveys.instruments import Measure, Role
 

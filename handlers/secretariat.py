@@ -31,6 +31,7 @@ from bot.outbox.outgoing import Outgoing
 from bot.settings import SettingsError
 from handlers.context import PulsoApplication, PulsoContext
 from handlers.guards import command_args, guarded, reply
+from handlers.results import ResultsView
 
 _COMMITMENT = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,15}$")
 
@@ -96,7 +97,7 @@ async def summary(update: Update, context: PulsoContext, caller: Caller) -> None
         return
     round_id, commitment_id = parsed
     await _working(update)
-    rendered = await context.services.insights.summary(caller.locale, round_id, commitment_id)
+    rendered = await ResultsView(context.services).summary(caller.locale, round_id, commitment_id)
     await send(update, rendered.outgoing())
 
 
@@ -109,7 +110,7 @@ async def gap(update: Update, context: PulsoContext, caller: Caller) -> None:
         await reply(update, context.services.t("insights.gap.usage", caller.locale))
         return
     await _working(update)
-    rendered = await context.services.insights.gap(caller.locale, parsed[0])
+    rendered = await ResultsView(context.services).gap(caller.locale, parsed[0])
     await send(update, rendered.outgoing())
 
 
@@ -121,7 +122,7 @@ async def trend(update: Update, context: PulsoContext, caller: Caller) -> None:
         await reply(update, context.services.t("insights.trend.usage", caller.locale))
         return
     await _working(update)
-    rendered = await context.services.insights.trend(caller.locale, parsed[1])
+    rendered = await ResultsView(context.services).trend(caller.locale, parsed[1])
     await send(update, rendered.outgoing())
 
 

@@ -26,10 +26,11 @@ from bot.clock import Clock
 from bot.logs import describe_exception, redacting_filter
 from bot.outbox.retries import TransientRetries
 from bot.outbox.transport import AiohttpRequest
-from bot.services import Services, open_services
+from bot.services import Services
 from bot.settings import Settings
 from handlers import publish_commands, register_all
 from handlers.context import BotData, PulsoApplication, PulsoContext
+from pulso.bootstrap import open_services
 
 log = logging.getLogger(__name__)
 

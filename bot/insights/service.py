@@ -38,45 +38,20 @@ a time): a thousand results messages cost one read.
 from __future__ import annotations
 
 import asyncio
-import csv
-import hashlib
-import hmac
-import html
 import io
-import json
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Final, Literal, TextIO
+from typing import TYPE_CHECKING, Final, Literal
 
-from bot.i18n import Locale, as_locale
-from bot.outbox.outgoing import Outgoing, renders
-from bot.storage.repositories.insights import ExportRow
+from bot.insights.exports import aggregates_csv, audit_answers_export, write_answers
 from bot.storage.repositories.outbox import NewDelivery
 from bot.storage.repositories.rounds import Round
-from handlers import charts
-from handlers.texts.results import (
-    Digest,
-    RoundInfo,
-    TrendPoint,
-    as_plain_text,
-    commitment_sections,
-    gap_sections,
-    progress_sections,
-    results_message,
-    split_messages,
-    summary_sections,
-    trend_sections,
-    whole,
-)
 from surveys.aggregation import (
-    LABELS,
-    NUMERIC_MEASURES,
     CellTally,
     Change,
-    Figure,
     NoRoundYet,
     Participation,
     RoundCancelled,
@@ -84,25 +59,28 @@ from surveys.aggregation import (
     RoundNotOpened,
     RoundResult,
     RoundStillOpen,
-    breakdown,
     compare,
     consent_question,
     summarise,
     text_questions,
 )
+from surveys.digest import Digest, RoundInfo, TrendPoint
 from surveys.errors import UnknownCommitment
 from surveys.gap import BENEFICIARIES_MEASURE, IMPLEMENTERS_MEASURE, reality_gap
-from surveys.instruments import MEASURE_LABELS, Instrument, Measure, QuestionType, Role
+from surveys.instruments import Instrument, Measure, QuestionType, Role
 from surveys.locale import LocalizedText
+from surveys.plan import DemographicQuestion
 from surveys.rounds import UnknownRound, not_before, parse_quiet_hours
 from surveys.snapshot import BreakdownKey, RoundSnapshot
 from surveys.themes import Themes, find_themes, pick_quotes
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.clock import Clock
+    from bot.outbox.engine import DeliveryEngine
+    from bot.plans import InstrumentCache
+    from bot.settings import Settings
     from bot.storage.engine import Database
     from bot.storage.repositories import Repos
-    from bot.storage.repositories.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -113,42 +91,6 @@ RESULTS: Final = "results"
 TEXT_SAMPLE: Final = 2000
 TREND_ROUNDS: Final = 12
 _CACHED_ROUNDS: Final = 8
-
-ExportFormat = Literal["csv", "json"]
-EXPORT_COLUMNS: Final = (
-    "round",
-    "instrument",
-    "commitment",
-    "role",
-    "pseudonym",
-    "question",
-    "value",
-    "score",
-    "text",
-    "skipped",
-    "sentiment",
-    "sentiment_score",
-    "text_language",
-    "answered_at",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Rendered:
-    """Messages (Telegram HTML, each under 4,096 characters) and charts, in one locale."""
-
-    messages: list[str]
-    charts: list[charts.Chart] = field(default_factory=list)
-
-    def outgoing(self) -> list[Outgoing]:
-        """Texts first, then one photo per chart with its caption."""
-        return [Outgoing(text) for text in self.messages] + [
-            Outgoing(chart.caption, photo=chart.png) for chart in self.charts
-        ]
-
-    def plain_text(self) -> str:
-        """The messages as a terminal shows them (tags dropped, entities decoded)."""
-        return "\n\n".join(as_plain_text(message) for message in self.messages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +109,16 @@ class _RoundData:
     changes: Mapping[str, Mapping[Measure | Literal["sentiment"], Change]]
 
 
+@dataclass(frozen=True, slots=True)
+class Breakdowns:
+    """A closed round's demographic breakdowns: the plan's questions, and per role and
+    question the people per answer (see :func:`surveys.aggregation.breakdown`)."""
+
+    demographics: Sequence[DemographicQuestion]
+    cells: Mapping[BreakdownKey, Mapping[str | None, CellTally]]
+    min_group_size: int
+
+
 class _NoSnapshot(Exception):
     """A closed round without a snapshot: one closed before snapshots were taken."""
 
@@ -181,21 +133,23 @@ class OfficialRecorded:
     changed: bool  # False when this update had already been applied
 
 
-def pseudonym(secret: bytes, round_id: int, telegram_user_id: int | None) -> str:
-    """HMAC-SHA256 of the round and the Telegram user id, hex; empty for answers unlinked
-    by /forget. A new pseudonym every round: two files cannot be joined into one
-    person's history across rounds."""
-    if telegram_user_id is None:
-        return ""
-    message = f"{round_id}:{telegram_user_id}".encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()
-
-
 class InsightsService:
     """Results for the Secretariat and for respondents (see the module docstring)."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        db: Database,
+        clock: Clock,
+        instruments: InstrumentCache,
+        delivery: DeliveryEngine,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.clock = clock
+        self.instruments = instruments
+        self.delivery = delivery
         self._cache: OrderedDict[int, _RoundData] = OrderedDict()
         self._locks: dict[int, asyncio.Lock] = {}
 
@@ -220,7 +174,7 @@ class InsightsService:
     def _window(self, round_: Round) -> tuple[datetime, datetime]:
         """When the round was open: /feedback sent then counts with its texts."""
         start = round_.opened_at or round_.opens_at
-        end = round_.closed_at or self.services.clock.now()
+        end = round_.closed_at or self.clock.now()
         return start, end
 
     async def _result(
@@ -232,7 +186,7 @@ class InsightsService:
         commitment_ids: Sequence[str] | None = None,
     ) -> tuple[Instrument, RoundResult]:
         """``counts`` summarised for the round's targets, in the plan's order."""
-        instrument = await self.services.instruments.get(round_.instrument_pk)
+        instrument = await self.instruments.get(round_.instrument_pk)
         order = {
             c.commitment.id: c.position
             for c in await repos.plans.commitments(include_retired=True)
@@ -257,8 +211,8 @@ class InsightsService:
         stored = await repos.insights.snapshot(round_.id)
         if stored is not None:
             return RoundSnapshot.from_json(stored)
-        size = self.services.settings.min_group_size
-        instrument = await self.services.instruments.get(round_.instrument_pk)
+        size = self.settings.min_group_size
+        instrument = await self.instruments.get(round_.instrument_pk)
         multi = [q.id for q in instrument.questions if q.type is QuestionType.MULTI]
         counts = await repos.insights.round_counts(
             round_.id, multi_questions=multi, window=self._window(round_)
@@ -332,7 +286,7 @@ class InsightsService:
         """A round's data: from its snapshot when closed; participation only when open."""
         if round_.status != "closed":
             counts = RoundCounts(participation=await repos.insights.participation(round_.id))
-            size = self.services.settings.min_group_size
+            size = self.settings.min_group_size
             instrument, result = await self._result(repos, round_, counts, size)
             people = await repos.insights.people(round_.id)
             return _RoundData(round_, instrument, result, people, {}, {}, {}, None, {})
@@ -365,7 +319,7 @@ class InsightsService:
 
     async def _data(self, round_id: int | None) -> _RoundData:
         """A round's figures; a closed round's come from its snapshot and are kept."""
-        async with self.services.db.read() as repos:
+        async with self.db.read() as repos:
             round_ = await self._resolve(repos, round_id)
             if round_.status != "closed":  # only who took part, never what they said
                 return await self._round_data(repos, round_)
@@ -380,13 +334,13 @@ class InsightsService:
             if cached is not None:
                 return cached
             try:
-                async with self.services.db.read() as repos:
+                async with self.db.read() as repos:
                     data = await self._round_data(repos, round_)
             except _NoSnapshot:
                 # A round closed before snapshots existed: freeze it now, once.
-                async with self.services.db.write() as repos:
-                    await self.take_snapshot(repos, round_, self.services.clock.now())
-                async with self.services.db.read() as repos:
+                async with self.db.write() as repos:
+                    await self.take_snapshot(repos, round_, self.clock.now())
+                async with self.db.read() as repos:
                     data = await self._round_data(repos, round_)
             self._cache[round_.id] = data
             while len(self._cache) > _CACHED_ROUNDS:
@@ -406,7 +360,7 @@ class InsightsService:
         return await self._digest(await self._data(round_id))
 
     async def _digest(self, data: _RoundData) -> Digest:
-        async with self.services.db.read() as repos:
+        async with self.db.read() as repos:
             official = await repos.plans.official_figures()
             stored = await repos.plans.commitments(include_retired=True)
         in_round = {c.commitment_id for c in data.result.commitments}
@@ -417,7 +371,7 @@ class InsightsService:
             data.result,
             commitment_ids,
             {cid: figure.percent for cid, figure in official.items()},
-            threshold=self.services.settings.gap_threshold_points,
+            threshold=self.settings.gap_threshold_points,
         )
         return Digest(
             info=self._info(data.round, data.instrument),
@@ -428,104 +382,54 @@ class InsightsService:
             quotes=data.quotes,
             changes=data.changes,
             previous_round=data.previous_round,
-            threshold=self.services.settings.gap_threshold_points,
+            threshold=self.settings.gap_threshold_points,
             people=data.people,
         )
 
     def _info(self, round_: Round, instrument: Instrument) -> RoundInfo:
-        tz = self.services.settings.tz
+        tz = self.settings.tz
         if round_.status == "closed" and round_.closed_at is not None:
             date = round_.closed_at.astimezone(tz).strftime("%Y-%m-%d")
         else:
-            date = self.services.clock.now().astimezone(tz).strftime("%Y-%m-%d %H:%M")
+            date = self.clock.now().astimezone(tz).strftime("%Y-%m-%d %H:%M")
         return RoundInfo(round_.id, instrument.title, round_.status, date)
 
-    # --- rendering -----------------------------------------------------------------------
+    async def closed_digest(self, round_id: int | None = None) -> Digest:
+        """A closed round's digest (default: the latest closed); an open one raises
+        :class:`RoundStillOpen`: what people answered is published when it closes."""
+        return await self._digest(await self._closed(round_id))
 
-    def _t(self, locale: Locale) -> _Bound:
-        return _Bound(self.services, locale)
+    async def require_commitment(self, commitment_id: str) -> LocalizedText:
+        """The commitment's title; :class:`UnknownCommitment` when there is none."""
+        async with self.db.read() as repos:
+            found = await repos.plans.commitment(commitment_id)
+        if found is None:
+            raise UnknownCommitment(commitment_id)
+        return found.title
 
-    async def summary(
-        self,
-        locale: Locale,
-        round_id: int | None = None,
-        commitment_id: str | None = None,
-        *,
-        with_charts: bool = True,
-    ) -> Rendered:
-        """``/summary``: a round (default: the latest closed) or one commitment of it;
-        ``with_charts=False`` for the texts alone."""
-        if commitment_id is not None:
-            async with self.services.db.read() as repos:
-                if await repos.plans.commitment(commitment_id) is None:
-                    raise UnknownCommitment(commitment_id)
-        data = await self._data(round_id)
-        t = self._t(locale)
-        if data.round.status != "closed":
-            if commitment_id is not None:
-                raise RoundStillOpen(round_id=data.round.id)
-            # Who has taken part so far, and nothing of what they answered.
-            digest = await self._digest(data)
-            return Rendered(split_messages(progress_sections(t, digest, locale)))
-        digest = await self._digest(data)
-        if commitment_id is not None:
-            return Rendered(split_messages(commitment_sections(t, digest, commitment_id, locale)))
-        messages = split_messages(summary_sections(t, digest, locale))
-        if not with_charts:
-            return Rendered(messages)
-        return Rendered(messages, await self._round_charts(digest, locale))
+    async def official_percent(self, commitment_id: str) -> float | None:
+        """The officially reported completion of a commitment, if recorded."""
+        async with self.db.read() as repos:
+            official = (await repos.plans.official_figures()).get(commitment_id)
+        return official.percent if official else None
 
-    async def _round_charts(self, digest: Digest, locale: Locale) -> list[charts.Chart]:
-        t = self._t(locale)
-        titles = {cid: title.get(locale) for cid, title in digest.titles.items()}
-        size = digest.min_group_size
-        made: list[charts.Chart] = []
-        if any(row.in_round and row.measured for row in digest.gap):
-            png = await asyncio.to_thread(
-                charts.gap_chart,
-                digest.gap,
-                titles,
-                label=t.plain,
-                min_group_size=size,
-                round_id=digest.info.round_id,
-            )
-            made.append(
-                charts.Chart(
-                    "gap", png, t("insights.chart.gap.caption", round=digest.info.round_id)
-                )
-            )
-        tones = [(c.commitment_id, c.tone) for c in digest.result.commitments]
-        if any(not tone.index.empty for _, tone in tones):
-            png = await asyncio.to_thread(
-                charts.tone_chart,
-                tones,
-                titles,
-                label=t.plain,
-                min_group_size=size,
-                round_id=digest.info.round_id,
-            )
-            made.append(
-                charts.Chart(
-                    "tone", png, t("insights.chart.tone.caption", round=digest.info.round_id)
-                )
-            )
-        return made
+    async def breakdowns(self, round_id: int) -> Breakdowns:
+        """A closed round's demographic breakdowns, as its snapshot holds them."""
+        data = await self._closed(round_id)
+        async with self.db.read() as repos:
+            plan = await repos.plans.plan()
+        return Breakdowns(
+            demographics=tuple(plan.demographics) if plan else (),
+            cells=data.breakdowns,
+            min_group_size=data.result.min_group_size,
+        )
 
-    async def gap(self, locale: Locale, round_id: int | None = None) -> Rendered:
-        """``/gap``: every commitment's gap, flagged first, and the gap chart."""
-        if round_id is None:
-            round_id = await self._latest_measuring_gap()
-        digest = await self._digest(await self._closed(round_id))
-        messages = split_messages(gap_sections(self._t(locale), digest, locale))
-        made = [c for c in await self._round_charts(digest, locale) if c.name == "gap"]
-        return Rendered(messages, made)
-
-    async def _latest_measuring_gap(self) -> int | None:
+    async def latest_measuring_gap(self) -> int | None:
         """The latest closed round whose survey asked beneficiaries about change."""
-        async with self.services.db.read() as repos:
+        async with self.db.read() as repos:
             recent = await repos.rounds.recent(["closed"], limit=50)
         for round_ in recent:
-            instrument = await self.services.instruments.get(round_.instrument_pk)
+            instrument = await self.instruments.get(round_.instrument_pk)
             if any(
                 q.measure is BENEFICIARIES_MEASURE and Role.BENEFICIARY in q.roles
                 for q in instrument.questions
@@ -535,7 +439,7 @@ class InsightsService:
 
     async def trend_points(self, commitment_id: str) -> tuple[LocalizedText, list[TrendPoint]]:
         """A commitment's results in its last closed rounds, oldest first."""
-        async with self.services.db.read() as repos:
+        async with self.db.read() as repos:
             commitment = await repos.plans.commitment(commitment_id)
             if commitment is None:
                 raise UnknownCommitment(commitment_id)
@@ -554,55 +458,18 @@ class InsightsService:
                 )
         return commitment.title, points
 
-    async def trend(self, locale: Locale, commitment_id: str) -> Rendered:
-        """``/trend``: a commitment round by round, and the trend chart."""
-        title, points = await self.trend_points(commitment_id)
-        t = self._t(locale)
-        messages = split_messages(trend_sections(t, commitment_id, title, points, locale))
-        if not points:
-            return Rendered(messages)
-        async with self.services.db.read() as repos:
-            official = (await repos.plans.official_figures()).get(commitment_id)
-        png = await asyncio.to_thread(
-            charts.trend_chart,
-            points,
-            commitment_id=commitment_id,
-            title=title.get(locale),
-            official=official.percent if official else None,
-            label=t.plain,
-        )
-        caption = t("insights.chart.trend.caption", id=commitment_id)
-        return Rendered(messages, [charts.Chart("trend", png, caption)])
-
-    async def results(self, round_id: int, commitment_id: str, locale: Locale) -> str | None:
-        """The results message for one respondent's commitment (None: nothing to say)."""
-        data = await self._closed(round_id)
-        commitment = data.result.commitment(commitment_id)
-        if commitment is None:
-            return None
-        async with self.services.db.read() as repos:
-            title = await repos.plans.commitment(commitment_id)
-        return results_message(
-            self._t(locale),
-            self._info(data.round, data.instrument),
-            commitment,
-            title.title if title else None,
-            locale,
-            data.result.min_group_size,
-        )
-
     # --- posting when a round closes ------------------------------------------------------
 
     async def on_round_closed(self, round_id: int) -> int:
         """Queue the summary and results of a round that closed earlier (a repair tool:
         closing queues them itself, in its own transaction). Safe to repeat; returns how
         many messages were newly queued."""
-        async with self.services.db.write() as repos:
+        async with self.db.write() as repos:
             round_ = await repos.rounds.get(round_id)
             if round_ is None or round_.status != "closed":
                 return 0
-            queued = await self.queue_closing_messages(repos, round_, self.services.clock.now())
-        self.services.delivery.wake()
+            queued = await self.queue_closing_messages(repos, round_, self.clock.now())
+        self.delivery.wake()
         return queued
 
     async def queue_closing_messages(self, repos: Repos, round_: Round, now: datetime) -> int:
@@ -613,7 +480,6 @@ class InsightsService:
         crash either undoes the closing too, or leaves both done. Messages are
         rendered when sent, so this only writes outbox rows (cheap).
         """
-        services = self.services
         deliveries = [
             NewDelivery(
                 dedupe_key=f"r{round_.id}:c{chat_id}:{SUMMARY}",
@@ -622,12 +488,12 @@ class InsightsService:
                 not_before=now,
                 round_id=round_.id,
             )
-            for chat_id in services.settings.secretariat_chat_ids
+            for chat_id in self.settings.secretariat_chat_ids
         ]
         if round_.send_results:
-            quiet = parse_quiet_hours(round_.quiet_hours or services.settings.quiet_hours)
+            quiet = parse_quiet_hours(round_.quiet_hours or self.settings.quiet_hours)
             # People hear back in the morning; the Secretariat at once.
-            at = not_before(now, quiet, services.settings.tz)
+            at = not_before(now, quiet, self.settings.tz)
             deliveries += [
                 NewDelivery(
                     dedupe_key=f"r{round_.id}:p{r.participant_id}:{r.commitment_id}:{RESULTS}",
@@ -653,8 +519,8 @@ class InsightsService:
 
         Idempotent per update: a redelivered command records nothing more.
         """
-        now = self.services.clock.now()
-        async with self.services.db.write() as repos:
+        now = self.clock.now()
+        async with self.db.write() as repos:
             figures = await repos.plans.official_figures()
             previous = figures.get(commitment_id)
             if update_id is not None and not await repos.updates.claim(update_id, now):
@@ -666,7 +532,7 @@ class InsightsService:
                 commitment_id,
                 percent=percent,
                 source="/official",
-                as_of=now.astimezone(self.services.settings.tz).date(),
+                as_of=now.astimezone(self.settings.tz).date(),
                 recorded_by=actor,
                 now=now,
             )
@@ -692,20 +558,19 @@ class InsightsService:
 
         UTF-8 with a byte-order mark, so spreadsheet programs show accents right.
         """
-        data = await self._closed(round_id)
-        digest = await self._digest(data)
-        return data.round.id, ("\ufeff" + _aggregates_csv(digest)).encode("utf-8")
+        digest = await self.closed_digest(round_id)
+        return digest.info.round_id, ("\ufeff" + aggregates_csv(digest)).encode("utf-8")
 
     async def export_answers(
         self, *, actor: int | None, round_id: int, exact_times: bool = False
     ) -> tuple[int, bytes]:
         """The full answer file of a closed round, for an admin (audited): CSV, one row per
         answer, per-round pseudonyms, times to the day unless ``exact_times``."""
-        secret = self.services.settings.require_pseudonym_secret()
+        secret = self.settings.require_pseudonym_secret()
         data = await self._closed(round_id)
         buffer = io.StringIO()
         count = await write_answers(
-            self.services.db,
+            self.db,
             buffer,
             secret=secret,
             round_id=data.round.id,
@@ -713,366 +578,11 @@ class InsightsService:
             exact_times=exact_times,
         )
         await audit_answers_export(
-            self.services.db,
+            self.db,
             actor=actor,
             round_id=data.round.id,
             rows=count,
             exact_times=exact_times,
-            now=self.services.clock.now(),
+            now=self.clock.now(),
         )
         return data.round.id, ("\ufeff" + buffer.getvalue()).encode("utf-8")
-
-    async def report(self, round_id: int, locale: Locale) -> dict[str, bytes]:
-        """``pulso report``: files by name — ``report.html``, its charts (PNG) and
-        ``aggregates.csv``, every published figure with suppressed ones marked."""
-        data = await self._closed(round_id)
-        digest = await self._digest(data)
-        rendered = await self.summary(locale, round_id)
-        gap = await self.gap(locale, round_id)
-        files: dict[str, bytes] = {}
-        images: list[tuple[str, str]] = []
-        for chart in rendered.charts:
-            files[f"{chart.name}.png"] = chart.png
-            images.append((f"{chart.name}.png", chart.caption))
-        for commitment in digest.result.commitments:
-            trend = await self.trend(locale, commitment.commitment_id)
-            for chart in trend.charts:
-                name = f"trend-{commitment.commitment_id}.png"
-                files[name] = chart.png
-                images.append((name, chart.caption))
-        page = _report_html(
-            self._t(locale),
-            title=as_plain_text(rendered.messages[0].split("\n", 1)[0]),
-            sections=[*rendered.messages, *gap.messages],
-            breakdowns=await self.breakdowns(data.round.id, locale),
-            images=images,
-            locale=locale,
-        )
-        return {
-            "report.html": page.encode("utf-8"),
-            **files,
-            "aggregates.csv": _aggregates_csv(digest).encode("utf-8"),
-        }
-
-    async def breakdowns(self, round_id: int, locale: Locale) -> list[str]:
-        """HTML tables of a closed round: each role's people per demographic answer, with
-        the role's side of the gap, from the snapshot, small cells suppressed (see
-        :func:`surveys.aggregation.breakdown`)."""
-        data = await self._closed(round_id)
-        t = self._t(locale)
-        size = data.result.min_group_size
-        async with self.services.db.read() as repos:
-            plan = await repos.plans.plan()
-        if plan is None:
-            return []
-        questions = {q.id: q for q in plan.demographics}
-        tables: list[str] = []
-        for (role, demographic), cells in data.breakdowns.items():
-            question = questions.get(demographic)
-            if question is None:
-                continue
-            measure = BENEFICIARIES_MEASURE if role is Role.BENEFICIARY else IMPLEMENTERS_MEASURE
-            # The plan's order, then "did not say"; options nobody chose are left out.
-            codes: list[str | None] = [o.code for o in question.options]
-            ordered = {code: cells[code] for code in [*codes, None] if code in cells}
-            labels: dict[str | None, str] = {o.code: o.label.get(locale) for o in question.options}
-            labels[None] = t.plain("insights.report.not_said")
-            heading = f"{t.plain(f'insights.role.{role.value}')} · {question.text.get(locale)}"
-            published = breakdown(ordered, min_group_size=size)
-            if ordered and not published:  # the whole group is too small to break down
-                tables.append(
-                    f"<h3>{html.escape(heading)}</h3>\n"
-                    f"<p>{html.escape(t.plain('insights.value.suppressed', n=size))}</p>"
-                )
-                continue
-            tables.append(
-                _table(
-                    heading,
-                    (
-                        t.plain("insights.report.answer"),
-                        t.plain("insights.report.respondents"),
-                        t.plain(
-                            "insights.report.measure",
-                            measure=MEASURE_LABELS[measure].get(locale),
-                        ),
-                    ),
-                    [
-                        (
-                            labels.get(cell.code, str(cell.code)),
-                            _count_text(t, cell.respondents, size),
-                            _index_text(t, cell.mean, size),
-                        )
-                        for cell in published
-                    ],
-                )
-            )
-        return tables
-
-
-def _table(heading: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """An HTML table of plain texts (every cell escaped here)."""
-    head = "".join(f"<th>{html.escape(cell)}</th>" for cell in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows
-    )
-    return f"<h3>{html.escape(heading)}</h3>\n<table><tr>{head}</tr>{body}</table>"
-
-
-class _Bound:
-    """The translator bound to one locale, as the results texts and the charts take it."""
-
-    def __init__(self, services: Services, locale: Locale) -> None:
-        self._t = services.t
-        self._locale = locale
-
-    def __call__(self, key: str, /, **params: object) -> str:
-        return self._t(key, self._locale, **params)
-
-    def plain(self, key: str, /, **params: object) -> str:
-        return as_plain_text(self._t(key, self._locale, **params))
-
-
-def _count_text(t: _Bound, figure: Figure, min_group_size: int) -> str:
-    if figure.value is not None:
-        return str(whole(figure.value))
-    if figure.suppressed:
-        return t.plain("insights.value.suppressed", n=min_group_size)
-    return "0"
-
-
-def _index_text(t: _Bound, figure: Figure, min_group_size: int) -> str:
-    if figure.value is not None:
-        return t.plain("insights.value.index", value=whole(figure.value))
-    if figure.suppressed:
-        return t.plain("insights.value.suppressed", n=min_group_size)
-    return t.plain("insights.value.none")
-
-
-def _report_html(
-    t: _Bound,
-    *,
-    title: str,
-    sections: Sequence[str],
-    breakdowns: Sequence[str],
-    images: Sequence[tuple[str, str]],
-    locale: Locale,
-) -> str:
-    """A self-contained page: the summary as sent, the gap, the breakdowns, the charts.
-
-    The sections are the Telegram HTML (every value already escaped), which is valid HTML.
-    """
-    body = "\n".join(f"<section><p>{s.replace(chr(10), '<br>')}</p></section>" for s in sections)
-    figures = "\n".join(
-        f'<figure><img src="{html.escape(name)}" alt="{html.escape(as_plain_text(caption))}">'
-        f"<figcaption>{caption}</figcaption></figure>"
-        for name, caption in images
-    )
-    who = ""
-    if breakdowns:
-        who = f"<h2>{html.escape(t.plain('insights.report.who'))}</h2>\n" + "\n".join(breakdowns)
-    return f"""<!DOCTYPE html>
-<html lang="{locale}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(title)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 48rem; margin: 2rem auto; padding: 0 1rem;
-       line-height: 1.5; color: #222; }}
-section {{ border-bottom: 1px solid #ddd; }}
-table {{ border-collapse: collapse; margin-bottom: 1rem; }}
-td, th {{ border: 1px solid #ccc; padding: 0.2rem 0.6rem; text-align: left; }}
-img {{ max-width: 100%; }}
-</style>
-</head>
-<body>
-<h1>{html.escape(title)}</h1>
-{body}
-{who}
-<h2>{html.escape(t.plain("insights.report.charts"))}</h2>
-{figures}
-</body>
-</html>
-"""
-
-
-def _aggregates_csv(digest: Digest) -> str:
-    """Every published figure as a row; suppressed ones have no value and say so."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(("round", "commitment", "role", "figure", "value", "people", "status"))
-
-    def row(commitment_id: str, role: str, name: str, figure: Figure) -> None:
-        status = "shown" if figure.shown else ("suppressed" if figure.suppressed else "empty")
-        writer.writerow(
-            (
-                digest.info.round_id,
-                commitment_id,
-                role,
-                name,
-                f"{figure.value:.2f}" if figure.value is not None else "",
-                figure.n if figure.shown else "",
-                status,
-            )
-        )
-
-    for commitment in digest.result.commitments:
-        cid = commitment.commitment_id
-        for role_name, measures, tone, sentiment in [
-            ("all", commitment.measures, commitment.tone, commitment.sentiment),
-            *[(g.role.value, g.measures, g.tone, g.sentiment) for g in commitment.groups.values()],
-        ]:
-            for measure in NUMERIC_MEASURES:
-                if measure in measures:
-                    row(cid, role_name, f"{measure.value}_index", measures[measure].mean)
-                    row(cid, role_name, f"{measure.value}_median", measures[measure].median)
-            for label in LABELS:
-                share = tone.shares.get(label)
-                row(
-                    cid,
-                    role_name,
-                    f"tone_{label}_share",
-                    Figure(share, tone.index.n) if share is not None else tone.index,
-                )
-            row(cid, role_name, "sentiment_index", sentiment)
-    for gap in digest.gap:
-        if gap.gap is not None:
-            row(gap.commitment_id, "all", "gap_points", Figure(gap.gap, gap.beneficiaries.mean.n))
-    return buffer.getvalue()
-
-
-# --- the answers export ----------------------------------------------------------------------
-
-_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell_text(text: str | None) -> str:
-    """A free text for a spreadsheet: one that starts like a formula is shown, not run."""
-    if text is None:
-        return ""
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def _record(row: ExportRow, secret: bytes, *, exact_times: bool) -> dict[str, object]:
-    return {
-        "round": row.round_id,
-        "instrument": row.instrument,
-        "commitment": row.commitment_id,
-        "role": row.role,
-        "pseudonym": pseudonym(secret, row.round_id, row.telegram_user_id),
-        "question": row.question_id,
-        "value": row.value,
-        "score": row.score,
-        "text": row.text,
-        "skipped": row.skipped,
-        "sentiment": row.sentiment_label,
-        "sentiment_score": row.sentiment_score,
-        "text_language": row.text_language,
-        # A day is enough to study a round; the minute an answer came can tell who sent it.
-        "answered_at": (
-            row.answered_at.isoformat() if exact_times else row.answered_at.date().isoformat()
-        ),
-    }
-
-
-async def _rows(db: Database, round_id: int | None) -> AsyncIterator[ExportRow]:
-    async with db.read() as repos:
-        async for row in repos.insights.export_rows(round_id):
-            yield row
-
-
-async def write_answers(
-    db: Database,
-    out: TextIO,
-    *,
-    secret: bytes,
-    round_id: int | None,
-    fmt: ExportFormat,
-    exact_times: bool = False,
-) -> int:
-    """Write the answers of closed rounds (one, or all) to ``out``; returns how many rows.
-
-    The full answer file (microdata), for admins only (see ``docs/privacy.md``):
-    one row per answer, one per chosen option of a multiple choice; people appear
-    only as pseudonyms that differ from round to round (HMAC-SHA256 of round and
-    Telegram id under ``PSEUDONYM_SECRET``), empty for answers unlinked by /forget;
-    times to the day unless ``exact_times``. CSV texts that start like a formula get
-    a leading apostrophe; JSON is written as it is stored. The caller audits it
-    (:func:`audit_answers_export`).
-    """
-    count = 0
-    if fmt == "csv":
-        writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        async for row in _rows(db, round_id):
-            record = _record(row, secret, exact_times=exact_times)
-            record["text"] = _cell_text(row.text)
-            record["skipped"] = "true" if row.skipped else "false"
-            writer.writerow({k: ("" if v is None else v) for k, v in record.items()})
-            count += 1
-        return count
-    out.write("[")
-    async for row in _rows(db, round_id):
-        out.write(
-            ("\n" if count == 0 else ",\n")
-            + json.dumps(_record(row, secret, exact_times=exact_times), ensure_ascii=False)
-        )
-        count += 1
-    out.write("\n]\n" if count else "]\n")
-    return count
-
-
-async def audit_answers_export(
-    db: Database,
-    *,
-    actor: int | None,
-    round_id: int | None,
-    rows: int,
-    exact_times: bool,
-    now: datetime,
-) -> None:
-    """Record that the full answer file left the system: who (None: the command line),
-    which round (None: every closed round), how many rows, with exact times or not."""
-    async with db.write() as repos:
-        await repos.audit.record(
-            actor,
-            "export_answers",
-            {"round": round_id, "rows": rows, "exact_times": exact_times},
-            now,
-        )
-
-
-# --- outbox renderers ------------------------------------------------------------------------
-
-
-@renders(SUMMARY)
-async def render_summary(services: Services, item: OutboxItem) -> list[Outgoing] | None:
-    """A closed round's summary and charts, in the Secretariat chat's language."""
-    if item.round_id is None:
-        return None
-    async with services.db.read() as repos:
-        language = await repos.chats.language(item.chat_id)
-    locale = as_locale(language, services.settings.default_language)
-    try:
-        rendered = await services.insights.summary(locale, item.round_id)
-    except (UnknownRound, RoundCancelled, RoundNotOpened):
-        return None
-    return rendered.outgoing()
-
-
-@renders(RESULTS)
-async def render_results(services: Services, item: OutboxItem) -> Outgoing | None:
-    """A respondent's results for their commitment, in their language (None if they left)."""
-    commitment_id = item.payload.get("commitment_id")
-    if item.round_id is None or item.participant_id is None or not commitment_id:
-        return None
-    async with services.db.read() as repos:
-        participant = await repos.participants.get(item.participant_id)
-    if participant is None or participant.status != "active":
-        return None
-    locale = as_locale(participant.language, services.settings.default_language)
-    try:
-        text = await services.insights.results(item.round_id, str(commitment_id), locale)
-    except (UnknownRound, RoundCancelled, RoundNotOpened):
-        return None
-    return Outgoing(text) if text else None

@@ -80,7 +80,10 @@ from bot.journey.screens import (
 from surveys.flow import STALE, DemographicStep, Move, Notice
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.clock import Clock
+    from bot.plans import InstrumentCache
+    from bot.rounds.service import RoundsService
+    from bot.storage.engine import Database
 
 __all__ = [
     "FEEDBACK_MAX_LENGTH",
@@ -121,12 +124,13 @@ __all__ = [
 class JourneyService:
     """The participant's path, one method per thing a person does (see the package docstring)."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self._onboarding = Onboarding(services)
-        self._answering = Answering(services)
-        self._feedback = Feedback(services)
-        self._rights = Rights(services)
+    def __init__(
+        self, *, db: Database, clock: Clock, instruments: InstrumentCache, rounds: RoundsService
+    ) -> None:
+        self._onboarding = Onboarding(db=db, clock=clock, instruments=instruments, rounds=rounds)
+        self._answering = Answering(db=db, clock=clock, instruments=instruments, rounds=rounds)
+        self._feedback = Feedback(db=db, clock=clock, instruments=instruments, rounds=rounds)
+        self._rights = Rights(db=db, clock=clock, instruments=instruments, rounds=rounds)
         # Onboarding (and admins' invites).
         self.create_invite = self._onboarding.create_invite
         self.revoke_invite = self._onboarding.revoke_invite

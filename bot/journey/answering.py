@@ -67,7 +67,7 @@ class Answering(JourneyPart):
         next press waits for this (their updates run in order), and it is no one's
         answer — at a power cut the worst lost is a keyboard left in place.
         """
-        async with self.services.db.write(durability="process", urgent=True) as repos:
+        async with self.db.write(durability="process", urgent=True) as repos:
             await repos.responses.set_prompt(response_id, message_id, self.now())
 
     async def start_survey(
@@ -96,9 +96,7 @@ class Answering(JourneyPart):
             )
 
         try:
-            return await fresh_or_replay(
-                self.services.db, update_id, now, apply=apply, replay=replay
-            )
+            return await fresh_or_replay(self.db, update_id, now, apply=apply, replay=replay)
         except Refusal as refusal:
             return SurveyReply(notice=refusal.notice)
 
@@ -214,7 +212,7 @@ class Answering(JourneyPart):
         question in front of the person. None: nothing to say."""
         participant = caller.participant
         assert participant is not None
-        async with self.services.db.read() as repos:
+        async with self.db.read() as repos:
             found = under_way(await self.open_responses(repos, participant.id))
             state = await self.state(repos, found[0].id) if found else None
             current = state.current() if state is not None else None
@@ -282,13 +280,13 @@ class Answering(JourneyPart):
 
         try:
             reply, completed = await fresh_or_replay(
-                self.services.db, update_id, now, apply=apply, replay=replayed
+                self.db, update_id, now, apply=apply, replay=replayed
             )
         except Refusal as refusal:
             return SurveyReply(notice=refusal.notice)
         if completed:
             assert participant is not None
-            self.services.rounds.person_changed(participant.id)  # no reminder for it now
+            self.rounds.person_changed(participant.id)  # no reminder for it now
         return reply
 
     async def _apply(
@@ -370,7 +368,7 @@ class Answering(JourneyPart):
         more is sent. Otherwise the current question (or the recap) is shown.
         """
         now = self.now()
-        async with self.services.db.write() as repos:
+        async with self.db.write() as repos:
             state = await self.state(repos, response_id)
             if state is None or not belongs(state, participant_id):
                 return SurveyReply()
@@ -400,7 +398,7 @@ class Answering(JourneyPart):
             return SurveyReply(notice=STALE)
         participant_id = caller.participant.id
         now = self.now()
-        async with self.services.db.write() as repos:
+        async with self.db.write() as repos:
             fresh = await repos.updates.claim(update_id, now)
             responses = await self.open_responses(repos, participant_id)
             found = under_way(responses)

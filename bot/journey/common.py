@@ -27,7 +27,9 @@ from surveys.instruments import Instrument, Role
 from surveys.plan import Commitment
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.clock import Clock
+    from bot.plans import InstrumentCache
+    from bot.rounds.service import RoundsService
 
 T = TypeVar("T")
 
@@ -67,13 +69,21 @@ def under_way(responses: Sequence[Response]) -> list[Response]:
 
 
 class JourneyPart:
-    """One part of the participant's path, with the lookups every part shares."""
+    """One part of the participant's path, with the lookups every part shares, and what
+    the journey uses of the rest of the runtime: the database, the clock, the survey
+    instruments, and the rounds service (a new member may be owed an open round's
+    invitation; a person who stops or leaves has theirs withdrawn)."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(
+        self, *, db: Database, clock: Clock, instruments: InstrumentCache, rounds: RoundsService
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.instruments = instruments
+        self.rounds = rounds
 
     def now(self) -> datetime:
-        return self.services.clock.now()
+        return self.clock.now()
 
     async def commitment(self, repos: Repos, commitment_id: str) -> Commitment:
         found = await repos.plans.commitment(commitment_id)
@@ -95,7 +105,7 @@ class JourneyPart:
         return sum(1 for r in responses if r.status != "completed")
 
     async def instrument(self, repos: Repos, response: Response) -> Instrument:
-        return await self.services.instruments.get(response.instrument_pk, repos)
+        return await self.instruments.get(response.instrument_pk, repos)
 
     async def state(self, repos: Repos, response_id: int) -> State | None:
         response = await repos.responses.get(response_id)
@@ -130,7 +140,7 @@ class JourneyPart:
     async def reactivate(self, participant_id: int, *, update_id: int) -> StatusChange:
         """A stopped (or unreachable) person active again, once per update."""
         now = self.now()
-        async with self.services.db.write() as repos:
+        async with self.db.write() as repos:
             changed = await repos.updates.claim(
                 update_id, now
             ) and await repos.participants.change_status(

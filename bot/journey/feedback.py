@@ -32,7 +32,7 @@ class Feedback(JourneyPart):
         """
         assert caller.participant is not None
         participant_id = caller.participant.id
-        async with self.services.db.read() as repos:
+        async with self.db.read() as repos:
             memberships = await repos.participants.memberships_of(participant_id)
             commitments = {
                 m.commitment_id: await self.commitment(repos, m.commitment_id) for m in memberships
@@ -61,7 +61,7 @@ class Feedback(JourneyPart):
         commitment (a forged press, or one from before they left it)."""
         assert caller.participant is not None
         participant_id = caller.participant.id
-        async with self.services.db.read() as repos:
+        async with self.db.read() as repos:
             memberships = await repos.participants.memberships_of(participant_id)
         chosen = next((m for m in memberships if m.commitment_id == commitment_id), None)
         if chosen is None:
@@ -72,7 +72,7 @@ class Feedback(JourneyPart):
         self, participant_id: int, chosen: Membership, *, update_id: int
     ) -> FeedbackReply:
         now = self.now()
-        async with self.services.db.write() as repos:
+        async with self.db.write() as repos:
             if await repos.updates.claim(update_id, now):
                 awaiting = AwaitingFeedback(chosen.commitment_id, chosen.role)
                 await repos.participants.set_awaiting(participant_id, awaiting, now)
@@ -89,7 +89,7 @@ class Feedback(JourneyPart):
             return FeedbackReply("too_long", length=len(text))
         score = get_analyzer().analyse(text, default_language=caller.locale)
         now = self.now()
-        async with self.services.db.write() as repos:
+        async with self.db.write() as repos:
             commitment = await self.commitment(repos, about.commitment_id)
             if await repos.updates.claim(update_id, now):
                 await repos.responses.add_feedback(

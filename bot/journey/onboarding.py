@@ -90,13 +90,13 @@ class Onboarding(JourneyPart):
 
     async def create_invite(self, request: InviteRequest, *, actor: int | None) -> IssuedInvite:
         """A new invite to an active commitment (audited); raises UnknownCommitment."""
-        return await issue_invite(self.services.db, request, actor=actor, now=self.now())
+        return await issue_invite(self.db, request, actor=actor, now=self.now())
 
     async def revoke_invite(self, token_or_link: str, *, actor: int | None) -> RevokedResult:
         """Make an invite unusable (audited); raises UnknownInvite."""
         now = self.now()
         token_hash = hash_token(token_from(token_or_link))
-        async with self.services.db.write() as repos:
+        async with self.db.write() as repos:
             before = await repos.invites.by_hash(token_hash)
             if before is None:
                 raise UnknownInvite()
@@ -120,7 +120,7 @@ class Onboarding(JourneyPart):
         Raises an :class:`~surveys.errors.InviteError` saying why an invite cannot be used.
         """
         now = self.now()
-        async with self.services.db.read() as repos:
+        async with self.db.read() as repos:
             invite = await repos.invites.by_hash(hash_token(token))
             commitment = await repos.plans.commitment(invite.commitment_id) if invite else None
             if invite is None or commitment is None:
@@ -159,7 +159,7 @@ class Onboarding(JourneyPart):
             return membership, new, await self._joined(repos, membership)
 
         async def replay() -> tuple[Membership, bool, Joined]:
-            async with self.services.db.read() as repos:
+            async with self.db.read() as repos:
                 participant = await repos.participants.by_telegram_id(caller.user_id)
                 invite = await repos.invites.by_hash(hash_token(token))
                 memberships = (
@@ -177,14 +177,14 @@ class Onboarding(JourneyPart):
                 return found[0], True, await self._joined(repos, found[0])
 
         membership, new, joined = await fresh_or_replay(
-            self.services.db, update_id, now, apply=apply, replay=replay
+            self.db, update_id, now, apply=apply, replay=replay
         )
         if new:
-            await self.services.rounds.invite_late_joiner(
+            await self.rounds.invite_late_joiner(
                 membership.participant_id, membership.commitment_id, membership.role
             )
             if joined.welcome is not None:
-                async with self.services.db.read() as repos:
+                async with self.db.read() as repos:
                     count = await self.open_survey_count(repos, membership.participant_id)
                 joined = replace(joined, welcome=replace(joined.welcome, open_surveys=count))
         return joined
@@ -257,7 +257,7 @@ class Onboarding(JourneyPart):
             return DemographicReply(step, value, following, welcome)
 
         async def replay() -> DemographicReply:
-            async with self.services.db.read() as repos:
+            async with self.db.read() as repos:
                 participant = await repos.participants.get(participant_id)
                 assert participant is not None
                 following = next_demographic(await repos.plans.plan(), participant.demographics)
@@ -265,9 +265,7 @@ class Onboarding(JourneyPart):
             return DemographicReply(next_demographic=following, welcome=welcome)
 
         try:
-            return await fresh_or_replay(
-                self.services.db, update_id, now, apply=apply, replay=replay
-            )
+            return await fresh_or_replay(self.db, update_id, now, apply=apply, replay=replay)
         except Refusal as refusal:
             return DemographicReply(notice=refusal.notice)
 
@@ -276,7 +274,7 @@ class Onboarding(JourneyPart):
         if caller.participant is None:
             return None
         change = await self.reactivate(caller.participant.id, update_id=update_id)
-        async with self.services.db.read() as repos:
+        async with self.db.read() as repos:
             memberships = await repos.participants.memberships_of(caller.participant.id)
             joined = [
                 (await self.commitment(repos, m.commitment_id), Role(m.role)) for m in memberships

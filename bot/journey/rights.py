@@ -58,7 +58,7 @@ class Rights(JourneyPart):
         assert caller.participant is not None
         participant_id = caller.participant.id
         now = self.now()
-        async with self.services.db.write() as repos:
+        async with self.db.write() as repos:
             if await repos.updates.claim(update_id, now):
                 changed = await repos.participants.change_status(
                     participant_id, "stopped", from_statuses=("active", "unreachable"), now=now
@@ -71,7 +71,7 @@ class Rights(JourneyPart):
                 found = await repos.participants.get(participant_id)
                 changed = found is not None and found.status == "stopped"
             count = await self.open_survey_count(repos, participant_id)
-        self.services.rounds.person_changed(participant_id)  # nothing already claimed goes
+        self.rounds.person_changed(participant_id)  # nothing already claimed goes
         return StatusChange(changed, count)
 
     async def resume_invitations(self, caller: Caller, *, update_id: int) -> StatusChange:
@@ -92,7 +92,7 @@ class Rights(JourneyPart):
         (``secure_delete``) and the WAL is checkpointed afterwards.
         """
         now = self.now()
-        async with self.services.db.write() as repos:
+        async with self.db.write() as repos:
             fresh = await repos.updates.claim(update_id, now)
             participant = await repos.participants.by_telegram_id(caller.user_id)
             if participant is None:
@@ -117,15 +117,15 @@ class Rights(JourneyPart):
                 },
                 now,
             )
-        self.services.rounds.person_changed(participant.id)  # nothing already claimed goes
-        await self.services.db.scrub()
+        self.rounds.person_changed(participant.id)  # nothing already claimed goes
+        await self.db.scrub()
         return Forgotten(prompts)
 
     async def my_data(self, caller: Caller) -> MyData:
         """/mydata: everything stored about the person (the edge writes the file)."""
         assert caller.participant is not None
         generated_at = self.now()
-        async with self.services.db.read() as repos:
+        async with self.db.read() as repos:
             participant = await repos.participants.get(caller.participant.id)
             assert participant is not None
             plan = await repos.plans.plan()

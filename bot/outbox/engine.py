@@ -59,17 +59,20 @@ import logging
 import random
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot.clock import Clock
 from bot.logs import describe_exception
-from bot.outbox.outgoing import Outgoing, renderer_for, send_text
+from bot.outbox.outgoing import Outgoing, send_text
 from bot.outbox.retries import ENGINE_REQUEST
+from bot.settings import Settings
+from bot.storage.engine import Database
 from bot.storage.repositories.outbox import (
     FIRST_MESSAGE_ID,
     SENT_PARTS,
@@ -77,9 +80,6 @@ from bot.storage.repositories.outbox import (
     OutboxItem,
     Sent,
 )
-
-if TYPE_CHECKING:
-    from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -94,20 +94,11 @@ SAFETY_INTERVAL = 30.0
 PROGRESS_LOG_INTERVAL = 5.0
 
 FinalStatus = Literal["failed", "unreachable", "cancelled"]
-Preloader = Callable[["Services", Sequence[OutboxItem]], Awaitable[None]]
-_PRELOADERS: dict[str, Preloader] = {}
-
-
-def preloads(*kinds: str) -> Callable[[Preloader], Preloader]:
-    """Register a function that loads, in one go, what a batch of rows of these kinds needs
-    to render (so a fan-out costs a few queries per batch, not per message)."""
-
-    def register(preloader: Preloader) -> Preloader:
-        for kind in kinds:
-            _PRELOADERS[kind] = preloader
-        return preloader
-
-    return register
+#: Draws an outbox row as the message(s) to send; None: nothing is owed any more.
+Renderer = Callable[[OutboxItem], Awaitable[Outgoing | list[Outgoing] | None]]
+#: Loads, in one go, what a batch of rows of one kind needs to render (so a fan-out costs
+#: a few queries per batch, not per message).
+Preloader = Callable[[Sequence[OutboxItem]], Awaitable[None]]
 
 
 def seconds_of(value: int | float | timedelta) -> float:
@@ -243,7 +234,7 @@ class OutcomeWriter:
                 self._idle.set()
 
     async def _commit(self, batch: list[_Outcome]) -> None:
-        services = self.engine.services
+        engine = self.engine
         sent = [o.sent for o in batch if o.sent is not None]
         finished = [o.finished for o in batch if o.finished is not None]
         unreachable_chats = sorted(
@@ -256,13 +247,13 @@ class OutcomeWriter:
         delay = 0.05
         while True:
             try:
-                now = services.clock.now()
+                now = engine.clock.now()
                 # This commit closes the double-send window: no fsync (it survives our
                 # crash; only a power cut could undo it, which costs a repeat, not a
                 # loss), and ahead of the answers waiting to be written.
                 async with (
                     self.engine.db_lock,
-                    services.db.write(durability="process", urgent=True) as repos,
+                    engine.db.write(durability="process", urgent=True) as repos,
                 ):
                     await repos.outbox.mark_sent(sent, now)
                     await repos.outbox.finish_many(finished)
@@ -297,10 +288,17 @@ class OutcomeWriter:
 class DeliveryEngine:
     """Sends what the outbox owes, at Telegram's pace (see the module docstring)."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, *, settings: Settings, db: Database, clock: Clock) -> None:
+        self.settings = settings
+        self.db = db
+        self.clock = clock
+        # What each kind of row says is drawn at the edge, which needs the services this
+        # engine is part of: the composition root hands the drawings over once they are
+        # all built (:meth:`draw_with`).
+        self.renderers: Mapping[str, Renderer] = {}
+        self.preloaders: Mapping[str, Preloader] = {}
         self.stats = DeliveryStats()
-        self.rate = float(services.settings.send_rate_per_second)
+        self.rate = float(settings.send_rate_per_second)
         self.bot: Bot | None = None
         self.running = False
         self._wake = asyncio.Event()
@@ -329,10 +327,18 @@ class DeliveryEngine:
 
     # --- life cycle ----------------------------------------------------------------------
 
+    def draw_with(
+        self, renderers: Mapping[str, Renderer], preloaders: Mapping[str, Preloader]
+    ) -> None:
+        """Take the edge's drawing of each outbox kind: one renderer per kind, and the
+        batch preloaders (``handlers/outbox.py``, handed over by ``pulso.bootstrap``)."""
+        self.renderers = dict(renderers)
+        self.preloaders = dict(preloaders)
+
     async def start(self, bot: Bot) -> None:
         """Return rows a crash left in ``sending`` to ``pending``, then start sending."""
         self.bot = bot
-        async with self.services.db.write() as repos:
+        async with self.db.write() as repos:
             recovered = await repos.outbox.recover_in_flight()
         self.stats.recovered = len(recovered)
         if recovered:
@@ -376,7 +382,7 @@ class DeliveryEngine:
         self._deferred.clear()
         if unsent:
             try:
-                async with self.services.db.write() as repos:
+                async with self.db.write() as repos:
                     await repos.outbox.release(unsent)
             except Exception as exc:  # they stay `sending` and are recovered at start
                 log.error("could not release %d rows: %s", len(unsent), describe_exception(exc))
@@ -453,10 +459,9 @@ class DeliveryEngine:
             self._wake.set()
 
     async def _claim_batch(self) -> None:
-        services = self.services
         # Urgent, like the outcomes: an outcome waits for db_lock behind this claim.
-        async with self.db_lock, services.db.write(urgent=True) as repos:
-            now = services.clock.now()
+        async with self.db_lock, self.db.write(urgent=True) as repos:
+            now = self.clock.now()
             due = await repos.outbox.due(now, self._batch)
             owned = await repos.outbox.claim([item.id for item in due], now) if due else set()
         items = [item for item in due if item.id in owned]
@@ -465,10 +470,10 @@ class DeliveryEngine:
         if not items:
             return
         for kind in {item.kind for item in items}:
-            preloader = _PRELOADERS.get(kind)
+            preloader = self.preloaders.get(kind)
             if preloader is not None:
                 try:
-                    await preloader(services, [i for i in items if i.kind == kind])
+                    await preloader([i for i in items if i.kind == kind])
                 except Exception as exc:  # rendering falls back to one query per row
                     log.warning("preloading %s failed: %s", kind, describe_exception(exc))
         self._ready.extend(_Job.of(item) for item in items)
@@ -508,10 +513,10 @@ class DeliveryEngine:
             # Sends in flight may free a chat or come back for a retry.
             delay = min(delay, 0.05)
         elif self._refill is None and self._exhausted:
-            async with self.services.db.read() as repos:
+            async with self.db.read() as repos:
                 next_due = await repos.outbox.next_due_at()
             if next_due is not None:
-                delay = min(delay, (next_due - self.services.clock.now()).total_seconds())
+                delay = min(delay, (next_due - self.clock.now()).total_seconds())
         delay = max(delay, 0.005)
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
@@ -542,11 +547,11 @@ class DeliveryEngine:
     async def _attempt(self, job: _Job) -> _Outcome | None:
         """Render and send one row; an outcome to record, or None when it was requeued."""
         item = job.item
-        renderer = renderer_for(item.kind)
+        renderer = self.renderers.get(item.kind)
         try:
             if renderer is None:
                 return self._finish(job, "failed", f"no renderer for {item.kind}")
-            rendered = await renderer(self.services, item)
+            rendered = await renderer(item)
         except Exception as exc:
             log.error("rendering outbox row %d failed: %s", item.id, describe_exception(exc))
             return self._finish(job, "failed", f"render error: {type(exc).__name__}")
@@ -613,7 +618,7 @@ class DeliveryEngine:
         try:
             async with (
                 self.db_lock,
-                self.services.db.write(durability="process", urgent=True) as repos,
+                self.db.write(durability="process", urgent=True) as repos,
             ):
                 await repos.outbox.record_parts(job.item, job.sent_parts, job.first_message_id)
         except Exception as exc:

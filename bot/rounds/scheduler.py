@@ -29,11 +29,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from bot.clock import Clock
 from bot.logs import describe_exception
+from bot.storage.engine import Database
 from bot.storage.repositories.machinery import IDEMPOTENCY_WINDOW
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +47,11 @@ PRUNE_INTERVAL = 3600.0
 class RoundScheduler:
     """One timer, rebuilt from the database after every tick."""
 
-    def __init__(self, services: Services, tick: Callable[[], Awaitable[object]]) -> None:
-        self.services = services
+    def __init__(
+        self, *, db: Database, clock: Clock, tick: Callable[[], Awaitable[object]]
+    ) -> None:
+        self.db = db
+        self.clock = clock
         self._tick = tick
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -92,16 +97,16 @@ class RoundScheduler:
         if time.monotonic() < self._next_prune:
             return
         self._next_prune = time.monotonic() + PRUNE_INTERVAL
-        before = self.services.clock.now() - IDEMPOTENCY_WINDOW
-        async with self.services.db.write() as repos:
+        before = self.clock.now() - IDEMPOTENCY_WINDOW
+        async with self.db.write() as repos:
             pruned = await repos.updates.prune(before)
         if pruned:
             log.info("forgot %d processed updates older than a day", pruned)
 
     async def _delay(self) -> float:
-        async with self.services.db.read() as repos:
+        async with self.db.read() as repos:
             next_event = await repos.rounds.next_event_at()
         if next_event is None:
             return SAFETY_INTERVAL
-        seconds = (next_event - self.services.clock.now()).total_seconds()
+        seconds = (next_event - self.clock.now()).total_seconds()
         return min(SAFETY_INTERVAL, max(0.01, seconds))

@@ -33,13 +33,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-
-from bot.i18n import Html, Locale, as_locale
+from bot.clock import Clock
+from bot.i18n import Html, Locale
+from bot.insights.service import InsightsService
 from bot.logs import describe_exception
-from bot.outbox.engine import preloads
-from bot.outbox.outgoing import Outgoing, renders
+from bot.outbox.engine import DeliveryEngine
 from bot.rounds.scheduler import RoundScheduler
+from bot.settings import Settings
+from bot.storage.engine import Database
 from bot.storage.repositories import Repos
 from bot.storage.repositories.outbox import NewDelivery, OutboxItem
 from bot.storage.repositories.responses import Recipient, Target
@@ -57,7 +58,6 @@ from surveys.rounds import (
     UnknownSchedule,
     check_cron,
     check_transition,
-    local_text,
     next_fire,
     not_before,
     parse_quiet_hours,
@@ -67,7 +67,7 @@ from surveys.rounds import (
 )
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -127,9 +127,21 @@ class TickReport:
 
 
 class RoundsService:
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.scheduler = RoundScheduler(services, self.tick)
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        db: Database,
+        clock: Clock,
+        insights: InsightsService,
+        delivery: DeliveryEngine,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.clock = clock
+        self.insights = insights
+        self.delivery = delivery
+        self.scheduler = RoundScheduler(db=db, clock=clock, tick=self.tick)
         self._tick_lock = asyncio.Lock()
         # What the renderers need, loaded per delivery batch (see `preload`).
         self._recipients: dict[tuple[int, int], list[Recipient]] = {}
@@ -141,7 +153,7 @@ class RoundsService:
 
     @property
     def tz(self) -> ZoneInfo:
-        return self.services.settings.tz
+        return self.settings.tz
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -156,7 +168,7 @@ class RoundsService:
 
     def _changed(self) -> None:
         self.scheduler.changed()
-        self.services.delivery.wake()
+        self.delivery.wake()
 
     # --- staff actions -------------------------------------------------------------------
 
@@ -168,8 +180,8 @@ class RoundsService:
         ``update_id``: the Telegram update asking for it; a redelivered update
         creates nothing and returns the round the first delivery created.
         """
-        now = self.services.clock.now()
-        async with self.services.db.write() as repos:
+        now = self.clock.now()
+        async with self.db.write() as repos:
             if update_id is not None and not await repos.updates.claim(update_id, now):
                 replayed = await self._created_by_update(repos, "round_create", update_id)
                 found = await repos.rounds.get(replayed) if replayed is not None else None
@@ -195,7 +207,7 @@ class RoundsService:
             )
         if created.round.opens_at <= now:
             await self.open(created.round.id, now)
-            async with self.services.db.read() as repos:
+            async with self.db.read() as repos:
                 opened = await repos.rounds.get(created.round.id)
             assert opened is not None
             created = CreatedRound(opened, created.reach)
@@ -256,15 +268,15 @@ class RoundsService:
     async def close(self, round_id: int, *, actor: int | None) -> Round:
         """Close an open round now (audited); a domain error says why it cannot be."""
         await self._staff_transition(round_id, "close")
-        if not await self._close(round_id, self.services.clock.now(), actor=actor, early=True):
+        if not await self._close(round_id, self.clock.now(), actor=actor, early=True):
             await self._staff_transition(round_id, "close")  # lost a race: say why
         return await self._get(round_id)
 
     async def cancel(self, round_id: int, *, actor: int | None) -> Round:
         """Cancel a scheduled or open round (audited): nothing more is sent for it."""
         await self._staff_transition(round_id, "cancel")
-        now = self.services.clock.now()
-        async with self.services.db.write() as repos:
+        now = self.clock.now()
+        async with self.db.write() as repos:
             done = await repos.rounds.transition(
                 round_id, from_statuses=("scheduled", "open"), to="cancelled", now=now
             )
@@ -281,7 +293,7 @@ class RoundsService:
         return await self._get(round_id)
 
     async def _get(self, round_id: int) -> Round:
-        async with self.services.db.read() as repos:
+        async with self.db.read() as repos:
             found = await repos.rounds.get(round_id)
         if found is None:
             raise UnknownRound(str(round_id))
@@ -294,7 +306,7 @@ class RoundsService:
 
     async def overview(self, limit: int = 10) -> list[RoundOverview]:
         """The newest rounds with their live counts, for /rounds and ``pulso round list``."""
-        async with self.services.db.read() as repos:
+        async with self.db.read() as repos:
             recent = await repos.rounds.recent(limit=limit)
             ids = [r.id for r in recent]
             responses = await repos.responses.progress(ids) if ids else {}
@@ -305,7 +317,7 @@ class RoundsService:
         ]
 
     async def progress(self, round_id: int) -> Progress:
-        async with self.services.db.read() as repos:
+        async with self.db.read() as repos:
             responses = await repos.responses.progress([round_id])
             outbox = await repos.outbox.counts_by_round([round_id])
         return progress_of(responses.get(round_id, {}), outbox.get(round_id, {}))
@@ -324,9 +336,9 @@ class RoundsService:
         update_id: int | None = None,
     ) -> Schedule:
         """A recurring round (audited): validated now, so a typo never fires."""
-        now = self.services.clock.now()
+        now = self.clock.now()
         first = check_cron(cron, self.tz, now=now)
-        async with self.services.db.write() as repos:
+        async with self.db.write() as repos:
             if update_id is not None and not await repos.updates.claim(update_id, now):
                 replayed = await self._created_by_update(repos, "schedule_create", update_id)
                 found = await repos.rounds.get_schedule(replayed) if replayed else None
@@ -345,7 +357,7 @@ class RoundsService:
                 roles=roles,
                 cron=cron.strip(),
                 duration_seconds=int(duration.total_seconds()),
-                timezone=self.services.settings.timezone,
+                timezone=self.settings.timezone,
                 next_fire_at=first,
                 created_by=actor,
                 now=now,
@@ -366,8 +378,8 @@ class RoundsService:
 
     async def remove_schedule(self, schedule_id: int, *, actor: int | None) -> Schedule:
         """Stop a recurring schedule (audited); rounds it already created stay."""
-        now = self.services.clock.now()
-        async with self.services.db.write() as repos:
+        now = self.clock.now()
+        async with self.db.write() as repos:
             found = await repos.rounds.get_schedule(schedule_id)
             if found is None or not found.active:
                 raise UnknownSchedule(str(schedule_id))
@@ -377,22 +389,22 @@ class RoundsService:
         return found
 
     async def reminder_moments(self, round_id: int) -> list[datetime]:
-        async with self.services.db.read() as repos:
+        async with self.db.read() as repos:
             return [r.due_at for r in await repos.rounds.reminders_of(round_id)]
 
     async def instrument_choices(self, locale: Locale) -> list[tuple[str, str]]:
         """``(id, title)`` of every survey a round can use (the wizard's first step)."""
-        async with self.services.db.read() as repos:
+        async with self.db.read() as repos:
             found = await repos.plans.latest_instruments()
         return [(s.id, s.instrument.title.get(locale)) for s in found]
 
     async def commitment_ids(self) -> list[str]:
         """The plan's commitments a new round may target, in plan order."""
-        async with self.services.db.read() as repos:
+        async with self.db.read() as repos:
             return [c.commitment.id for c in await repos.plans.commitments()]
 
     async def schedules(self) -> list[Schedule]:
-        async with self.services.db.read() as repos:
+        async with self.db.read() as repos:
             return await repos.rounds.schedules()
 
     # --- the tick ------------------------------------------------------------------------
@@ -401,13 +413,13 @@ class RoundsService:
         """Do everything due at ``now`` (default: the clock): fire schedules, open rounds,
         send reminders, close rounds. Idempotent; safe in several processes at once."""
         async with self._tick_lock:
-            now = now or self.services.clock.now()
+            now = now or self.clock.now()
             created = await self._fire_schedules(now)
-            async with self.services.db.read() as repos:
+            async with self.db.read() as repos:
                 to_open = await repos.rounds.due_to_open(now)
             opened = [round_id for round_id in to_open if await self.open(round_id, now)]
             reminded = await self._remind(now)
-            async with self.services.db.read() as repos:
+            async with self.db.read() as repos:
                 to_close = await repos.rounds.due_to_close(now)
             closed = [r for r in to_close if await self._close(r, now, actor=None, early=False)]
         report = TickReport(created, len(opened), reminded, len(closed))
@@ -419,11 +431,11 @@ class RoundsService:
                 report.reminded,
                 report.closed,
             )
-        self.services.delivery.wake()
+        self.delivery.wake()
         return report
 
     async def _fire_schedules(self, now: datetime) -> int:
-        async with self.services.db.read() as repos:
+        async with self.db.read() as repos:
             due = await repos.rounds.schedules_due(now)
         created = 0
         for schedule in due:
@@ -450,7 +462,7 @@ class RoundsService:
             opens_at=fired,
             duration=duration,
         )
-        async with self.services.db.write() as repos:
+        async with self.db.write() as repos:
             if not await repos.rounds.advance_schedule(
                 schedule.id, fired_at=schedule.next_fire_at, next_fire_at=following
             ):
@@ -474,8 +486,8 @@ class RoundsService:
     async def open(self, round_id: int, now: datetime | None = None) -> bool:
         """``scheduled → open``: snapshot the targets and enqueue their invitations.
         False when the round was not scheduled (already opened, or cancelled)."""
-        now = now or self.services.clock.now()
-        async with self.services.db.write() as repos:
+        now = now or self.clock.now()
+        async with self.db.write() as repos:
             if not await repos.rounds.transition(
                 round_id, from_statuses=SCHEDULED, to="open", now=now
             ):
@@ -515,11 +527,11 @@ class RoundsService:
                     now,
                 )
         log.info("round %d opened: %d targets, %d invitations queued", round_id, targeted, invited)
-        self.services.delivery.wake()
+        self.delivery.wake()
         return True
 
     async def _remind(self, now: datetime) -> int:
-        async with self.services.db.read() as repos:
+        async with self.db.read() as repos:
             due = await repos.rounds.reminders_due(now)
         by_round: dict[int, list[int]] = {}
         for reminder in due:
@@ -527,7 +539,7 @@ class RoundsService:
         queued = 0
         for round_id, positions in sorted(by_round.items()):
             send, skip = settle_overdue(positions)
-            async with self.services.db.write() as repos:
+            async with self.db.write() as repos:
                 for position in skip:
                     await repos.rounds.settle_reminder(round_id, position, "skipped", now)
                 if send is None or not await repos.rounds.settle_reminder(
@@ -559,7 +571,7 @@ class RoundsService:
         self, round_id: int, now: datetime, *, actor: int | None, early: bool
     ) -> bool:
         """``open → closed``: withdraw unsent invitations and reminders, tell the Secretariat."""
-        async with self.services.db.write() as repos:
+        async with self.db.write() as repos:
             if not await repos.rounds.transition(
                 round_id, from_statuses=OPEN, to="closed", now=now
             ):
@@ -578,7 +590,7 @@ class RoundsService:
                         round_id=round_id,
                         payload={"completed": counts["completed"], "targeted": counts["targeted"]},
                     )
-                    for chat_id in self.services.settings.secretariat_chat_ids
+                    for chat_id in self.settings.secretariat_chat_ids
                 ],
                 now,
             )
@@ -587,8 +599,8 @@ class RoundsService:
             # What the round publishes is frozen, and the summary and results are queued,
             # in this same commit: no crash can close a round without them, and nothing
             # that happens later (a /forget, a late write) can move a published figure.
-            await self.services.insights.take_snapshot(repos, closed, now)
-            await self.services.insights.queue_closing_messages(repos, closed, now)
+            await self.insights.take_snapshot(repos, closed, now)
+            await self.insights.queue_closing_messages(repos, closed, now)
             await repos.audit.record(
                 actor,
                 "round_close",
@@ -601,20 +613,20 @@ class RoundsService:
             counts["completed"],
             counts["targeted"],
         )
-        self.services.delivery.wake()
+        self.delivery.wake()
         return True
 
     def _quiet(self, round_: Round) -> QuietHours | None:
-        return parse_quiet_hours(round_.quiet_hours or self.services.settings.quiet_hours)
+        return parse_quiet_hours(round_.quiet_hours or self.settings.quiet_hours)
 
     # --- late joiners --------------------------------------------------------------------
 
     async def invite_late_joiner(self, participant_id: int, commitment_id: str, role: str) -> int:
         """Target someone who joined a commitment while a round for it is open; returns how
         many open rounds now include them."""
-        now = self.services.clock.now()
+        now = self.clock.now()
         included = 0
-        async with self.services.db.write() as repos:
+        async with self.db.write() as repos:
             person = await repos.participants.get(participant_id)
             if person is None or person.status != "active":
                 return 0
@@ -637,7 +649,7 @@ class RoundsService:
                 )
                 included += 1
         if included:
-            self.services.delivery.wake()
+            self.delivery.wake()
         return included
 
     # --- what the renderers need ---------------------------------------------------------
@@ -651,7 +663,7 @@ class RoundsService:
         changed: set[int] = set()
         self._changed_while_loading = changed
         try:
-            async with self.services.db.read() as repos:
+            async with self.db.read() as repos:
                 found = await repos.responses.recipients(round_ids, people)
                 titles = {
                     c.commitment.id: c.commitment
@@ -690,104 +702,15 @@ class RoundsService:
         found = self._recipients.pop(key, None)
         if found is not None:
             return found
-        async with self.services.db.read() as repos:
+        async with self.db.read() as repos:
             return await repos.responses.recipients([item.round_id], [item.participant_id])
 
     async def title(self, commitment_id: str, locale: Locale) -> str:
         commitment = self._titles.get(commitment_id)
         if commitment is None:
-            async with self.services.db.read() as repos:
+            async with self.db.read() as repos:
                 commitment = await repos.plans.commitment(commitment_id)
             if commitment is None:
                 return commitment_id
             self._titles[commitment_id] = commitment
         return commitment.title.get(locale)
-
-
-# --- renderers (send time) ----------------------------------------------------------------
-
-
-@preloads(INVITATION, REMINDER)
-async def _preload(services: Services, items: Sequence[OutboxItem]) -> None:
-    await services.rounds.preload(items)
-
-
-async def _survey_message(services: Services, item: OutboxItem, kind: str) -> Outgoing | None:
-    """An invitation or a reminder, or None when it is no longer owed: the person is not
-    active, the round is not open, or (reminders) everything is completed."""
-    # The one button codec lives at the edge; imported here, not at the top, because
-    # the handlers package imports the services (and so this module) first.
-    from handlers.callback_data import StartSurvey, encode
-
-    recipients = await services.rounds.recipient(item)
-    if not recipients:
-        return None
-    first = recipients[0]
-    response = first.response
-    if first.participant_status != "active" or response.round_status != "open":
-        return None
-    unfinished = [r.response for r in recipients if r.response.status != "completed"]
-    if not unfinished:
-        return None
-    locale = as_locale(first.language, services.settings.default_language)
-    rounds = services.rounds
-    commitments = tuple(dict.fromkeys(r.response.commitment_id for r in recipients))
-    pending = len(unfinished) if kind == REMINDER else 0
-    # Everyone in a round with the same language and commitments reads the same text:
-    # render it once per delivery batch (the cache is emptied with each preload).
-    key = (response.round_id, kind, locale, commitments, pending)
-    cached = rounds.texts.get(key)
-    if cached is None:
-        titles = [await rounds.title(c, locale) for c in commitments]
-        instrument = await services.instruments.get(first.instrument_pk)
-        t = services.t
-        params = {
-            "survey": instrument.title.get(locale),
-            "commitments": ", ".join(titles),
-            "deadline": local_text(response.round_closes_at, rounds.tz),
-            "timezone": services.settings.timezone,
-        }
-        if kind == INVITATION:
-            cached = (
-                t("rounds.invitation", locale, **params),
-                t("rounds.invitation.start", locale),
-            )
-        else:
-            cached = (
-                t("rounds.reminder", locale, pending=pending, **params),
-                t("rounds.reminder.continue", locale),
-            )
-        rounds.texts[key] = cached
-    text, label = cached
-    button = InlineKeyboardButton(label, callback_data=encode(StartSurvey(unfinished[0].id)))
-    return Outgoing(text, InlineKeyboardMarkup([[button]]))
-
-
-@renders(INVITATION)
-async def render_invitation(services: Services, item: OutboxItem) -> Outgoing | None:
-    """The invitation: the survey, the commitment(s), the deadline, and a Start button."""
-    return await _survey_message(services, item, INVITATION)
-
-
-@renders(REMINDER)
-async def render_reminder(services: Services, item: OutboxItem) -> Outgoing | None:
-    """A reminder to someone who has not finished, with a button to go on."""
-    return await _survey_message(services, item, REMINDER)
-
-
-@renders(ROUND_CLOSED)
-async def render_round_closed(services: Services, item: OutboxItem) -> Outgoing | None:
-    """ "Round N closed: X of Y completed", in the Secretariat chat's language."""
-    async with services.db.read() as repos:
-        language = await repos.chats.language(item.chat_id)
-    locale = as_locale(language, services.settings.default_language)
-    payload = item.payload
-    return Outgoing(
-        services.t(
-            "rounds.closed.secretariat",
-            locale,
-            round=item.round_id,
-            completed=payload.get("completed", 0),
-            targeted=payload.get("targeted", 0),
-        )
-    )

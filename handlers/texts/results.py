@@ -22,8 +22,7 @@ import html
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Final, Literal, Protocol
+from typing import Final, Protocol
 
 from surveys.aggregation import (
     NUMERIC_MEASURES,
@@ -31,11 +30,10 @@ from surveys.aggregation import (
     CommitmentResult,
     Figure,
     GroupResult,
-    Participation,
     QuestionResult,
-    RoundResult,
     Tone,
 )
+from surveys.digest import Digest, RoundInfo, TrendPoint
 from surveys.gap import FlagReason, GapRow
 from surveys.instruments import MEASURE_LABELS, Measure, Question, QuestionType, Role
 from surveys.locale import Locale, LocalizedText
@@ -50,52 +48,6 @@ class Translate(Protocol):
     """A catalog lookup in one locale: returns HTML, escaping every value in ``params``."""
 
     def __call__(self, key: str, /, **params: object) -> str: ...
-
-
-@dataclass(frozen=True, slots=True)
-class RoundInfo:
-    """What a summary says about the round itself; ``date`` is formatted by the caller."""
-
-    round_id: int
-    instrument_title: LocalizedText
-    status: str  # "open" (results so far) or "closed"
-    date: str  # when it closed, or the moment "so far" means
-
-
-@dataclass(frozen=True, slots=True)
-class Digest:
-    """Everything a round's summary shows, computed beforehand."""
-
-    info: RoundInfo
-    result: RoundResult
-    titles: Mapping[str, LocalizedText]
-    gap: Sequence[GapRow] = ()
-    themes: Mapping[str, Themes] = field(default_factory=dict)
-    quotes: Mapping[str, Sequence[str]] = field(default_factory=dict)
-    # How each commitment moved since the previous round of the same instrument.
-    changes: Mapping[str, Mapping[Measure | Literal["sentiment"], Change]] = field(
-        default_factory=dict
-    )
-    previous_round: int | None = None
-    threshold: float = 30.0
-    # Different people the round asked (one person in several commitments counts once).
-    people: Participation | None = None
-
-    @property
-    def min_group_size(self) -> int:
-        return self.result.min_group_size
-
-    def gap_of(self, commitment_id: str) -> GapRow | None:
-        return next((row for row in self.gap if row.commitment_id == commitment_id), None)
-
-
-@dataclass(frozen=True, slots=True)
-class TrendPoint:
-    """One closed round in a commitment's trend."""
-
-    info: RoundInfo
-    result: CommitmentResult
-    min_group_size: int
 
 
 # --- numbers ---------------------------------------------------------------------------------

@@ -30,9 +30,11 @@ import sys
 from pathlib import Path
 
 from bot.i18n import LOCALES, translator
-from bot.insights.service import audit_answers_export, write_answers
+from bot.insights.exports import audit_answers_export, write_answers
 from bot.settings import Settings
 from bot.storage.engine import Database
+from handlers.results import ResultsView
+from pulso.bootstrap import build_services
 from pulso.cli.common import clock, say, with_database
 from surveys.aggregation import RoundStillOpen
 from surveys.errors import PulsoError
@@ -86,13 +88,11 @@ def export(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def report(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.services import Services
-
     locale = args.lang or settings.default_language
 
     async def work(db: Database) -> dict[str, bytes]:
-        services = Services(settings, db, clock, translator())
-        return await services.insights.report(args.round, locale)
+        services = build_services(settings, db, clock, translator())
+        return await ResultsView(services).report(args.round, locale)
 
     try:
         files = with_database(settings, work)

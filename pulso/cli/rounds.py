@@ -19,8 +19,9 @@ from datetime import datetime, timedelta
 from tqdm import tqdm
 
 from bot.rounds.service import CreatedRound, NewRound
-from bot.services import Services, open_services
+from bot.services import Services
 from bot.settings import Settings
+from pulso.bootstrap import open_services
 from pulso.cli.common import say
 from surveys.errors import PulsoError
 from surveys.rounds import (

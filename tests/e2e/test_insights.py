@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from botapi_emulator import SimUser
+from handlers.results import ResultsView
 from tests.e2e.harness import RunningBot
 from tests.e2e.participant_steps import open_round
 from tests.factories import add_participant, answer_response
@@ -59,7 +60,7 @@ async def test_a_closing_round_posts_the_summary_and_the_results(pulso_any_db: R
 
     # While the round is open, the Secretariat sees who took part, not what they said
     # (privacy rule: published results are a snapshot taken at close).
-    so_far = (await pulso.services.insights.summary("en", round_id)).plain_text()
+    so_far = (await ResultsView(pulso.services).summary("en", round_id)).plain_text()
     assert "Still open: participation as of 2026-03-02 10:00." in so_far
     assert "4 of 5 people completed the survey (80%)" in so_far
     assert "published once, when the round closes" in so_far

@@ -14,8 +14,8 @@ import pytest
 
 from bot.plans import import_plan
 from bot.rounds.service import NewRound
-from bot.services import open_services
 from botapi_emulator import BotApiEmulator
+from pulso.bootstrap import open_services
 from surveys.loader import load_plan
 from tests.e2e.harness import EXAMPLE_PLAN, TOKEN, e2e_settings
 from tests.e2e.process import BotProcess, bot_environment

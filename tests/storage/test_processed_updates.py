@@ -11,11 +11,11 @@ import sqlalchemy as sa
 
 from bot.clock import ManualClock
 from bot.i18n import translator
-from bot.services import Services
 from bot.settings import load_settings
 from bot.storage.engine import Database
 from bot.storage.repositories.machinery import IDEMPOTENCY_WINDOW
 from bot.storage.schema import processed_updates
+from pulso.bootstrap import build_services
 
 H = timedelta(hours=1)
 
@@ -61,7 +61,7 @@ async def test_a_rolled_back_reclaim_leaves_the_id_claimable(
 
 async def test_the_scheduler_prunes_processed_updates(db: Database, clock: ManualClock) -> None:
     settings = load_settings(env_file=None, overrides={"quiet_hours": "off"})
-    services = Services(settings, db, clock, translator())
+    services = build_services(settings, db, clock, translator())
     async with db.write() as repos:
         assert await repos.updates.claim(1, clock.now() - IDEMPOTENCY_WINDOW - H)
         assert await repos.updates.claim(2, clock.now() - H)

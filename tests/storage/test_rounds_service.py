@@ -19,6 +19,7 @@ from bot.settings import load_settings
 from bot.storage.engine import Database
 from bot.storage.repositories.outbox import Finished, Sent
 from bot.storage.schema import outbox
+from pulso.bootstrap import build_services
 from surveys.loader import load_plan
 from surveys.rounds import RoundStateError, UnknownRound
 from tests.factories import add_participant, complete_responses
@@ -36,7 +37,7 @@ async def services(db: Database, clock: ManualClock) -> Services:
     )
     # The example plan: seven commitments and the standard instruments.
     await import_plan(db, load_plan(EXAMPLE_PLAN), source_file=None, actor=None, now=clock.now())
-    return Services(settings, db, clock, translator())
+    return build_services(settings, db, clock, translator())
 
 
 def request(clock: ManualClock, **changes: object) -> NewRound:

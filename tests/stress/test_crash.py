@@ -52,11 +52,12 @@ import sqlalchemy as sa
 
 from bot.plans import import_plan
 from bot.rounds.service import NewRound
-from bot.services import Services, open_services
+from bot.services import Services
 from bot.storage.schema import outbox, participants, reminders, responses
 from botapi_emulator import BotApiEmulator
 from botapi_emulator.errors import EmulatorTimeoutError
 from handlers.callback_data import StartSurvey, decode
+from pulso.bootstrap import open_services
 from surveys.loader import load_plan
 from tests.conftest import drop_postgres_database, make_postgres_database_url
 from tests.e2e.harness import EXAMPLE_PLAN, TOKEN, e2e_settings

@@ -49,6 +49,8 @@ from bot.services import Services
 from bot.settings import load_settings
 from bot.storage.engine import Database
 from bot.storage.migrate import upgrade
+from handlers.results import ResultsView
+from pulso.bootstrap import build_services
 from surveys.aggregation import Figure, RoundStillOpen
 from surveys.loader import load_plan
 from surveys.themes import _terms, fold
@@ -145,7 +147,7 @@ async def start(db: Database, clock: ManualClock) -> Services:
         },
     )
     await import_plan(db, load_plan(EXAMPLE_PLAN), source_file=None, actor=None, now=clock.now())
-    return Services(settings, db, clock, translator())
+    return build_services(settings, db, clock, translator())
 
 
 async def answer(services: Services, round_id: int, person: Person, now: datetime) -> None:
@@ -191,16 +193,17 @@ class Surfaces:
 
 async def closed_surfaces(services: Services, round_id: int) -> Surfaces:
     insights = services.insights
+    view = ResultsView(services)
     summaries, details, gaps, results = [], [], [], []
     for locale in ("es", "en"):
-        summaries += (await insights.summary(locale, round_id, with_charts=False)).messages
-        gaps += (await insights.gap(locale, round_id)).messages
+        summaries += (await view.summary(locale, round_id, with_charts=False)).messages
+        gaps += (await view.gap(locale, round_id)).messages
         for commitment in COMMITMENTS:
             with_answers = await insights.digest(round_id)
             if with_answers.result.commitment(commitment) is None:
                 continue
-            details += (await insights.summary(locale, round_id, commitment)).messages
-            results.append(await insights.results(round_id, commitment, locale))
+            details += (await view.summary(locale, round_id, commitment)).messages
+            results.append(await view.results(round_id, commitment, locale))
     # This round's point of each trend (later rounds add points of their own).
     trends = [
         point
@@ -217,7 +220,7 @@ async def closed_surfaces(services: Services, round_id: int) -> Surfaces:
         trends=tuple(trends),
         results=tuple(results),
         export=export,
-        breakdowns=tuple(await insights.breakdowns(round_id, "en")),
+        breakdowns=tuple(await view.breakdowns(round_id, "en")),
     )
 
 
@@ -451,7 +454,7 @@ async def test_leak_1_a_person_in_five_commitments_is_one_person(services: Servi
             services.db, NOW, round_id=round_id, commitment_id=commitment, role="beneficiary",
             participant_id=elder, answers_given={"change": "worsened"},
         )  # fmt: skip
-    tables = await services.insights.breakdowns(round_id, "en")
+    tables = await ResultsView(services).breakdowns(round_id, "en")
     ages = next(t for t in tables if "age range" in t)
     assert "<td>60 or older</td><td>5</td>" not in ages
     assert "<td>60 or older</td><td>fewer than 3 answers</td>" in ages
@@ -471,17 +474,17 @@ async def test_leak_3_an_open_round_cannot_be_differenced(services: Services) ->
             services.db, NOW, round_id=round_id, commitment_id="JAL0001", role="beneficiary",
             participant_id=pid, answers_given={"change": "marginal", "trust": "more"},
         )  # fmt: skip
-    before = (await services.insights.summary("en", round_id)).plain_text()
+    before = (await ResultsView(services).summary("en", round_id)).plain_text()
     await add_response_row(
         services.db, NOW, round_id=round_id, commitment_id="JAL0001", role="beneficiary",
         participant_id=pids[5], answers_given={"change": "worsened", "trust": "less"},
     )  # fmt: skip
-    after = (await services.insights.summary("en", round_id)).plain_text()
+    after = (await ResultsView(services).summary("en", round_id)).plain_text()
     assert "/100" not in before + after
     # Only the counts of who took part moved: the texts are the same but for numbers.
     assert re.sub(r"\d+", "#", before) == re.sub(r"\d+", "#", after)
     with pytest.raises(RoundStillOpen):
-        await services.insights.gap("en", round_id)
+        await ResultsView(services).gap("en", round_id)
 
 
 async def test_leak_4_forget_between_two_reports_moves_nothing(services: Services) -> None:
@@ -499,12 +502,12 @@ async def test_leak_4_forget_between_two_reports_moves_nothing(services: Service
             participant_id=pid, answers_given={"change": "major"},
         )  # fmt: skip
     await services.rounds.close(round_id, actor=None)
-    before = await services.insights.report(round_id, "en")
+    before = await ResultsView(services).report(round_id, "en")
     # The first woman (Telegram id 6,000,000) leaves.
     person = Person(key=1_000_000, role="beneficiary", gender="woman", answers={}, pid=women[0])
     await forget(services, person)
     services.insights._cache.clear()
-    after = await services.insights.report(round_id, "en")
+    after = await ResultsView(services).report(round_id, "en")
     assert after["report.html"] == before["report.html"]
     assert after["aggregates.csv"] == before["aggregates.csv"]
 

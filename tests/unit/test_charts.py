@@ -18,8 +18,9 @@ from handlers.charts import (
     tone_figure,
     trend_figure,
 )
-from handlers.texts.results import RoundInfo, TrendPoint, as_plain_text
+from handlers.texts.results import as_plain_text
 from surveys.aggregation import QuestionTally, RoundCounts, summarise
+from surveys.digest import RoundInfo, TrendPoint
 from surveys.gap import reality_gap
 from surveys.instruments import Role, builtin_instrument
 

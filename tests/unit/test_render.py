@@ -8,9 +8,6 @@ import pytest
 from bot.i18n import translator
 from botapi_emulator.html import parse_html
 from handlers.texts.results import (
-    Digest,
-    RoundInfo,
-    TrendPoint,
     as_plain_text,
     commitment_sections,
     gap_sections,
@@ -21,6 +18,7 @@ from handlers.texts.results import (
     trend_sections,
 )
 from surveys.aggregation import QuestionTally, RoundCounts, summarise
+from surveys.digest import Digest, RoundInfo, TrendPoint
 from surveys.gap import reality_gap
 from surveys.instruments import Role, builtin_instrument
 from surveys.locale import LocalizedText

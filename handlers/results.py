@@ -1,0 +1,347 @@
+"""Results as people see them: Telegram messages, PNG charts and the HTML report.
+
+The runtime computes what a round publishes (:class:`bot.insights.service.InsightsService`:
+digests from the snapshot taken at close, trends, breakdowns); this module draws it
+in a locale, with :mod:`handlers.texts.results` for the words and
+:mod:`handlers.charts` for the pictures. It is what ``/summary``, ``/gap`` and
+``/trend`` reply, what the outbox sends when a round closes
+(:mod:`handlers.outbox`), what ``pulso report`` writes and what ``pulso demo``
+prints — "the summary of round 7 in Spanish" is one call::
+
+    rendered = await ResultsView(services).summary("es", round_id=7)
+    print(rendered.plain_text()); rendered.charts[0].png
+
+Every figure passes through the privacy model first (``docs/privacy.md``): an
+open round shows who took part and nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from bot.i18n import Locale, Translator
+from bot.outbox.outgoing import Outgoing
+from handlers import charts
+from handlers.texts.results import (
+    as_plain_text,
+    commitment_sections,
+    gap_sections,
+    progress_sections,
+    results_message,
+    split_messages,
+    summary_sections,
+    trend_sections,
+    whole,
+)
+from surveys.aggregation import Figure, RoundStillOpen, breakdown
+from surveys.digest import Digest
+from surveys.gap import BENEFICIARIES_MEASURE, IMPLEMENTERS_MEASURE
+from surveys.instruments import MEASURE_LABELS, Role
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """Messages (Telegram HTML, each under 4,096 characters) and charts, in one locale."""
+
+    messages: list[str]
+    charts: list[charts.Chart] = field(default_factory=list)
+
+    def outgoing(self) -> list[Outgoing]:
+        """Texts first, then one photo per chart with its caption."""
+        return [Outgoing(text) for text in self.messages] + [
+            Outgoing(chart.caption, photo=chart.png) for chart in self.charts
+        ]
+
+    def plain_text(self) -> str:
+        """The messages as a terminal shows them (tags dropped, entities decoded)."""
+        return "\n\n".join(as_plain_text(message) for message in self.messages)
+
+
+class ResultsView:
+    """A round's results drawn for people (see the module docstring)."""
+
+    def __init__(self, services: Services) -> None:
+        self.insights = services.insights
+        self.t = services.t
+
+    def _t(self, locale: Locale) -> _Bound:
+        return _Bound(self.t, locale)
+
+    async def summary(
+        self,
+        locale: Locale,
+        round_id: int | None = None,
+        commitment_id: str | None = None,
+        *,
+        with_charts: bool = True,
+    ) -> Rendered:
+        """``/summary``: a round (default: the latest closed) or one commitment of it;
+        ``with_charts=False`` for the texts alone. An open round: who took part."""
+        if commitment_id is not None:
+            await self.insights.require_commitment(commitment_id)
+        digest = await self.insights.digest(round_id)
+        t = self._t(locale)
+        if digest.info.status != "closed":
+            if commitment_id is not None:
+                raise RoundStillOpen(round_id=digest.info.round_id)
+            return Rendered(split_messages(progress_sections(t, digest, locale)))
+        if commitment_id is not None:
+            return Rendered(split_messages(commitment_sections(t, digest, commitment_id, locale)))
+        messages = split_messages(summary_sections(t, digest, locale))
+        if not with_charts:
+            return Rendered(messages)
+        return Rendered(messages, await self._round_charts(digest, locale))
+
+    async def _round_charts(self, digest: Digest, locale: Locale) -> list[charts.Chart]:
+        t = self._t(locale)
+        titles = {cid: title.get(locale) for cid, title in digest.titles.items()}
+        size = digest.min_group_size
+        made: list[charts.Chart] = []
+        if any(row.in_round and row.measured for row in digest.gap):
+            png = await asyncio.to_thread(
+                charts.gap_chart,
+                digest.gap,
+                titles,
+                label=t.plain,
+                min_group_size=size,
+                round_id=digest.info.round_id,
+            )
+            made.append(
+                charts.Chart(
+                    "gap", png, t("insights.chart.gap.caption", round=digest.info.round_id)
+                )
+            )
+        tones = [(c.commitment_id, c.tone) for c in digest.result.commitments]
+        if any(not tone.index.empty for _, tone in tones):
+            png = await asyncio.to_thread(
+                charts.tone_chart,
+                tones,
+                titles,
+                label=t.plain,
+                min_group_size=size,
+                round_id=digest.info.round_id,
+            )
+            made.append(
+                charts.Chart(
+                    "tone", png, t("insights.chart.tone.caption", round=digest.info.round_id)
+                )
+            )
+        return made
+
+    async def gap(self, locale: Locale, round_id: int | None = None) -> Rendered:
+        """``/gap``: every commitment's gap, flagged first, and the gap chart."""
+        if round_id is None:
+            round_id = await self.insights.latest_measuring_gap()
+        digest = await self.insights.closed_digest(round_id)
+        messages = split_messages(gap_sections(self._t(locale), digest, locale))
+        made = [c for c in await self._round_charts(digest, locale) if c.name == "gap"]
+        return Rendered(messages, made)
+
+    async def trend(self, locale: Locale, commitment_id: str) -> Rendered:
+        """``/trend``: a commitment round by round, and the trend chart."""
+        title, points = await self.insights.trend_points(commitment_id)
+        t = self._t(locale)
+        messages = split_messages(trend_sections(t, commitment_id, title, points, locale))
+        if not points:
+            return Rendered(messages)
+        png = await asyncio.to_thread(
+            charts.trend_chart,
+            points,
+            commitment_id=commitment_id,
+            title=title.get(locale),
+            official=await self.insights.official_percent(commitment_id),
+            label=t.plain,
+        )
+        caption = t("insights.chart.trend.caption", id=commitment_id)
+        return Rendered(messages, [charts.Chart("trend", png, caption)])
+
+    async def results(self, round_id: int, commitment_id: str, locale: Locale) -> str | None:
+        """The results message for one respondent's commitment (None: nothing to say)."""
+        digest = await self.insights.closed_digest(round_id)
+        commitment = digest.result.commitment(commitment_id)
+        if commitment is None:
+            return None
+        return results_message(
+            self._t(locale),
+            digest.info,
+            commitment,
+            digest.titles.get(commitment_id),
+            locale,
+            digest.min_group_size,
+        )
+
+    async def report(self, round_id: int, locale: Locale) -> dict[str, bytes]:
+        """``pulso report``: files by name — ``report.html``, its charts (PNG) and
+        ``aggregates.csv``, every published figure with suppressed ones marked."""
+        digest = await self.insights.closed_digest(round_id)
+        rendered = await self.summary(locale, round_id)
+        gap = await self.gap(locale, round_id)
+        files: dict[str, bytes] = {}
+        images: list[tuple[str, str]] = []
+        for chart in rendered.charts:
+            files[f"{chart.name}.png"] = chart.png
+            images.append((f"{chart.name}.png", chart.caption))
+        for commitment in digest.result.commitments:
+            trend = await self.trend(locale, commitment.commitment_id)
+            for chart in trend.charts:
+                name = f"trend-{commitment.commitment_id}.png"
+                files[name] = chart.png
+                images.append((name, chart.caption))
+        page = _report_html(
+            self._t(locale),
+            title=as_plain_text(rendered.messages[0].split("\n", 1)[0]),
+            sections=[*rendered.messages, *gap.messages],
+            breakdowns=await self.breakdowns(round_id, locale),
+            images=images,
+            locale=locale,
+        )
+        _, figures = await self.insights.export_aggregates(round_id)
+        return {
+            "report.html": page.encode("utf-8"),
+            **files,
+            "aggregates.csv": figures.decode("utf-8-sig").encode("utf-8"),
+        }
+
+    async def breakdowns(self, round_id: int, locale: Locale) -> list[str]:
+        """HTML tables of a closed round: each role's people per demographic answer, with
+        the role's side of the gap, from the snapshot, small cells suppressed (see
+        :func:`surveys.aggregation.breakdown`)."""
+        found = await self.insights.breakdowns(round_id)
+        t = self._t(locale)
+        size = found.min_group_size
+        questions = {q.id: q for q in found.demographics}
+        tables: list[str] = []
+        for (role, demographic), cells in found.cells.items():
+            question = questions.get(demographic)
+            if question is None:
+                continue
+            measure = BENEFICIARIES_MEASURE if role is Role.BENEFICIARY else IMPLEMENTERS_MEASURE
+            # The plan's order, then "did not say"; options nobody chose are left out.
+            codes: list[str | None] = [o.code for o in question.options]
+            ordered = {code: cells[code] for code in [*codes, None] if code in cells}
+            labels: dict[str | None, str] = {o.code: o.label.get(locale) for o in question.options}
+            labels[None] = t.plain("insights.report.not_said")
+            heading = f"{t.plain(f'insights.role.{role.value}')} · {question.text.get(locale)}"
+            published = breakdown(ordered, min_group_size=size)
+            if ordered and not published:  # the whole group is too small to break down
+                tables.append(
+                    f"<h3>{html.escape(heading)}</h3>\n"
+                    f"<p>{html.escape(t.plain('insights.value.suppressed', n=size))}</p>"
+                )
+                continue
+            tables.append(
+                _table(
+                    heading,
+                    (
+                        t.plain("insights.report.answer"),
+                        t.plain("insights.report.respondents"),
+                        t.plain(
+                            "insights.report.measure",
+                            measure=MEASURE_LABELS[measure].get(locale),
+                        ),
+                    ),
+                    [
+                        (
+                            labels.get(cell.code, str(cell.code)),
+                            _count_text(t, cell.respondents, size),
+                            _index_text(t, cell.mean, size),
+                        )
+                        for cell in published
+                    ],
+                )
+            )
+        return tables
+
+
+def _table(heading: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """An HTML table of plain texts (every cell escaped here)."""
+    head = "".join(f"<th>{html.escape(cell)}</th>" for cell in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows
+    )
+    return f"<h3>{html.escape(heading)}</h3>\n<table><tr>{head}</tr>{body}</table>"
+
+
+class _Bound:
+    """The translator bound to one locale, as the results texts and the charts take it."""
+
+    def __init__(self, t: Translator, locale: Locale) -> None:
+        self._t = t
+        self._locale = locale
+
+    def __call__(self, key: str, /, **params: object) -> str:
+        return self._t(key, self._locale, **params)
+
+    def plain(self, key: str, /, **params: object) -> str:
+        return as_plain_text(self._t(key, self._locale, **params))
+
+
+def _count_text(t: _Bound, figure: Figure, min_group_size: int) -> str:
+    if figure.value is not None:
+        return str(whole(figure.value))
+    if figure.suppressed:
+        return t.plain("insights.value.suppressed", n=min_group_size)
+    return "0"
+
+
+def _index_text(t: _Bound, figure: Figure, min_group_size: int) -> str:
+    if figure.value is not None:
+        return t.plain("insights.value.index", value=whole(figure.value))
+    if figure.suppressed:
+        return t.plain("insights.value.suppressed", n=min_group_size)
+    return t.plain("insights.value.none")
+
+
+def _report_html(
+    t: _Bound,
+    *,
+    title: str,
+    sections: Sequence[str],
+    breakdowns: Sequence[str],
+    images: Sequence[tuple[str, str]],
+    locale: Locale,
+) -> str:
+    """A self-contained page: the summary as sent, the gap, the breakdowns, the charts.
+
+    The sections are the Telegram HTML (every value already escaped), which is valid HTML.
+    """
+    body = "\n".join(f"<section><p>{s.replace(chr(10), '<br>')}</p></section>" for s in sections)
+    figures = "\n".join(
+        f'<figure><img src="{html.escape(name)}" alt="{html.escape(as_plain_text(caption))}">'
+        f"<figcaption>{caption}</figcaption></figure>"
+        for name, caption in images
+    )
+    who = ""
+    if breakdowns:
+        who = f"<h2>{html.escape(t.plain('insights.report.who'))}</h2>\n" + "\n".join(breakdowns)
+    return f"""<!DOCTYPE html>
+<html lang="{locale}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 48rem; margin: 2rem auto; padding: 0 1rem;
+       line-height: 1.5; color: #222; }}
+section {{ border-bottom: 1px solid #ddd; }}
+table {{ border-collapse: collapse; margin-bottom: 1rem; }}
+td, th {{ border: 1px solid #ccc; padding: 0.2rem 0.6rem; text-align: left; }}
+img {{ max-width: 100%; }}
+</style>
+</head>
+<body>
+<h1>{html.escape(title)}</h1>
+{body}
+{who}
+<h2>{html.escape(t.plain("insights.report.charts"))}</h2>
+{figures}
+</body>
+</html>
+"""
