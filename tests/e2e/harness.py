@@ -9,7 +9,7 @@ and start a new one on the same database, as after a crash or an upgrade.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +19,16 @@ from bot.clock import ManualClock
 from bot.plans import import_plan
 from bot.services import Services
 from bot.settings import Settings, load_settings
-from botapi_emulator import BotApiEmulator, SimGroup, SimUser
+from botapi_emulator import (
+    BotApiEmulator,
+    Button,
+    ButtonNotFoundError,
+    ChatMessage,
+    Press,
+    SimGroup,
+    SimUser,
+)
+from handlers.callback_data import CallbackData, decode, matches
 from handlers.context import PulsoApplication
 from pulso.app import build_application, running
 from surveys.loader import load_plan
@@ -109,6 +118,59 @@ class RunningBot:
         """Wait until the bot has taken every update the emulator holds."""
         await self.emulator.wait_for_updates_confirmed(timeout=10)
         await asyncio.sleep(0)
+
+
+Wanted = CallbackData | type[CallbackData]
+
+
+def _fits(wanted: Wanted, fields: dict[str, object]) -> Callable[[Button], bool]:
+    """Whether a button means ``wanted``: its payload is that value, or decodes to that
+    type with those field values."""
+    if isinstance(wanted, type):
+        pattern = matches(wanted, **fields)
+    elif fields:
+        raise TypeError("fields narrow a type; a value is matched whole")
+    else:
+
+        def pattern(data: object) -> bool:
+            return isinstance(data, str) and decode(data) == wanted
+
+    return lambda button: button.callback_data is not None and pattern(button.callback_data)
+
+
+def shows(message: ChatMessage, wanted: Wanted, **fields: object) -> bool:
+    """Whether ``message`` has a button meaning ``wanted`` (for ``wait_for_message``)."""
+    fits = _fits(wanted, fields)
+    return any(fits(button) for row in message.buttons for button in row)
+
+
+async def press(
+    user: SimUser, wanted: Wanted, *, message_id: int | None = None, **fields: object
+) -> Press:
+    """Press the button that means ``wanted``, whatever its label says: the one whose
+    payload is that value (``press(ana, ConfirmForget(True))``), or decodes to that type
+    with those fields (``press(ana, SurveyPress, action="answer", code="marginal")``).
+
+    On ``message_id``, or else the newest bot message with such a button, as
+    :meth:`SimUser.press` does with a label; exactly one button there must fit.
+    """
+    fits = _fits(wanted, fields)
+    if message_id is None:
+        shown = user.chat.newest_with_button(fits)
+    else:
+        shown = user.chat.message(message_id)
+    found = sorted(
+        {b.callback_data for row in shown.buttons for b in row if fits(b) and b.callback_data}
+        if shown is not None
+        else set()
+    )
+    if shown is None or len(found) != 1:
+        where = f"message {shown.message_id}" if shown is not None else "no message"
+        raise ButtonNotFoundError(
+            f"{where} has {len(found)} buttons meaning {wanted!r} {fields or ''} {found}; "
+            f"available: {'; '.join(user.chat.available_buttons())}"
+        )
+    return await user.press_data(found[0], message_id=shown.message_id)
 
 
 @asynccontextmanager

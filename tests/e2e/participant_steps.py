@@ -1,7 +1,8 @@
 """Steps the participant end-to-end tests share: issue an invite, join, open a round.
 
-Each step acts as a person or an admin would (commands and button presses over
-the emulator) and waits for what the bot shows in answer.
+Each step acts as a person or an admin would (commands, and button presses by
+their meaning through :func:`tests.e2e.harness.press`, over the emulator) and
+waits for what the bot shows in answer.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from datetime import timedelta
 
 from bot.rounds.service import NewRound
 from botapi_emulator import ChatMessage, SimUser
-from tests.e2e.harness import RunningBot
+from handlers.callback_data import Consent, Demographic, StartSurvey
+from tests.e2e.harness import RunningBot, press, shows
 
 _TOKEN = re.compile(r"start=([A-Za-z0-9_-]+)")
 
@@ -51,12 +53,12 @@ async def issue_invite(
     return found.group(1)
 
 
-async def consent(user: SimUser, token: str, *, accept: str = "✅ Acepto participar") -> None:
+async def consent(user: SimUser, token: str) -> None:
     """Open the invite and accept the privacy notice."""
     mark = user.chat.cursor
     await user.start(token)
-    await user.wait_for_message(predicate=lambda m: bool(m.button(accept)), since=mark)
-    await after(user, lambda: user.press(accept), "✅")
+    await user.wait_for_message(predicate=lambda m: shows(m, Consent), since=mark)
+    await after(user, lambda: press(user, Consent(True, token)), "✅")
 
 
 async def join(
@@ -67,19 +69,17 @@ async def join(
     english: bool = False,
 ) -> None:
     """Open the invite, accept, and skip every optional question still unanswered."""
-    accept = "✅ I agree to take part" if english else "✅ Acepto participar"
-    skip = "I'd rather not say" if english else "Prefiero no responder"
     done = "All set" if english else "Listo: ya participas"
     mark = user.chat.cursor
-    await consent(user, token, accept=accept)
+    await consent(user, token)
     while True:
         shown = await user.wait_for_message(
-            predicate=lambda m: done in m.content or bool(m.button(skip)), since=mark
+            predicate=lambda m: done in m.content or shows(m, Demographic, code=None), since=mark
         )
         if done in shown.content:
             return
         mark = user.chat.cursor
-        await user.press(skip)
+        await press(user, Demographic, code=None)
 
 
 async def open_round(
@@ -103,6 +103,6 @@ async def open_round(
     return created.round.id
 
 
-async def invitation(user: SimUser, start: str = "▶️ Comenzar") -> ChatMessage:
+async def invitation(user: SimUser) -> ChatMessage:
     """Wait for a round's invitation (the message with its Start button)."""
-    return await user.wait_for_message(10, predicate=lambda m: bool(m.button(start)), since=0)
+    return await user.wait_for_message(10, predicate=lambda m: shows(m, StartSurvey), since=0)

@@ -1,22 +1,41 @@
 """The whole journey, in Spanish and in English: invite → consent → demographics → the
-``progress`` survey → recap → revise one answer → /mydata → /forget."""
+``progress`` survey → recap → revise one answer → /mydata → /forget.
+
+The Spanish journey presses buttons by what they mean (their payload); the English one
+presses them by their labels: it pins the English wording on purpose."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from bot.storage.schema import answers, feedback, invite_redemptions, participants, responses
 from botapi_emulator import SimUser
-from tests.e2e.harness import RunningBot
+from handlers.callback_data import (
+    CallbackData,
+    ConfirmForget,
+    Consent,
+    Demographic,
+    StartSurvey,
+    SurveyPress,
+)
+from tests.e2e.harness import RunningBot, press
 from tests.e2e.participant_steps import after, invitation, issue_invite, open_round
 
 pytestmark = pytest.mark.e2e
 
 
-async def answer(user: SimUser, label: str, expect: str) -> None:
-    """Press ``label`` on the newest question and wait for ``expect`` to appear."""
-    await after(user, lambda: user.press(label), expect)
+async def answer(
+    user: SimUser, wanted: str | CallbackData | type[CallbackData], expect: str, **fields: Any
+) -> None:
+    """Press the button meaning ``wanted`` (see :func:`press`; a string is a label) on the
+    newest question and wait for ``expect`` to appear."""
+    if isinstance(wanted, str):
+        await after(user, lambda: user.press(wanted), expect)
+    else:
+        await after(user, lambda: press(user, wanted, **fields), expect)
 
 
 async def stored_answers(pulso: RunningBot) -> dict[str, tuple[str | None, str | None, bool]]:
@@ -43,15 +62,17 @@ async def test_the_whole_journey_in_spanish(pulso_any_db: RunningBot) -> None:
         assert await repos.participants.by_telegram_id(3001) is None
 
     # Consent, then the optional questions: one answered, one skipped, one answered.
-    first = await after(ana, lambda: ana.press("✅ Acepto participar"), "Pregunta opcional 1 de 3")
+    first = await after(ana, lambda: press(ana, Consent(True, token)), "Pregunta opcional 1 de 3")
     assert "preguntas opcionales" in first.content
     assert first.button_texts()[-1:] == ["Prefiero no responder"]
-    await answer(ana, "30 a 44 años", "Pregunta opcional 2 de 3")
+    await answer(ana, Demographic("age_band", "30_44"), "Pregunta opcional 2 de 3")
     answered = ana.chat.message(first.message_id)
     assert "✅ 30 a 44 años" in answered.content
     assert answered.buttons == []
-    await answer(ana, "Prefiero no responder", "Pregunta opcional 3 de 3")
-    welcome = await after(ana, lambda: ana.press("Zapopan"), "Listo: ya participas")
+    await answer(ana, Demographic("gender", None), "Pregunta opcional 3 de 3")
+    welcome = await after(
+        ana, lambda: press(ana, Demographic("municipality", "zapopan")), "Listo: ya participas"
+    )
     assert "persona beneficiaria" in welcome.content
     async with pulso.services.db.read() as repos:
         person = await repos.participants.by_telegram_id(3001)
@@ -66,18 +87,19 @@ async def test_the_whole_journey_in_spanish(pulso_any_db: RunningBot) -> None:
     # A round opens: the invitation's Start button begins the survey.
     await open_round(pulso)
     start = await invitation(ana)
-    intro = await after(ana, lambda: ana.press("▶️ Comenzar"), "Preguntas: de 6 a 7")
+    intro = await after(ana, lambda: press(ana, StartSurvey), "Preguntas: de 6 a 7")
     assert "¿Cómo va el compromiso?" in intro.content
     assert ana.chat.message(start.message_id).buttons == []
     question = await ana.wait_for_message(predicate=lambda m: "Pregunta 1 de 6" in m.content)
     assert question.button_texts()[:2] == ["Empeoró", "No cambió"]
 
-    await answer(ana, "Marginal", "Pregunta 2 de 6")
-    await answer(ana, "Me pidieron mi opinión", "Pregunta 3 de 7")  # opens `response`
-    await answer(ana, "Me respondieron y actuaron en consecuencia", "Pregunta 4 de 7")
-    await answer(ana, "⬅️ Atrás", "Pregunta 3 de 7")  # back, then keep
-    await answer(ana, "Conservar ➡️", "Pregunta 4 de 7")
-    await answer(ana, "Más que antes", "Pregunta 5 de 7")
+    await answer(ana, SurveyPress, "Pregunta 2 de 6", question="change", code="marginal")
+    # `consulted` opens `response`
+    await answer(ana, SurveyPress, "Pregunta 3 de 7", question="say", code="consulted")
+    await answer(ana, SurveyPress, "Pregunta 4 de 7", question="response", code="acted")
+    await answer(ana, SurveyPress, "Pregunta 3 de 7", action="back")  # back, then keep
+    await answer(ana, SurveyPress, "Pregunta 4 de 7", action="done")
+    await answer(ana, SurveyPress, "Pregunta 5 de 7", question="trust", code="more")
     text_question = ana.chat.last_message
     assert text_question is not None
     assert "Escribe tu respuesta" in text_question.content
@@ -85,8 +107,10 @@ async def test_the_whole_journey_in_spanish(pulso_any_db: RunningBot) -> None:
     retired = ana.chat.message(text_question.message_id)
     assert "«Hay más luz en el parque <y> vigilancia & mesas»" in retired.content
     assert retired.buttons == []
-    await answer(ana, "Omitir ⏭", "Pregunta 7 de 7")
-    recap = await after(ana, lambda: ana.press("Sí"), "Tus respuestas")
+    await answer(ana, SurveyPress, "Pregunta 7 de 7", action="skip")
+    recap = await after(
+        ana, lambda: press(ana, SurveyPress, question="may_quote", code="yes"), "Tus respuestas"
+    )
     assert "Gracias" in recap.content
     assert "→ Marginal" in recap.content
     assert "→ omitida" in recap.content
@@ -103,14 +127,16 @@ async def test_the_whole_journey_in_spanish(pulso_any_db: RunningBot) -> None:
     }
 
     # Revise one answer: `say` → "none", which no longer opens `response`.
-    first_again = await after(ana, lambda: ana.press("✏️ Cambiar mis respuestas"), "1 de 7")
+    first_again = await after(ana, lambda: press(ana, StartSurvey), "1 de 7")
     assert "Cambiando tus respuestas" in first_again.content
     assert "✅ Marginal" in first_again.button_texts()
-    await answer(ana, "Conservar ➡️", "Pregunta 2 de 7")
-    await answer(ana, "No me tomaron en cuenta", "Pregunta 3 de 6")
+    await answer(ana, SurveyPress, "Pregunta 2 de 7", action="done")
+    await answer(ana, SurveyPress, "Pregunta 3 de 6", question="say", code="none")
     for expected in ("4 de 6", "5 de 6", "6 de 6"):
-        await answer(ana, "Conservar ➡️", expected)
-    revised = await after(ana, lambda: ana.press("Conservar ➡️"), "Tus cambios quedaron")
+        await answer(ana, SurveyPress, expected, action="done")
+    revised = await after(
+        ana, lambda: press(ana, SurveyPress, action="done"), "Tus cambios quedaron"
+    )
     assert "No me tomaron en cuenta" in revised.content
     stored = await stored_answers(pulso)
     assert stored["say"] == ("none", None, False)
@@ -129,7 +155,7 @@ async def test_the_whole_journey_in_spanish(pulso_any_db: RunningBot) -> None:
     # /forget: confirm, then nothing identifies her. The round is still open and has
     # published nothing, so what she answered in it goes with her (docs/privacy.md).
     await after(ana, lambda: ana.send("/forget"), "¿Borrar tus datos?")
-    await after(ana, lambda: ana.press("🗑 Sí, borrar mis datos"), "borramos tus datos")
+    await after(ana, lambda: press(ana, ConfirmForget(True)), "borramos tus datos")
     async with pulso.services.db.read() as repos:
         conn = repos.conn
         assert (
@@ -162,7 +188,7 @@ async def test_the_whole_journey_in_english_as_an_implementer(pulso: RunningBot)
     assert "/mydata" in welcome.content
 
     await open_round(pulso, commitments=("JAL0002",))
-    await invitation(bob, "▶️ Start")
+    assert (await invitation(bob)).button_texts() == ["▶️ Start"]
     intro = await after(bob, lambda: bob.press("▶️ Start"), "Questions: 6")
     assert "you answer as an implementer" in intro.content
     first = await bob.wait_for_message(predicate=lambda m: "Question 1 of 6" in m.content)
