@@ -5,13 +5,13 @@ code that is not an option (a stale or forged button), too many choices, a
 text over the limit, or an empty required answer each raise their
 ``AnswerError`` for the edge to translate. What it returns is canonical:
 texts cleaned (:func:`clean_text`), multiple choices without repeats and in the
-options' order.
+options' order. The :class:`~surveys.instruments.Answer` value itself lives with
+the questions it answers (re-exported here).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from surveys.errors import (
     EmptyRequired,
@@ -20,39 +20,10 @@ from surveys.errors import (
     TooManyChoices,
     WrongAnswerKind,
 )
-from surveys.instruments import Question, QuestionType
+from surveys.instruments import Answer, Question, QuestionType
 from surveys.plan import DemographicQuestion
 
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """A validated answer: option codes or a text, with the 0–100 score if the question is a scale.
-
-    A skipped optional question is an answer too (``skipped=True``, nothing
-    else), so the survey moves past it.
-    """
-
-    question_id: str
-    codes: tuple[str, ...] = ()
-    text: str | None = None
-    score: float | None = None
-    skipped: bool = False
-
-    def __post_init__(self) -> None:
-        if self.skipped and (self.codes or self.text is not None or self.score is not None):
-            raise ValueError("a skipped answer carries no codes, text or score")
-        if self.codes and self.text is not None:
-            raise ValueError("an answer is either option codes or a text")
-
-    @classmethod
-    def skip(cls, question_id: str) -> Answer:
-        """The answer of a person who skipped an optional question."""
-        return cls(question_id=question_id, skipped=True)
-
-    @property
-    def code(self) -> str | None:
-        """The single chosen code, or None (skipped, text, or several codes)."""
-        return self.codes[0] if len(self.codes) == 1 else None
+__all__ = ["Answer", "clean_text", "validate_answer", "validate_demographic"]
 
 
 def validate_answer(question: Question, raw: str | Sequence[str] | None) -> Answer:

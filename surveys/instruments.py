@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self, TypeVar
+from typing import Annotated, Any, ClassVar, Self, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -63,14 +63,42 @@ from surveys.errors import UnknownInstrument, UnknownQuestion
 from surveys.locale import LocalizedText
 from surveys.yamldoc import parse_document
 
-if TYPE_CHECKING:
-    from surveys.answers import Answer
-
 ValueT = TypeVar("ValueT")
 
 #: Telegram text messages hold at most 4096 characters; leave room for the prompt.
 MAX_TEXT_LENGTH = 4000
 DEFAULT_TEXT_LENGTH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A validated answer: option codes or a text, with the 0–100 score if the question is a scale.
+
+    A skipped optional question is an answer too (``skipped=True``, nothing
+    else), so the survey moves past it.
+    """
+
+    question_id: str
+    codes: tuple[str, ...] = ()
+    text: str | None = None
+    score: float | None = None
+    skipped: bool = False
+
+    def __post_init__(self) -> None:
+        if self.skipped and (self.codes or self.text is not None or self.score is not None):
+            raise ValueError("a skipped answer carries no codes, text or score")
+        if self.codes and self.text is not None:
+            raise ValueError("an answer is either option codes or a text")
+
+    @classmethod
+    def skip(cls, question_id: str) -> Answer:
+        """The answer of a person who skipped an optional question."""
+        return cls(question_id=question_id, skipped=True)
+
+    @property
+    def code(self) -> str | None:
+        """The single chosen code, or None (skipped, text, or several codes)."""
+        return self.codes[0] if len(self.codes) == 1 else None
 
 
 class Role(StrEnum):
