@@ -8,7 +8,8 @@ import sqlalchemy as sa
 
 from bot.storage.schema import answers, feedback, invites, memberships, participants
 from botapi_emulator import SimUser
-from tests.e2e.harness import RunningBot
+from handlers.callback_data import Consent, StartSurvey, SurveyPress
+from tests.e2e.harness import RunningBot, press
 from tests.e2e.participant_steps import after, consent, invitation, issue_invite, join, open_round
 
 pytestmark = pytest.mark.e2e
@@ -41,7 +42,7 @@ async def test_declining_keeps_nothing(pulso: RunningBot) -> None:
     token = await issue_invite(pulso, "JAL0001", "beneficiary", 3)
     eva = pulso.person(6001, "Eva")
     await after(eva, lambda: eva.start(token), "¿Aceptas participar?")
-    declined = await after(eva, lambda: eva.press("No, gracias"), "no guardamos nada")
+    declined = await after(eva, lambda: press(eva, Consent(False, token)), "no guardamos nada")
     assert declined.buttons == []
     assert await count(pulso, participants) == 0
     async with pulso.services.db.read() as repos:
@@ -71,7 +72,7 @@ async def test_forged_and_stale_presses_change_nothing(pulso: RunningBot) -> Non
     await join(pulso, eve, await issue_invite(pulso, "JAL0002", "beneficiary"))
     await open_round(pulso, commitments=("JAL0001", "JAL0002"))
     await invitation(ana)
-    first = await after(ana, lambda: ana.press("▶️ Comenzar"), "Pregunta 1 de 6")
+    first = await after(ana, lambda: press(ana, StartSurvey), "Pregunta 1 de 6")
     mine = await response_id(pulso)
     stale = "Este botón ya no es válido."
 
@@ -90,7 +91,9 @@ async def test_forged_and_stale_presses_change_nothing(pulso: RunningBot) -> Non
     assert await stored(pulso) == {}
 
     # A stale press: the first question's button, pressed again after she moved on.
-    await after(ana, lambda: ana.press("Marginal"), "Pregunta 2 de 6")
+    await after(
+        ana, lambda: press(ana, SurveyPress, question="change", code="marginal"), "Pregunta 2 de 6"
+    )
     assert await toast(ana, f"a:{mine}:change:worsened", first.message_id) == stale
     assert await stored(pulso) == {"change": "marginal"}
     # A forged Start for someone else's survey starts nothing.
@@ -107,16 +110,18 @@ async def test_a_redelivered_update_is_not_applied_twice(pulso: RunningBot) -> N
     await join(pulso, ana, await issue_invite(pulso, "JAL0001", "beneficiary"))
     await open_round(pulso)
     await invitation(ana)
-    await after(ana, lambda: ana.press("▶️ Comenzar"), "Pregunta 1 de 6")
-    press = await ana.press("Marginal")
+    await after(ana, lambda: press(ana, StartSurvey), "Pregunta 1 de 6")
+    first = await press(ana, SurveyPress, question="change", code="marginal")
     await ana.wait_for_message(predicate=lambda m: "Pregunta 2 de 6" in m.content)
     # She goes back and changes her mind; then Telegram redelivers her first press.
-    await after(ana, lambda: ana.press("⬅️ Atrás"), "Pregunta 1 de 6")
-    await after(ana, lambda: ana.press("Mayor"), "Pregunta 2 de 6")
+    await after(ana, lambda: press(ana, SurveyPress, action="back"), "Pregunta 1 de 6")
+    await after(
+        ana, lambda: press(ana, SurveyPress, question="change", code="major"), "Pregunta 2 de 6"
+    )
     sent = len(ana.messages)
-    pulso.emulator.redeliver(press.update_id)
+    pulso.emulator.redeliver(first.update_id)
     await pulso.settle()
-    await press.wait_answer()
+    await first.wait_answer()
     assert await stored(pulso) == {"change": "major"}
     assert len(ana.messages) == sent  # the reply went out the first time: nothing more
 
@@ -142,9 +147,13 @@ async def test_a_restart_mid_survey_resumes_at_the_right_question(
     await join(pulso, ana, await issue_invite(pulso, "JAL0001", "beneficiary"))
     await open_round(pulso)
     await invitation(ana)
-    await after(ana, lambda: ana.press("▶️ Comenzar"), "Pregunta 1 de 6")
-    await after(ana, lambda: ana.press("Mayor"), "Pregunta 2 de 6")
-    third = await after(ana, lambda: ana.press("Solo me informaron"), "Pregunta 3 de 6")
+    await after(ana, lambda: press(ana, StartSurvey), "Pregunta 1 de 6")
+    await after(
+        ana, lambda: press(ana, SurveyPress, question="change", code="major"), "Pregunta 2 de 6"
+    )
+    third = await after(
+        ana, lambda: press(ana, SurveyPress, question="say", code="informed"), "Pregunta 3 de 6"
+    )
 
     await pulso.restart()
 
@@ -152,5 +161,7 @@ async def test_a_restart_mid_survey_resumes_at_the_right_question(
     resumed = await after(ana, lambda: ana.send("/survey"), "Pregunta 3 de 6", live=True)
     assert "¿cuánto confía hoy" in resumed.content
     assert ana.chat.message(third.message_id).buttons == []  # one live question at a time
-    await after(ana, lambda: ana.press("Más que antes"), "Pregunta 4 de 6")
+    await after(
+        ana, lambda: press(ana, SurveyPress, question="trust", code="more"), "Pregunta 4 de 6"
+    )
     assert await stored(pulso) == {"change": "major", "say": "informed", "trust": "more"}

@@ -3,13 +3,16 @@ and a round that closed."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import sqlalchemy as sa
 
 from bot.storage.schema import answer_choices, answers
 from botapi_emulator import ChatMessage, SimUser
+from handlers.callback_data import CallbackData, StartSurvey, SurveyPress
 from surveys.instruments import Instrument
-from tests.e2e.harness import RunningBot
+from tests.e2e.harness import RunningBot, press
 from tests.e2e.participant_steps import after, invitation, issue_invite, join, open_round
 from tests.factories import add_instrument
 
@@ -67,9 +70,9 @@ def rows(message: ChatMessage) -> list[list[str]]:
     return [[button.text for button in row] for row in message.buttons]
 
 
-async def toast(user: SimUser, label: str) -> str | None:
-    press = await user.press(label)
-    return (await press.wait_answer()).text
+async def toast(user: SimUser, wanted: type[CallbackData], **fields: Any) -> str | None:
+    pressed = await press(user, wanted, **fields)
+    return (await pressed.wait_answer()).text
 
 
 async def test_every_question_type_has_fitting_buttons_and_rules(pulso: RunningBot) -> None:
@@ -79,7 +82,7 @@ async def test_every_question_type_has_fitting_buttons_and_rules(pulso: RunningB
     await join(pulso, ana, await issue_invite(pulso))
     await open_round(pulso, instrument="everytype")
     await invitation(ana)
-    likert = await after(ana, lambda: ana.press("▶️ Comenzar"), "Pregunta 1 de 6")
+    likert = await after(ana, lambda: press(ana, StartSurvey), "Pregunta 1 de 6")
     assert rows(likert) == [
         ["Totalmente en desacuerdo"],
         ["En desacuerdo"],
@@ -87,31 +90,39 @@ async def test_every_question_type_has_fitting_buttons_and_rules(pulso: RunningB
         ["De acuerdo"],
         ["Totalmente de acuerdo"],
     ]
-    rating = await after(ana, lambda: ana.press("De acuerdo"), "Pregunta 2 de 6")
+    rating = await after(
+        ana, lambda: press(ana, SurveyPress, question="agree", code="4"), "Pregunta 2 de 6"
+    )
     assert rows(rating) == [
         ["0", "1", "2", "3", "4", "5"],
         ["6", "7", "8", "9", "10"],
         ["⬅️ Atrás"],
     ]
-    multi = await after(ana, lambda: ana.press("7"), "Pregunta 3 de 6")
+    multi = await after(
+        ana, lambda: press(ana, SurveyPress, question="score", code="7"), "Pregunta 3 de 6"
+    )
     assert "&lt;usa los botones&gt;" in (multi.html or "")
     assert "hasta 2" in multi.content
     assert rows(multi) == [["⬜ Rojo"], ["⬜ Verde"], ["⬜ Azul"], ["✔️ Listo"], ["⬅️ Atrás"]]
 
     # A required multiple choice needs a choice; toggles redraw the same message.
-    assert await toast(ana, "✔️ Listo") == "Esta pregunta necesita una respuesta."
-    await after(ana, lambda: ana.press("⬜ Rojo"), "Pregunta 3 de 6")
-    await after(ana, lambda: ana.press("⬜ Azul"), "Pregunta 3 de 6")
+    assert await toast(ana, SurveyPress, action="done") == "Esta pregunta necesita una respuesta."
+    await after(
+        ana, lambda: press(ana, SurveyPress, action="toggle", code="red"), "Pregunta 3 de 6"
+    )
+    await after(
+        ana, lambda: press(ana, SurveyPress, action="toggle", code="blue"), "Pregunta 3 de 6"
+    )
     redrawn = ana.chat.message(multi.message_id)
     assert rows(redrawn)[:3] == [["✅ Rojo"], ["⬜ Verde"], ["✅ Azul"]]
-    assert await toast(ana, "⬜ Verde") == (
+    assert await toast(ana, SurveyPress, action="toggle", code="green") == (
         "Elegiste 3 opciones; en esta pregunta caben como máximo 2."
     )
-    yes_no = await after(ana, lambda: ana.press("✔️ Listo"), "Pregunta 4 de 6")
+    yes_no = await after(ana, lambda: press(ana, SurveyPress, action="done"), "Pregunta 4 de 6")
     assert "✅ Rojo, Azul" in ana.chat.message(multi.message_id).content
     assert rows(yes_no) == [["Sí", "No"], ["⬅️ Atrás", "Omitir ⏭"]]
 
-    text = await after(ana, lambda: ana.press("Omitir ⏭"), "Pregunta 5 de 6")
+    text = await after(ana, lambda: press(ana, SurveyPress, action="skip"), "Pregunta 5 de 6")
     assert "hasta 20 caracteres" in text.content
     # A text question takes a message; a too-long one is refused with a clear message.
     too_long = await after(ana, lambda: ana.send("x" * 25), "caracteres")
@@ -121,7 +132,9 @@ async def test_every_question_type_has_fitting_buttons_and_rules(pulso: RunningB
     single = await after(ana, lambda: ana.send("Porque sí"), "Pregunta 6 de 6")
     hint = await after(ana, lambda: ana.send("Alto"), "botones")
     assert "Esta pregunta se contesta con los botones" in hint.content
-    recap = await after(ana, lambda: ana.press("Alto"), "Tus respuestas")
+    recap = await after(
+        ana, lambda: press(ana, SurveyPress, question="level", code="high"), "Tus respuestas"
+    )
     assert "¡Listo, gracias!" in recap.content
     assert "→ Rojo, Azul" in recap.content
 
@@ -152,7 +165,7 @@ async def test_several_surveys_come_one_after_another(pulso: RunningBot) -> None
     await join(pulso, ana, await issue_invite(pulso, "JAL0003", "beneficiary"))
     await open_round(pulso, instrument="pulse", commitments=("JAL0001", "JAL0003"))
     await invitation(ana)
-    first = await after(ana, lambda: ana.press("▶️ Comenzar"), "Pregunta 1 de 2")
+    first = await after(ana, lambda: press(ana, StartSurvey), "Pregunta 1 de 2")
     async with pulso.services.db.read() as repos:
         mine = await repos.responses.of_participant(1)
     assert [r.status for r in mine] == ["started", "pending"]
@@ -170,12 +183,14 @@ async def test_several_surveys_come_one_after_another(pulso: RunningBot) -> None
     assert again.message_id != first.message_id
     assert ana.chat.message(first.message_id).buttons == []  # one live question, not two
 
-    await after(ana, lambda: ana.press("8"), "Pregunta 2 de 2")
-    recap = await after(ana, lambda: ana.press("Omitir ⏭"), "Tus respuestas")
+    await after(
+        ana, lambda: press(ana, SurveyPress, question="progress", code="8"), "Pregunta 2 de 2"
+    )
+    recap = await after(ana, lambda: press(ana, SurveyPress, action="skip"), "Tus respuestas")
     assert "Tienes otra encuesta pendiente" in recap.content
     assert recap.button_texts() == ["✏️ Cambiar mis respuestas", "▶️ Siguiente encuesta"]
     mark = ana.chat.cursor
-    await after(ana, lambda: ana.press("▶️ Siguiente encuesta"), "Pregunta 1 de 2")
+    await after(ana, lambda: press(ana, StartSurvey(mine[1].id)), "Pregunta 1 de 2")
     intro = await ana.wait_for_message(predicate=lambda m: "Preguntas: 2" in m.content, since=mark)
     assert "Registro estatal de habilidades" in intro.content
 
@@ -188,7 +203,12 @@ async def test_several_surveys_come_one_after_another(pulso: RunningBot) -> None
     # /feedback waits for a text, but going on with the survey ends that wait: the next
     # text answers the survey's text question (the last one, whose buttons then go).
     await after(ana, lambda: ana.send("/feedback JAL0003"), "Escribe en un mensaje")
-    note = await after(ana, lambda: ana.press("3"), "Pregunta 2 de 2", live=True)
+    note = await after(
+        ana,
+        lambda: press(ana, SurveyPress, question="progress", code="3"),
+        "Pregunta 2 de 2",
+        live=True,
+    )
     assert note.button_texts() == ["⬅️ Atrás", "Omitir ⏭"]
     last = await after(ana, lambda: ana.send("Falta difusión"), "Tus respuestas")
     assert "otra encuesta" not in last.content
@@ -207,11 +227,11 @@ async def test_a_closed_round_says_when_it_closed_and_changes_nothing(pulso: Run
     ana = pulso.person(5003, "Ana", language="en")
     await join(pulso, ana, await issue_invite(pulso), english=True)
     round_id = await open_round(pulso, instrument="pulse")
-    await invitation(ana, "▶️ Start")
-    await after(ana, lambda: ana.press("▶️ Start"), "Question 1 of 2")
+    assert (await invitation(ana)).button_texts() == ["▶️ Start"]
+    await after(ana, lambda: press(ana, StartSurvey), "Question 1 of 2")
     await pulso.services.rounds.close(round_id, actor=None)
     assert (
-        await toast(ana, "5")
+        await toast(ana, SurveyPress, question="progress", code="5")
         == "⌛ This round closed on March 2, 2026, 10:00; it no longer takes answers."
     )
     closed = await after(ana, lambda: ana.send("/survey"), "no open surveys")
