@@ -24,8 +24,8 @@ from bot.outbox.outgoing import Outgoing
 from bot.rounds.service import INVITATION, REMINDER, ROUND_CLOSED
 from handlers.callback_data import StartSurvey, encode
 from handlers.results import ResultsView
-from surveys.aggregation import RoundCancelled, RoundNotOpened
-from surveys.rounds import UnknownRound, local_text
+from surveys.errors import RoundCancelled, RoundNotOpened, UnknownRound
+from surveys.rounds import local_text
 
 if TYPE_CHECKING:
     from bot.services import Services

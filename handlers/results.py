@@ -37,8 +37,9 @@ from handlers.texts.results import (
     trend_sections,
     whole,
 )
-from surveys.aggregation import Figure, RoundStillOpen, breakdown
+from surveys.aggregation import Figure, breakdown
 from surveys.digest import Digest
+from surveys.errors import RoundStillOpen
 from surveys.gap import BENEFICIARIES_MEASURE, IMPLEMENTERS_MEASURE
 from surveys.instruments import MEASURE_LABELS, Role
 

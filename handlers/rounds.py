@@ -77,12 +77,9 @@ from handlers.guards import (
     reply,
     stale_press,
 )
-from surveys.errors import PulsoError
+from surveys.errors import BadOption, PulsoError, RoundSpecError, RoundStateError
 from surveys.rounds import (
     DEFAULT_REMINDER_OFFSETS,
-    BadOption,
-    RoundSpecError,
-    RoundStateError,
     format_duration,
     local_text,
     parse_commitments,

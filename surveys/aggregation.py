@@ -47,7 +47,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from surveys.errors import PulsoError
 from surveys.instruments import Instrument, Measure, Question, QuestionType, Role
 
 Label = Literal["pos", "neu", "neg"]
@@ -60,43 +59,6 @@ Key = tuple[str, Role]  # (commitment id, role)
 
 
 # --- errors the Secretariat's commands can meet ----------------------------------------------
-
-
-class NoRoundYet(PulsoError):
-    """No round has closed yet, so there is nothing to summarise."""
-
-    key = "error.insights.no_round"
-    template = "no round has closed yet"
-
-
-class RoundNotOpened(PulsoError):
-    """The round has not opened yet: it has no results."""
-
-    key = "error.insights.not_opened"
-    template = "round {round_id} has not opened yet"
-
-    def __init__(self, *, round_id: int) -> None:
-        super().__init__(round_id=round_id)
-
-
-class RoundStillOpen(PulsoError):
-    """The round is still open: what people answered is published when it closes."""
-
-    key = "error.insights.still_open"
-    template = "round {round_id} is still open: its results are published when it closes"
-
-    def __init__(self, *, round_id: int) -> None:
-        super().__init__(round_id=round_id)
-
-
-class RoundCancelled(PulsoError):
-    """The round was cancelled: its results are not published."""
-
-    key = "error.insights.cancelled"
-    template = "round {round_id} was cancelled"
-
-    def __init__(self, *, round_id: int) -> None:
-        super().__init__(round_id=round_id)
 
 
 # --- published figures -----------------------------------------------------------------------

@@ -17,16 +17,27 @@ place (``t(error.key, locale=..., **error.params)``) and never inspects
     ├── NotFound               something asked for by id does not exist
     │   ├── UnknownCommitment
     │   ├── UnknownQuestion
-    │   └── UnknownInstrument
+    │   ├── UnknownInstrument
+    │   ├── UnknownRound
+    │   └── UnknownSchedule
     ├── InviteError            an invite a person cannot use (they are told why)
     │   ├── UnknownInvite
     │   ├── RevokedInvite
     │   ├── ExpiredInvite
     │   └── UsedUpInvite
-    └── InviteArgumentError    what an admin typed does not describe an invite
-        ├── BadInviteRole
-        ├── BadInviteUses
-        └── BadInviteDays
+    ├── InviteArgumentError    what an admin typed does not describe an invite
+    │   ├── BadInviteRole
+    │   ├── BadInviteUses
+    │   └── BadInviteDays
+    ├── RoundSpecError         what an admin typed does not describe a round
+    │   ├── BadOpens, OpensInPast, BadDuration, BadCommitmentList, BadRoles,
+    │   ├── BadCron, BadReminders, BadQuietHours, BadOption, BadResultsOption
+    │   └── NothingToSurvey    the plan has no commitments to ask about
+    ├── RoundStateError        the round's status does not allow the action
+    ├── NoRoundYet             no round has closed: no results yet
+    ├── RoundNotOpened         the round has not opened: no results
+    ├── RoundStillOpen         results are published at close (docs/privacy.md)
+    └── RoundCancelled         a cancelled round publishes nothing
 
 To add an error, subclass the closest class, give it its own ``key`` and an
 English ``template`` over its params, and pass the params as keywords to
@@ -35,7 +46,10 @@ English ``template`` over its params, and pass the params as keywords to
 Params hold ids, counts and limits, never what a person typed (messages reach
 logs, and the design forbids personal data there).
 
-Not an error: :class:`surveys.flow.Refusal` is how the survey flow says a move
+Outside the tree, on purpose: ``bot.settings.SettingsError`` is the runtime's
+one error (a setting is missing or invalid: the process refuses to start, or
+a command says which setting), never a person's doing. Not an error:
+:class:`surveys.flow.Refusal` is how the survey flow says a move
 may change nothing; the journey service turns it into a reply, so it never
 reaches the edge's error wrapper.
 """
@@ -268,3 +282,137 @@ class BadInviteDays(InviteArgumentError):
 
     def __init__(self, *, max_days: int) -> None:
         super().__init__(max_days=max_days)
+
+
+# --- rounds (surveys.rounds) ------------------------------------------------------------
+
+
+class RoundSpecError(PulsoError):
+    """What an admin typed does not describe a round."""
+
+    key = "error.round.spec"
+    template = "the round is not described correctly"
+
+
+class BadOpens(RoundSpecError):
+    key = "error.round.opens"
+    template = "the opening must be now or YYYY-MM-DD HH:MM"
+
+
+class OpensInPast(RoundSpecError):
+    key = "error.round.opens_past"
+    template = "the opening {when} has already passed"
+
+    def __init__(self, *, when: str) -> None:
+        super().__init__(when=when)
+
+
+class BadDuration(RoundSpecError):
+    key = "error.round.duration"
+    template = "a duration like 7d, 36h or 90m, from {min} to {max}"
+
+    def __init__(self, *, min: str, max: str) -> None:
+        super().__init__(min=min, max=max)
+
+
+class BadCommitmentList(RoundSpecError):
+    key = "error.round.commitments"
+    template = "commitments must be all or a comma list of ids"
+
+
+class BadRoles(RoundSpecError):
+    key = "error.round.roles"
+    template = "roles must be all, beneficiary, implementer or both separated by a comma"
+
+
+class BadCron(RoundSpecError):
+    key = "error.round.cron"
+    template = "a five-field cron expression firing at most hourly"
+
+
+class BadReminders(RoundSpecError):
+    key = "error.round.reminders"
+    template = "reminders must be none or up to {max} offsets like 48h,-24h"
+
+    def __init__(self, *, max: int) -> None:
+        super().__init__(max=max)
+
+
+class BadQuietHours(RoundSpecError):
+    key = "error.round.quiet_hours"
+    template = "quiet hours must be HH:MM-HH:MM or off"
+
+
+class BadOption(RoundSpecError):
+    key = "error.round.option"
+    template = "options are reminders=…, quiet=… and results=on|off"
+
+
+class BadResultsOption(RoundSpecError):
+    key = "error.round.results"
+    template = "results must be on or off"
+
+
+class NothingToSurvey(RoundSpecError):
+    key = "error.round.no_commitments"
+    template = "the action plan has no commitments yet: import one first"
+
+
+class RoundStateError(PulsoError):
+    """The round is not in a state that allows the action (e.g. closing a cancelled round)."""
+
+    key = "error.round.state"
+    template = "round {round} is {status}: it cannot {action}"
+
+    def __init__(self, *, round: int, status: str, action: str) -> None:
+        super().__init__(round=round, status=status, action=action)
+
+
+class UnknownRound(NotFound):
+    key = "error.not_found.round"
+    template = "no round {id}"
+
+
+class UnknownSchedule(NotFound):
+    key = "error.not_found.schedule"
+    template = "no recurring schedule {id}"
+
+
+# --- results (surveys.aggregation) --------------------------------------------------------
+
+
+class NoRoundYet(PulsoError):
+    """No round has closed yet, so there is nothing to summarise."""
+
+    key = "error.insights.no_round"
+    template = "no round has closed yet"
+
+
+class RoundNotOpened(PulsoError):
+    """The round has not opened yet: it has no results."""
+
+    key = "error.insights.not_opened"
+    template = "round {round_id} has not opened yet"
+
+    def __init__(self, *, round_id: int) -> None:
+        super().__init__(round_id=round_id)
+
+
+class RoundStillOpen(PulsoError):
+    """The round is still open: what people answered is published when it closes."""
+
+    key = "error.insights.still_open"
+    template = "round {round_id} is still open: its results are published when it closes"
+
+    def __init__(self, *, round_id: int) -> None:
+        super().__init__(round_id=round_id)
+
+
+class RoundCancelled(PulsoError):
+    """The round was cancelled: its results are not published."""
+
+    key = "error.insights.cancelled"
+    template = "round {round_id} was cancelled"
+
+    def __init__(self, *, round_id: int) -> None:
+        super().__init__(round_id=round_id)

@@ -8,25 +8,9 @@ A round moves ``scheduled → open → closed``, or ``scheduled|open → cancell
 (:data:`TRANSITIONS`); the database makes each move a compare-and-set, and
 :func:`check_transition` explains to a person why a move is impossible.
 
-The errors raised here are :class:`surveys.errors.PulsoError` subclasses
-(translated at the edge); they carry ids and limits, never the text typed::
-
-    PulsoError
-    ├── RoundSpecError            what an admin typed does not describe a round
-    │   ├── BadOpens              not "now" nor YYYY-MM-DD HH:MM
-    │   ├── OpensInPast           a moment that has already passed
-    │   ├── BadDuration           not like 7d, 36h, 90m; or out of range
-    │   ├── BadCommitmentList     not "all" nor a comma list of commitment ids
-    │   ├── BadRoles              not "all" nor beneficiary/implementer
-    │   ├── BadCron               not a five-field cron expression, or too frequent
-    │   ├── BadReminders          not "none" nor up to three offsets like 48h,-24h
-    │   ├── BadQuietHours         not HH:MM-HH:MM nor "off"
-    │   ├── BadOption             an unknown NAME=VALUE option
-    │   └── NothingToSurvey       "all" commitments, but the plan has none
-    ├── RoundStateError           the round is not in a state that allows the action
-    └── NotFound
-        ├── UnknownRound
-        └── UnknownSchedule
+The errors raised here (``RoundSpecError`` and its kinds, ``RoundStateError``,
+``UnknownRound``, ``UnknownSchedule``) live in the one error tree,
+:mod:`surveys.errors`; they carry ids and limits, never the text typed.
 """
 
 from __future__ import annotations
@@ -40,7 +24,18 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
-from surveys.errors import NotFound, PulsoError
+from surveys.errors import (
+    BadCommitmentList,
+    BadCron,
+    BadDuration,
+    BadOpens,
+    BadQuietHours,
+    BadReminders,
+    BadResultsOption,
+    BadRoles,
+    OpensInPast,
+    RoundStateError,
+)
 from surveys.instruments import Role
 
 RoundStatus = Literal["scheduled", "open", "closed", "cancelled"]
@@ -89,75 +84,6 @@ _ROLE_WORDS: Mapping[str, Role] = {
 }
 
 
-# --- errors -------------------------------------------------------------------------------
-
-
-class RoundSpecError(PulsoError):
-    """What an admin typed does not describe a round."""
-
-    key = "error.round.spec"
-    template = "the round is not described correctly"
-
-
-class BadOpens(RoundSpecError):
-    key = "error.round.opens"
-    template = "the opening must be now or YYYY-MM-DD HH:MM"
-
-
-class OpensInPast(RoundSpecError):
-    key = "error.round.opens_past"
-    template = "the opening {when} has already passed"
-
-    def __init__(self, *, when: str) -> None:
-        super().__init__(when=when)
-
-
-class BadDuration(RoundSpecError):
-    key = "error.round.duration"
-    template = "a duration like 7d, 36h or 90m, from {min} to {max}"
-
-    def __init__(self) -> None:
-        super().__init__(min="10m", max=f"{MAX_DURATION.days}d")
-
-
-class BadCommitmentList(RoundSpecError):
-    key = "error.round.commitments"
-    template = "commitments must be all or a comma list of ids"
-
-
-class BadRoles(RoundSpecError):
-    key = "error.round.roles"
-    template = "roles must be all, beneficiary, implementer or both separated by a comma"
-
-
-class BadCron(RoundSpecError):
-    key = "error.round.cron"
-    template = "a five-field cron expression firing at most hourly"
-
-
-class BadReminders(RoundSpecError):
-    key = "error.round.reminders"
-    template = "reminders must be none or up to {max} offsets like 48h,-24h"
-
-    def __init__(self) -> None:
-        super().__init__(max=MAX_REMINDERS)
-
-
-class BadQuietHours(RoundSpecError):
-    key = "error.round.quiet_hours"
-    template = "quiet hours must be HH:MM-HH:MM or off"
-
-
-class BadOption(RoundSpecError):
-    key = "error.round.option"
-    template = "options are reminders=…, quiet=… and results=on|off"
-
-
-class BadResultsOption(RoundSpecError):
-    key = "error.round.results"
-    template = "results must be on or off"
-
-
 def parse_switch(text: str) -> bool:
     """``on``/``off`` (also yes/no, sí/no, true/false) → bool; raises BadResultsOption."""
     value = text.strip().lower()
@@ -166,31 +92,6 @@ def parse_switch(text: str) -> bool:
     if value in {"off", "no", "false", "0"}:
         return False
     raise BadResultsOption()
-
-
-class NothingToSurvey(RoundSpecError):
-    key = "error.round.no_commitments"
-    template = "the action plan has no commitments yet: import one first"
-
-
-class RoundStateError(PulsoError):
-    """The round is not in a state that allows the action (e.g. closing a cancelled round)."""
-
-    key = "error.round.state"
-    template = "round {round} is {status}: it cannot {action}"
-
-    def __init__(self, *, round: int, status: str, action: str) -> None:
-        super().__init__(round=round, status=status, action=action)
-
-
-class UnknownRound(NotFound):
-    key = "error.not_found.round"
-    template = "no round {id}"
-
-
-class UnknownSchedule(NotFound):
-    key = "error.not_found.schedule"
-    template = "no recurring schedule {id}"
 
 
 # --- the state machine --------------------------------------------------------------------
@@ -247,10 +148,10 @@ def parse_duration(text: str) -> timedelta:
     """``7d``, ``36h``, ``90m`` or combinations like ``1d12h`` → a timedelta in range."""
     match = _DURATION.match(text.strip().lower())
     if match is None or not any(match.groups()):
-        raise BadDuration()
+        raise BadDuration(min="10m", max=f"{MAX_DURATION.days}d")
     duration = _span(*match.groups())
     if not MIN_DURATION <= duration <= MAX_DURATION:
-        raise BadDuration()
+        raise BadDuration(min="10m", max=f"{MAX_DURATION.days}d")
     return duration
 
 
@@ -332,14 +233,14 @@ def parse_reminder_offsets(text: str) -> tuple[timedelta, ...]:
     for part in cleaned.split(","):
         match = _OFFSET.match(part.strip())
         if match is None or not any(match.groups()[1:]):
-            raise BadReminders()
+            raise BadReminders(max=MAX_REMINDERS)
         sign, *amounts = match.groups()
         offset = _span(*amounts)
         if offset <= timedelta(0):
-            raise BadReminders()
+            raise BadReminders(max=MAX_REMINDERS)
         offsets.append(-offset if sign else offset)
     if len(offsets) > MAX_REMINDERS:
-        raise BadReminders()
+        raise BadReminders(max=MAX_REMINDERS)
     return tuple(offsets)
 
 

@@ -21,13 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from surveys.aggregation import (
-    CellTally,
-    FeedbackTally,
-    Participation,
-    QuestionTally,
-    RoundCounts,
-)
+from surveys.aggregation import CellTally, FeedbackTally, Participation, QuestionTally, RoundCounts
 from surveys.instruments import Role
 from surveys.themes import Term, Themes
 

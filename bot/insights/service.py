@@ -52,25 +52,28 @@ from bot.storage.repositories.rounds import Round
 from surveys.aggregation import (
     CellTally,
     Change,
-    NoRoundYet,
     Participation,
-    RoundCancelled,
     RoundCounts,
-    RoundNotOpened,
     RoundResult,
-    RoundStillOpen,
     compare,
     consent_question,
     summarise,
     text_questions,
 )
 from surveys.digest import Digest, RoundInfo, TrendPoint
-from surveys.errors import UnknownCommitment
+from surveys.errors import (
+    NoRoundYet,
+    RoundCancelled,
+    RoundNotOpened,
+    RoundStillOpen,
+    UnknownCommitment,
+    UnknownRound,
+)
 from surveys.gap import BENEFICIARIES_MEASURE, IMPLEMENTERS_MEASURE, reality_gap
 from surveys.instruments import Instrument, Measure, QuestionType, Role
 from surveys.locale import LocalizedText
 from surveys.plan import DemographicQuestion
-from surveys.rounds import UnknownRound, not_before, parse_quiet_hours
+from surveys.rounds import not_before, parse_quiet_hours
 from surveys.snapshot import BreakdownKey, RoundSnapshot
 from surveys.themes import Themes, find_themes, pick_quotes
 

@@ -45,17 +45,20 @@ from bot.storage.repositories import Repos
 from bot.storage.repositories.outbox import NewDelivery, OutboxItem
 from bot.storage.repositories.responses import Recipient, Target
 from bot.storage.repositories.rounds import Round, Schedule
-from surveys.errors import UnknownCommitment, UnknownInstrument
+from surveys.errors import (
+    NothingToSurvey,
+    UnknownCommitment,
+    UnknownInstrument,
+    UnknownRound,
+    UnknownSchedule,
+)
 from surveys.plan import Commitment
 from surveys.rounds import (
     DEFAULT_REMINDER_OFFSETS,
-    NothingToSurvey,
     Progress,
     QuietHours,
     RoundAction,
     RoundStatus,
-    UnknownRound,
-    UnknownSchedule,
     check_cron,
     check_transition,
     next_fire,

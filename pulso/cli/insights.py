@@ -36,9 +36,7 @@ from bot.storage.engine import Database
 from handlers.results import ResultsView
 from pulso.bootstrap import build_services
 from pulso.cli.common import clock, say, with_database
-from surveys.aggregation import RoundStillOpen
-from surveys.errors import PulsoError
-from surveys.rounds import UnknownRound
+from surveys.errors import PulsoError, RoundStillOpen, UnknownRound
 from surveys.sentiment import UNCERTAIN_BELOW, get_analyzer
 
 EXIT_OK, EXIT_FAILED = 0, 1

@@ -23,10 +23,9 @@ from bot.services import Services
 from bot.settings import Settings
 from pulso.bootstrap import open_services
 from pulso.cli.common import say
-from surveys.errors import PulsoError
+from surveys.errors import PulsoError, RoundSpecError
 from surveys.rounds import (
     DEFAULT_REMINDER_OFFSETS,
-    RoundSpecError,
     local_text,
     parse_commitments,
     parse_duration,

@@ -20,8 +20,8 @@ from bot.storage.engine import Database
 from bot.storage.repositories.outbox import Finished, Sent
 from bot.storage.schema import outbox
 from pulso.bootstrap import build_services
+from surveys.errors import RoundStateError, UnknownRound
 from surveys.loader import load_plan
-from surveys.rounds import RoundStateError, UnknownRound
 from tests.factories import add_participant, complete_responses
 
 EXAMPLE_PLAN = Path(__file__).resolve().parents[2] / "surveys/data/plans/jalisco-2016.yaml"

@@ -51,7 +51,8 @@ from bot.storage.engine import Database
 from bot.storage.migrate import upgrade
 from handlers.results import ResultsView
 from pulso.bootstrap import build_services
-from surveys.aggregation import Figure, RoundStillOpen
+from surveys.aggregation import Figure
+from surveys.errors import RoundStillOpen
 from surveys.loader import load_plan
 from surveys.themes import _terms, fold
 from tests.e2e.harness import EXAMPLE_PLAN

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from handlers.rounds import parse_id, parse_newround, parse_schedule
-from surveys.rounds import (
+from surveys.errors import (
     BadCommitmentList,
     BadDuration,
     BadOpens,

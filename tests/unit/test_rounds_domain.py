@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from surveys.instruments import Role
-from surveys.rounds import (
+from surveys.errors import (
     BadCommitmentList,
     BadCron,
     BadDuration,
@@ -20,8 +19,11 @@ from surveys.rounds import (
     BadReminders,
     BadRoles,
     OpensInPast,
-    QuietHours,
     RoundStateError,
+)
+from surveys.instruments import Role
+from surveys.rounds import (
+    QuietHours,
     check_cron,
     check_transition,
     format_duration,

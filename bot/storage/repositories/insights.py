@@ -32,13 +32,7 @@ from bot.storage.schema import (
     round_targets,
     rounds,
 )
-from surveys.aggregation import (
-    CellTally,
-    FeedbackTally,
-    Participation,
-    QuestionTally,
-    RoundCounts,
-)
+from surveys.aggregation import CellTally, FeedbackTally, Participation, QuestionTally, RoundCounts
 from surveys.instruments import Role
 from surveys.themes import AuthoredText, QuoteCandidate
 
