@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 
 from bot.rounds.service import NewRound
-from tests.e2e.harness import RunningBot
+from handlers.callback_data import StartSurvey, SurveyPress
+from tests.e2e.harness import RunningBot, press, shows
 from tests.e2e.test_rounds_lifecycle import admin_says, people, wait_sent
 from tests.factories import complete_responses
 
@@ -45,15 +46,15 @@ async def test_no_reminder_for_someone_who_finishes_while_it_waits_to_be_sent(
     luis, ana = await people(pulso, 2)
     await admin_says(pulso, "/newround pulse JAL0001 all now 7d")
     await wait_sent(pulso, lambda: bool(ana.messages) and bool(luis.messages))
-    await ana.press("▶️ Comenzar")
-    rating = await ana.wait_for_message(predicate=lambda m: "8" in m.button_texts())
-    await ana.press("8", message_id=rating.message_id)
-    await ana.wait_for_message(predicate=lambda m: "Omitir ⏭" in m.button_texts())
+    await press(ana, StartSurvey)
+    rating = await ana.wait_for_message(predicate=lambda m: shows(m, SurveyPress, code="8"))
+    await press(ana, SurveyPress, message_id=rating.message_id, code="8")
+    await ana.wait_for_message(predicate=lambda m: shows(m, SurveyPress, action="skip"))
     pulso.emulator.faults.fail_next("sendMessage", kind="429", retry_after=2)
     pulso.clock.advance(48 * H + timedelta(minutes=1))
     assert (await pulso.services.rounds.tick()).reminded == 2
     await pulso.emulator.wait_until(lambda: pulso.emulator.faults.injected["429"] == 1)
-    await ana.press("Omitir ⏭")  # the last question: Ana is done
+    await press(ana, SurveyPress, action="skip")  # the last question: Ana is done
     await ana.wait_for_message(predicate=lambda m: "🙏" in m.content)
     await wait_sent(pulso, lambda: len(luis.messages) == 2)
     assert [m for m in ana.messages if "Recordatorio" in m.content] == []

@@ -6,7 +6,8 @@ import logging
 
 import pytest
 
-from tests.e2e.harness import TOKEN, RunningBot
+from handlers.callback_data import ChooseLanguage
+from tests.e2e.harness import TOKEN, RunningBot, press
 
 pytestmark = pytest.mark.e2e
 
@@ -23,7 +24,7 @@ async def test_a_failing_handler_apologises_and_logs_no_secrets(
     await ana.wait_for_message()
     with caplog.at_level(logging.ERROR, logger="pulso.app"):
         mark = ana.chat.cursor
-        await ana.press("🇲🇽 Español")
+        await press(ana, ChooseLanguage("es"))
         apology = await ana.wait_for_message(since=mark, predicate=lambda m: "wrong" in m.content)
     assert apology.content.startswith("😕 Something went wrong on our side.")
     failures = [r for r in caplog.records if "failed" in r.getMessage()]

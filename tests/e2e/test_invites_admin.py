@@ -11,10 +11,11 @@ import pytest
 import sqlalchemy as sa
 
 from bot.storage.schema import participants
+from handlers.callback_data import Consent
 from pulso.cli import main
 from pulso.cli.invites import bot_username
 from surveys.invites import hash_token
-from tests.e2e.harness import EXAMPLE_PLAN, TOKEN, RunningBot, e2e_settings
+from tests.e2e.harness import EXAMPLE_PLAN, TOKEN, RunningBot, e2e_settings, press
 from tests.e2e.participant_steps import after, consent, issue_invite
 
 pytestmark = pytest.mark.e2e
@@ -111,7 +112,7 @@ async def test_used_up_expired_unknown_and_revoked_links_are_refused_clearly(
     short = await issue_invite(pulso, "JAL0003", "beneficiary", 5, 1)
     await after(bea, lambda: bea.start(short), "Do you agree to take part?")
     pulso.clock.advance(timedelta(days=1, minutes=1))
-    expired = await after(bea, lambda: bea.press("✅ I agree to take part"), "⚠️")
+    expired = await after(bea, lambda: press(bea, Consent(True, short)), "⚠️")
     assert "has expired" in expired.content
     assert expired.buttons == []
     expired_again = await after(bea, lambda: bea.start(short), "⚠️")

@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from bot.storage.schema import feedback, outbox
-from tests.e2e.harness import RunningBot
+from handlers.callback_data import FeedbackAbout
+from tests.e2e.harness import RunningBot, press
 from tests.e2e.participant_steps import after, invitation, issue_invite, join, open_round
 
 pytestmark = pytest.mark.e2e
@@ -180,7 +181,9 @@ async def test_feedback_offers_the_persons_commitments_as_buttons(
         assert person is not None
         assert person.awaiting is None
     asked = await after(
-        ana, lambda: ana.press(labels[1], message_id=choose.message_id), "Escribe en un mensaje"
+        ana,
+        lambda: press(ana, FeedbackAbout("JAL0003"), message_id=choose.message_id),
+        "Escribe en un mensaje",
     )
     assert "Registro estatal de habilidades" in asked.content
     await after(ana, lambda: ana.send("Nadie me llamó del registro"), "quedó guardado")

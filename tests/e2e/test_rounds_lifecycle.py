@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from botapi_emulator import SimUser
-from tests.e2e.harness import ADMIN_ID, RunningBot
+from handlers.callback_data import StartSurvey, SurveyPress
+from tests.e2e.harness import ADMIN_ID, RunningBot, press, shows
 from tests.factories import add_participant, complete_responses
 
 pytestmark = pytest.mark.e2e
@@ -86,11 +87,11 @@ async def test_reminders_go_only_to_those_who_have_not_finished(pulso: RunningBo
     assert "abierta" in await admin_says(pulso, "/newround pulse JAL0001 all now 7d")
     await wait_sent(pulso, lambda: bool(ana.messages) and bool(luis.messages))
     # Ana answers the survey through the invitation's Start button (the journey's flow).
-    await ana.press("▶️ Comenzar")
-    rating = await ana.wait_for_message(predicate=lambda m: "8" in m.button_texts())
-    await ana.press("8", message_id=rating.message_id)
-    await ana.wait_for_message(predicate=lambda m: "Omitir ⏭" in m.button_texts())
-    await ana.press("Omitir ⏭")
+    await press(ana, StartSurvey)
+    rating = await ana.wait_for_message(predicate=lambda m: shows(m, SurveyPress, code="8"))
+    await press(ana, SurveyPress, message_id=rating.message_id, code="8")
+    await ana.wait_for_message(predicate=lambda m: shows(m, SurveyPress, action="skip"))
+    await press(ana, SurveyPress, action="skip")
     await ana.wait_for_message(predicate=lambda m: "🙏" in m.content)
     async with pulso.services.db.read() as repos:
         round_id = (await repos.rounds.recent())[0].id

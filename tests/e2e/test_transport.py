@@ -36,7 +36,7 @@ async def test_a_press_edits_the_message(pulso_any_db: RunningBot) -> None:
     await ana.send("/language")
     question = await ana.wait_for_message()
     assert question.button_texts() == ["🇲🇽 Español", "🇬🇧 English"]
-    press = await ana.press("🇬🇧 English")
+    press = await ana.press("🇬🇧 English")  # by its label: pins wording on purpose
     await press.wait_answer()
     await pulso_any_db.emulator.wait_until(
         lambda: bool(ana.chat.message(question.message_id).edits)
