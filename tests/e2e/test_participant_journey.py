@@ -173,6 +173,7 @@ async def test_the_whole_journey_in_spanish(pulso_any_db: RunningBot) -> None:
 
 
 async def test_the_whole_journey_in_english_as_an_implementer(pulso: RunningBot) -> None:
+    """Pins wording on purpose: Bob presses every button by its English label."""
     await pulso.import_example_plan()
     token = await issue_invite(pulso, "JAL0002", "implementer")
     bob = pulso.person(3002, "Bob", language="en-GB")
