@@ -56,12 +56,9 @@ import contextlib
 import heapq
 import itertools
 import logging
-import random
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Literal
 
 from telegram import Bot
@@ -69,13 +66,13 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot.clock import Clock
 from bot.logs import describe_exception
+from bot.outbox.outcomes import DeliveryStats, Job, Outcome, OutcomeWriter
 from bot.outbox.outgoing import Outgoing, send_text
+from bot.outbox.pacing import TokenBucket, backoff_seconds, seconds_of
 from bot.outbox.retries import ENGINE_REQUEST
 from bot.settings import Settings
 from bot.storage.engine import Database
 from bot.storage.repositories.outbox import (
-    FIRST_MESSAGE_ID,
-    SENT_PARTS,
     Finished,
     OutboxItem,
     Sent,
@@ -84,8 +81,6 @@ from bot.storage.repositories.outbox import (
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
-BACKOFF_BASE_SECONDS = 1.0
-BACKOFF_CAP_SECONDS = 30.0
 PER_CHAT_INTERVAL = 1.0
 MAX_IN_FLIGHT = 64
 #: Without a wake-up, look at the outbox at least this often: another process (the
@@ -99,190 +94,6 @@ Renderer = Callable[[OutboxItem], Awaitable[Outgoing | list[Outgoing] | None]]
 #: Loads, in one go, what a batch of rows of one kind needs to render (so a fan-out costs
 #: a few queries per batch, not per message).
 Preloader = Callable[[Sequence[OutboxItem]], Awaitable[None]]
-
-
-def seconds_of(value: int | float | timedelta) -> float:
-    """``RetryAfter.retry_after`` is an int or, with ``PTB_TIMEDELTA``, a timedelta."""
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    return float(value)
-
-
-def backoff_seconds(attempt: int, *, rng: random.Random | None = None) -> float:
-    """Equal-jitter exponential backoff: half of 1 s, 2 s, 4 s … (capped) plus a random half."""
-    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2.0 ** max(0, attempt - 1))
-    jitter: float = (rng or random).uniform(0, ceiling / 2)
-    return ceiling / 2 + jitter
-
-
-class TokenBucket:
-    """``rate`` tokens a second, at most ``capacity`` saved up.
-
-    :meth:`reserve` takes a token, going into debt if none is left, and says how
-    long to wait before using it; one caller reserving in turn gets an exact pace.
-    """
-
-    def __init__(
-        self, rate: float, capacity: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.rate = rate
-        self.capacity = max(1.0, capacity)
-        self._clock = clock
-        self._tokens = self.capacity
-        self._stamp = clock()
-
-    def reserve(self) -> float:
-        now = self._clock()
-        self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
-        self._stamp = now
-        self._tokens -= 1.0
-        return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
-
-    def drain(self) -> None:
-        """Forget saved-up tokens (after a 429 pause: restart at the steady pace)."""
-        self._tokens = min(self._tokens, 0.0)
-        self._stamp = self._clock()
-
-
-@dataclass
-class DeliveryStats:
-    """Counters since start, for progress lines, tests and the benchmark."""
-
-    sent: int = 0
-    failed: int = 0
-    unreachable: int = 0
-    cancelled: int = 0
-    retried: int = 0
-    paused_429: int = 0
-    recovered: int = 0
-    commits: int = 0
-    by_kind: Counter[str] = field(default_factory=Counter)
-    #: Seconds from Telegram's answer to the commit recording it, per send (latest 100k).
-    window: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
-    first_send_at: float | None = None
-    last_send_at: float | None = None
-
-    @property
-    def settled(self) -> int:
-        return self.sent + self.failed + self.unreachable + self.cancelled
-
-
-@dataclass
-class _Job:
-    item: OutboxItem
-    attempt: int = 1
-    sent_parts: int = 0
-    first_message_id: int | None = None
-
-    @classmethod
-    def of(cls, item: OutboxItem) -> _Job:
-        """A claimed row, resuming after the parts an earlier run recorded as sent."""
-        first = item.payload.get(FIRST_MESSAGE_ID)
-        return cls(
-            item,
-            sent_parts=int(item.payload.get(SENT_PARTS, 0)),
-            first_message_id=int(first) if first is not None else None,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    job: _Job
-    sent: Sent | None = None
-    finished: Finished | None = None
-    accepted_at: float = 0.0
-
-
-class OutcomeWriter:
-    """Commits outcomes in groups: whatever arrived while the previous commit ran."""
-
-    def __init__(self, engine: DeliveryEngine) -> None:
-        self.engine = engine
-        self._queue: asyncio.Queue[_Outcome] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-        self._idle = asyncio.Event()
-        self._idle.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="pulso-outcome-writer")
-
-    def put(self, outcome: _Outcome) -> None:
-        self._idle.clear()
-        self._queue.put_nowait(outcome)
-
-    async def flush(self) -> None:
-        """Wait until every outcome handed over so far is committed."""
-        while not self._queue.empty() or not self._idle.is_set():
-            await self._idle.wait()
-            await asyncio.sleep(0)
-
-    async def stop(self) -> None:
-        await self.flush()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            while not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            await self._commit(batch)
-            if self._queue.empty():
-                self._idle.set()
-
-    async def _commit(self, batch: list[_Outcome]) -> None:
-        engine = self.engine
-        sent = [o.sent for o in batch if o.sent is not None]
-        finished = [o.finished for o in batch if o.finished is not None]
-        unreachable_chats = sorted(
-            {
-                o.job.item.chat_id
-                for o in batch
-                if o.finished and o.finished.status == "unreachable"
-            }
-        )
-        delay = 0.05
-        while True:
-            try:
-                now = engine.clock.now()
-                # This commit closes the double-send window: no fsync (it survives our
-                # crash; only a power cut could undo it, which costs a repeat, not a
-                # loss), and ahead of the answers waiting to be written.
-                async with (
-                    self.engine.db_lock,
-                    engine.db.write(durability="process", urgent=True) as repos,
-                ):
-                    await repos.outbox.mark_sent(sent, now)
-                    await repos.outbox.finish_many(finished)
-                    for chat_id in unreachable_chats:
-                        await repos.participants.mark_unreachable_by_chat(chat_id, now)
-                        await repos.outbox.cancel_pending_for_chat(chat_id, "unreachable")
-                break
-            except Exception as exc:  # the database is down or locked: retry, never drop
-                log.error("recording %d outcomes failed: %s", len(batch), describe_exception(exc))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-        committed = time.perf_counter()
-        stats = self.engine.stats
-        stats.commits += 1
-        for outcome in batch:
-            kind = outcome.job.item.kind
-            if outcome.sent is not None:
-                stats.sent += 1
-                stats.by_kind[kind] += 1
-                stats.window.append(committed - outcome.accepted_at)
-            elif outcome.finished is not None:
-                status = outcome.finished.status
-                if status == "failed":
-                    stats.failed += 1
-                elif status == "unreachable":
-                    stats.unreachable += 1
-                else:
-                    stats.cancelled += 1
-        self.engine.settled.set()
 
 
 class DeliveryEngine:
@@ -304,11 +115,16 @@ class DeliveryEngine:
         self._wake = asyncio.Event()
         #: Set after each commit of outcomes (tests and the benchmark wait on it).
         self.settled = asyncio.Event()
-        self._writer = OutcomeWriter(self)
+        #: The engine's own write transactions (claims, outcomes) take turns here rather
+        #: than in SQLite's busy handler, whose sleeps (up to 100 ms) would stall sending.
+        self.db_lock = asyncio.Lock()
+        self._writer = OutcomeWriter(
+            db=db, clock=clock, db_lock=self.db_lock, stats=self.stats, settled=self.settled
+        )
         self._dispatcher: asyncio.Task[None] | None = None
         self._progress: asyncio.Task[None] | None = None
-        self._ready: deque[_Job] = deque()
-        self._deferred: list[tuple[float, int, _Job]] = []
+        self._ready: deque[Job] = deque()
+        self._deferred: list[tuple[float, int, Job]] = []
         self._seq = itertools.count()
         self._chat_free: dict[int, float] = {}
         self._in_flight_chats: set[int] = set()
@@ -320,10 +136,7 @@ class DeliveryEngine:
         self._stopping = asyncio.Event()
         self._refill: asyncio.Task[None] | None = None
         self._exhausted = False
-        self._holding: _Job | None = None
-        #: The engine's own write transactions (claims, outcomes) take turns here rather
-        #: than in SQLite's busy handler, whose sleeps (up to 100 ms) would stall sending.
-        self.db_lock = asyncio.Lock()
+        self._holding: Job | None = None
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -476,17 +289,17 @@ class DeliveryEngine:
                     await preloader([i for i in items if i.kind == kind])
                 except Exception as exc:  # rendering falls back to one query per row
                     log.warning("preloading %s failed: %s", kind, describe_exception(exc))
-        self._ready.extend(_Job.of(item) for item in items)
+        self._ready.extend(Job.of(item) for item in items)
 
     def _promote(self) -> None:
         """Deferred jobs whose moment has come go back to the front, in their order."""
         now = time.monotonic()
-        back: list[_Job] = []
+        back: list[Job] = []
         while self._deferred and self._deferred[0][0] <= now:
             back.append(heapq.heappop(self._deferred)[2])
         self._ready.extendleft(reversed(back))
 
-    def _next_job(self) -> _Job | None:
+    def _next_job(self) -> Job | None:
         """The first ready job whose chat is free; busy chats' jobs wait, in order."""
         now = time.monotonic()
         while self._ready:
@@ -501,7 +314,7 @@ class DeliveryEngine:
             return job
         return None
 
-    def _defer(self, job: _Job, until: float) -> None:
+    def _defer(self, job: Job, until: float) -> None:
         heapq.heappush(self._deferred, (until, next(self._seq), job))
 
     async def _wait_for_work(self) -> None:
@@ -532,7 +345,7 @@ class DeliveryEngine:
 
     # --- one send ------------------------------------------------------------------------
 
-    async def _send(self, job: _Job) -> None:
+    async def _send(self, job: Job) -> None:
         item = job.item
         ENGINE_REQUEST.set(True)  # this task's failures are ours to handle (bot/retries.py)
         try:
@@ -544,7 +357,7 @@ class DeliveryEngine:
             self._slots.release()
             self.settled.set()
 
-    async def _attempt(self, job: _Job) -> _Outcome | None:
+    async def _attempt(self, job: Job) -> Outcome | None:
         """Render and send one row; an outcome to record, or None when it was requeued."""
         item = job.item
         renderer = self.renderers.get(item.kind)
@@ -606,9 +419,9 @@ class DeliveryEngine:
         stats = self.stats
         stats.first_send_at = stats.first_send_at or accepted
         stats.last_send_at = accepted
-        return _Outcome(job, sent=Sent(item.id, job.first_message_id), accepted_at=accepted)
+        return Outcome(job, sent=Sent(item.id, job.first_message_id), accepted_at=accepted)
 
-    async def _record_parts(self, job: _Job) -> None:
+    async def _record_parts(self, job: Job) -> None:
         """Commit how many parts of a multi-part row went out, before the next part: a
         retry in this run resumes from ``job`` itself, but a stop during its back-off
         or a crash returns the row to ``pending``, and without this record its first
@@ -629,8 +442,8 @@ class DeliveryEngine:
             )
 
     @staticmethod
-    def _finish(job: _Job, status: FinalStatus, error: str) -> _Outcome:
-        return _Outcome(job, finished=Finished(job.item.id, status, error))
+    def _finish(job: Job, status: FinalStatus, error: str) -> Outcome:
+        return Outcome(job, finished=Finished(job.item.id, status, error))
 
     async def _deliver(self, chat_id: int, part: Outgoing) -> int:
         """Send one part; Telegram's message id."""

@@ -11,12 +11,14 @@ import pytest
 import sqlalchemy as sa
 from telegram.error import NetworkError
 
-from bot.outbox.engine import DeliveryEngine, TokenBucket, backoff_seconds, seconds_of
-from bot.outbox.outgoing import Outgoing, renders
+from bot.outbox.engine import DeliveryEngine
+from bot.outbox.outgoing import Outgoing
+from bot.outbox.pacing import TokenBucket, backoff_seconds, seconds_of
 from bot.rounds.service import NewRound
 from bot.storage.engine import Database
 from bot.storage.repositories.outbox import NewDelivery, OutboxItem
 from bot.storage.schema import outbox
+from handlers import outbox as drawings
 from tests.e2e.harness import RunningBot, running_bot
 from tests.factories import add_participant
 
@@ -193,7 +195,6 @@ async def test_a_clean_stop_mid_fan_out_leaves_nothing_half_sent(tmp_path) -> No
         assert set(invitations_per_chat(pulso, ids).values()) == {1}
 
 
-@renders("test_three_parts")
 async def _three_parts(services: object, item: OutboxItem) -> list[Outgoing]:
     return [Outgoing(f"parte {n} de 3") for n in (1, 2, 3)]
 
@@ -216,6 +217,9 @@ async def test_a_multi_part_message_resumes_after_its_last_sent_part(
         return await deliver(self, chat_id, part)
 
     monkeypatch.setattr(DeliveryEngine, "_deliver", second_part_times_out_once)
+    # A kind of message in three parts, drawn like every other kind (also after restart).
+    monkeypatch.setitem(drawings.RENDERERS, "test_three_parts", _three_parts)  # type: ignore[index]
+    pulso.services.delivery.draw_with(*drawings.drawings(pulso.services))
     group = pulso.secretariat_chat
     async with pulso.services.db.write() as repos:
         await repos.outbox.enqueue(
