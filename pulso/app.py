@@ -10,32 +10,30 @@ them after the last update was handled.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ChatType, ParseMode
-from telegram.ext import Application, BaseUpdateProcessor, ContextTypes, Defaults
+from telegram.ext import Application, ContextTypes, Defaults
 
 from bot.access import identify
 from bot.clock import Clock
+from bot.intake.dispatcher import Dispatcher
+from bot.intake.polling import LONG_POLL_SECONDS, Poller
 from bot.logs import describe_exception, redacting_filter
 from bot.outbox.retries import TransientRetries
 from bot.outbox.transport import AiohttpRequest
 from bot.services import Services
 from bot.settings import Settings
+from bot.storage.repositories.machinery import InboxItem
 from handlers import publish_commands, register_all
 from handlers.context import BotData, PulsoApplication, PulsoContext
 from pulso.bootstrap import open_services
 
 log = logging.getLogger(__name__)
-
-#: PTB's semaphore in ``BaseUpdateProcessor.process_update`` (see PerChatUpdateProcessor).
-_UNBOUNDED = 1 << 30
 
 
 def file_url_for(base_url: str) -> str:
@@ -43,82 +41,6 @@ def file_url_for(base_url: str) -> str:
     if base_url.endswith("/bot"):
         return base_url[: -len("/bot")] + "/file/bot"
     return base_url.rstrip("/") + "/file/bot"
-
-
-class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Updates of different chats run concurrently; one chat's run one at a time, in order.
-
-    Concurrency keeps a hundred people answering at once from queueing behind
-    each other; per-chat order keeps one person's quick double tap from racing
-    itself (their second press sees the state the first one committed).
-
-    An update takes its chat's lock *first* and one of the ``max_concurrent_updates``
-    slots only then, so a chat's backlog waits on its own lock and holds at most one
-    slot: 200 quick messages from one stranger cannot keep everyone else waiting.
-    PTB's own semaphore (taken before :meth:`do_process_update`, in the final
-    ``process_update``) would hold a slot while waiting for the lock, so it is made
-    wide enough never to bind and the limit lives in ``_slots``.
-    """
-
-    def __init__(self, max_concurrent_updates: int = 64) -> None:
-        if max_concurrent_updates < 1:
-            raise ValueError("max_concurrent_updates must be a positive integer")
-        # The base class sizes its semaphore from the property below: unbounded for it.
-        self._limit = _UNBOUNDED
-        super().__init__(_UNBOUNDED)
-        self._limit = max_concurrent_updates
-        self._slots = asyncio.Semaphore(max_concurrent_updates)
-        self._running = 0
-        self._locks: dict[int, asyncio.Lock] = {}
-        self._waiting: dict[int, int] = {}
-
-    @property
-    def max_concurrent_updates(self) -> int:
-        return self._limit
-
-    @property
-    def current_concurrent_updates(self) -> int:
-        """Updates running a handler now (not those waiting for their chat or a slot)."""
-        return self._running
-
-    @staticmethod
-    def _key(update: object) -> int | None:
-        if not isinstance(update, Update):
-            return None
-        if update.effective_chat is not None:
-            return update.effective_chat.id
-        return update.effective_user.id if update.effective_user is not None else None
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        key = self._key(update)
-        if key is None:
-            await self._run(coroutine)
-            return
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        self._waiting[key] = self._waiting.get(key, 0) + 1
-        try:
-            async with lock:
-                await self._run(coroutine)
-        finally:
-            self._waiting[key] -= 1
-            if self._waiting[key] == 0:
-                # Forget idle chats so the table does not grow with every person.
-                del self._waiting[key]
-                del self._locks[key]
-
-    async def _run(self, coroutine: Awaitable[Any]) -> None:
-        async with self._slots:
-            self._running += 1
-            try:
-                await coroutine
-            finally:
-                self._running -= 1
-
-    async def initialize(self) -> None:
-        """Nothing to allocate."""
-
-    async def shutdown(self) -> None:
-        """Nothing to free."""
 
 
 def build_application(settings: Settings, *, clock: Clock | None = None) -> PulsoApplication:
@@ -155,13 +77,14 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Puls
         )
         .post_init(post_init)
         .post_shutdown(post_shutdown)
-        .concurrent_updates(PerChatUpdateProcessor())
+        # Updates come from the inbox, not from PTB's updater (bot/intake): stored before
+        # Telegram is told they arrived, handled by the dispatcher one chat at a time.
+        .updater(None)
         # Replies are retried after a 429, a 5xx or a timeout (bot/retries.py); the
         # delivery engine's sends are not, it has its own policy.
         .rate_limiter(TransientRetries())
         # aiohttp instead of PTB's httpx: a third of the CPU per request (bot/transport.py).
         .request(AiohttpRequest(connection_pool_size=256))
-        .get_updates_request(AiohttpRequest(connection_pool_size=1))
     )
     if settings.telegram_api_base_url:
         builder = builder.base_url(settings.telegram_api_base_url).base_file_url(
@@ -203,29 +126,73 @@ async def on_error(update: object, context: PulsoContext) -> None:
         log.warning("could not apologise: %s", describe_exception(exc))
 
 
-@asynccontextmanager
-async def running(application: PulsoApplication, **polling: Any) -> AsyncIterator[Services]:
-    """Run the bot with long polling inside a block (tests, benchmarks, ``pulso demo``).
+class Intake:
+    """The inbox's two ends for one running application: the long-polling :class:`Poller`
+    (None in webhook mode, where ``pulso.webhook`` stores) and the :class:`Dispatcher`."""
 
-    The same steps ``Application.run_polling`` takes, minus signal handling and
-    the loop, so a caller that owns the event loop can start and stop it.
+    def __init__(self, application: PulsoApplication, services: Services) -> None:
+        self.application = application
+        self.dispatcher = Dispatcher(db=services.db, clock=services.clock, handle=self._handle)
+        self.poller: Poller | None = None
+        self.services = services
+
+    async def _handle(self, item: InboxItem) -> None:
+        update = Update.de_json(dict(item.payload), self.application.bot)
+        await self.application.process_update(update)
+
+    async def start(self, *, polling: bool, timeout: float = LONG_POLL_SECONDS) -> None:
+        await self.dispatcher.start()
+        if polling:
+            self.poller = Poller(
+                bot=self.application.bot,
+                db=self.services.db,
+                clock=self.services.clock,
+                stored=self.dispatcher.wake,
+                allowed_updates=Update.ALL_TYPES,
+                timeout=timeout,
+            )
+            await self.poller.start()
+
+    async def stop(self) -> None:
+        """Stop fetching first, then let the updates being handled finish."""
+        if self.poller is not None:
+            await self.poller.stop()
+        await self.dispatcher.stop()
+
+
+@asynccontextmanager
+async def running(
+    application: PulsoApplication, *, polling: bool = True, timeout: float = 1
+) -> AsyncIterator[Services]:
+    """:func:`serving`, for a caller that only needs the services."""
+    async with serving(application, polling=polling, timeout=timeout) as intake:
+        yield intake.services
+
+
+@asynccontextmanager
+async def serving(
+    application: PulsoApplication, *, polling: bool = True, timeout: float = 1
+) -> AsyncIterator[Intake]:
+    """Run the bot inside a block (``pulso run``, tests, benchmarks, ``pulso demo``).
+
+    The services are opened (``post_init``), the application started, and updates
+    flow through the inbox: fetched by long polling (``polling=True``) or stored by
+    the webhook. Leaving the block stops fetching, finishes the updates in flight
+    and closes the services.
     """
     await application.initialize()
     try:
         assert application.post_init is not None
         await application.post_init(application)
         await application.start()
-        assert application.updater is not None
-        polling.setdefault("poll_interval", 0.0)
-        polling.setdefault("timeout", 1)
-        polling.setdefault("allowed_updates", Update.ALL_TYPES)
-        await application.updater.start_polling(**polling)
         services = application.bot_data.services
         assert services is not None
+        intake = Intake(application, services)
+        await intake.start(polling=polling, timeout=timeout)
         try:
-            yield services
+            yield intake
         finally:
-            await application.updater.stop()
+            await intake.stop()
             await application.stop()
     finally:
         await application.shutdown()

@@ -500,11 +500,26 @@ outbox = sa.Table(
     ),
 )
 
-processed_updates = sa.Table(
-    "processed_updates",
+# Every update Telegram sent, stored before Telegram is told it arrived (the next
+# getUpdates offset, or the webhook's 200), and handled from here in order per chat. A
+# row is "done" in the same transaction as the update's effects (``updates.claim``), or
+# after a handler that writes nothing returned. Done rows mark redeliveries for 24 h
+# (Telegram's limit), then are pruned. ``payload`` is None for a claim of an update that
+# never came through the inbox (a service called directly). ``lease_*``: which worker
+# is handling a pending row, until when (PostgreSQL workers; SQLite has one process).
+inbox = sa.Table(
+    "inbox",
     metadata,
     sa.Column("update_id", sa.BigInteger(), primary_key=True, autoincrement=False),
-    sa.Column("processed_at", UTCDateTime(), nullable=False, index=True),
+    sa.Column("chat_id", TelegramId(), nullable=True),
+    sa.Column("payload", sa.JSON(), nullable=True),
+    sa.Column("status", sa.String(8), nullable=False),
+    sa.Column("received_at", UTCDateTime(), nullable=False),
+    sa.Column("handled_at", UTCDateTime(), nullable=True, index=True),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_until", UTCDateTime(), nullable=True),
+    sa.Index("ix_inbox_pending", "status", "update_id"),
+    sa.CheckConstraint("status IN ('pending', 'done')", name="inbox_status"),
 )
 
 audit_log = sa.Table(

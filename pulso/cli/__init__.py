@@ -22,31 +22,16 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
-    """Run until SIGTERM or Ctrl-C; PTB finishes the updates in flight first."""
-    from urllib.parse import urlsplit
-
-    from telegram import Update
-
+    """Run until SIGTERM or Ctrl-C; the updates in flight finish first (exit 0)."""
     from bot.logs import configure_logging
     from pulso.app import build_application
+    from pulso.serve import serve
 
     token = settings.require_token()
     webhook = settings.require_webhook() if args.webhook else None
     configure_logging(args.log_level, secrets=[token, *(webhook[1:] if webhook else ())])
     application = build_application(settings)
-    if webhook is None:
-        application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
-        return EXIT_OK
-    url, secret = webhook
-    application.run_webhook(
-        listen=settings.webhook_listen,
-        port=settings.webhook_port,
-        url_path=urlsplit(url).path.lstrip("/"),
-        webhook_url=url,
-        secret_token=secret,
-        allowed_updates=Update.ALL_TYPES,
-        drop_pending_updates=False,
-    )
+    asyncio.run(serve(application, settings, webhook=webhook))
     return EXIT_OK
 
 

@@ -168,7 +168,7 @@ def _tolerated_log(record: logging.LogRecord) -> bool:
 
 
 #: Tables a snapshot leaves out unless asked: bookkeeping every update adds a row to.
-UNWATCHED = frozenset({"processed_updates"})
+UNWATCHED = frozenset({"inbox"})
 
 
 async def snapshot(db: Database, tables: Iterable[str] | None = None) -> Snapshot:

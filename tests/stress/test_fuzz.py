@@ -324,7 +324,7 @@ def unauthorised(
     admins: set[int],
 ) -> list[str]:
     """Every change in ``after`` that a batch from ``kind`` senders had no right to make."""
-    changes = diff(before, after, ignore=("processed_updates",))
+    changes = diff(before, after, ignore=("inbox",))
     wrong: list[str] = []
     audit = changes.pop("audit_log", None)
     if audit is not None:

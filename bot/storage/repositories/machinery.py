@@ -1,8 +1,8 @@
-"""Idempotency records for Telegram updates, and the audit log of staff actions."""
+"""The inbox of Telegram updates (stored on arrival, handled once), and the audit log."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,56 +11,168 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.storage.repositories.base import Repository
-from bot.storage.schema import audit_log, processed_updates
+from bot.storage.schema import audit_log, inbox
 
 #: How long an ``update_id`` marks a redelivery. Telegram keeps an update it could
 #: not deliver for at most 24 hours, so a true redelivery comes within a day of
 #: the first handling; after a week without updates it may pick the next
 #: ``update_id`` at random, so an id older than this is a *new* update that reuses
 #: a number, and is handled. Keying on the time rather than on a content hash
-#: keeps one row per update and needs no change of schema, and a hash would
-#: drop a person's second identical "sí" within a day. Records older than this
-#: protect nothing and are pruned (:meth:`bot.rounds.scheduler.RoundScheduler`).
+#: keeps one row per update, and a hash would drop a person's second identical
+#: "sí" within a day. Done rows older than this protect nothing and are pruned
+#: (:meth:`bot.rounds.scheduler.RoundScheduler`).
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
 
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    """An update waiting in the inbox: its id, its chat (None: no chat), the raw JSON."""
+
+    update_id: int
+    chat_id: int | None
+    payload: Mapping[str, Any]
+
+
+def chat_of(update: Mapping[str, Any]) -> int | None:
+    """The chat an update belongs to (raw JSON), so one chat's updates go in order."""
+    for value in update.values():
+        if not isinstance(value, Mapping):
+            continue
+        chat = value.get("chat")
+        if isinstance(chat, Mapping) and "id" in chat:
+            return int(chat["id"])
+        message = value.get("message")
+        if isinstance(message, Mapping) and isinstance(message.get("chat"), Mapping):
+            return int(message["chat"]["id"])
+        sender = value.get("from")
+        if isinstance(sender, Mapping) and "id" in sender:
+            return int(sender["id"])
+    return None
+
+
 class UpdateRepository(Repository):
+    """The inbox: updates stored on arrival, handled once (see ``schema.inbox``)."""
+
+    def _insert(self) -> Any:
+        return (postgresql if self.dialect == "postgresql" else sqlite).insert(inbox)
+
+    async def receive(self, updates: Sequence[Mapping[str, Any]], now: datetime) -> int:
+        """Store updates as they arrived (raw JSON), pending; how many are new.
+
+        One already here is a redelivery and is left as it is, unless it was done
+        longer ago than :data:`IDEMPOTENCY_WINDOW`: then the id came back as a new
+        update, which replaces it.
+        """
+        if not updates:
+            return 0
+        rows = [
+            {
+                "update_id": int(update["update_id"]),
+                "chat_id": chat_of(update),
+                "payload": dict(update),
+                "status": "pending",
+                "received_at": now,
+            }
+            for update in updates
+        ]
+        insert = self._insert().values(rows)
+        stored = await self.conn.execute(
+            insert.on_conflict_do_update(
+                index_elements=["update_id"],
+                set_={
+                    "payload": insert.excluded.payload,
+                    "chat_id": insert.excluded.chat_id,
+                    "status": "pending",
+                    "received_at": now,
+                    "handled_at": None,
+                    "lease_owner": None,
+                    "lease_until": None,
+                },
+                where=sa.and_(
+                    inbox.c.status == "done", inbox.c.handled_at < now - IDEMPOTENCY_WINDOW
+                ),
+            ).returning(inbox.c.update_id)
+        )
+        return len(stored.all())
+
+    async def pending(
+        self, limit: int, *, busy_chats: Collection[int] = (), after: int | None = None
+    ) -> list[InboxItem]:
+        """The oldest pending updates, in order, leaving out chats already being handled
+        (one chat's updates run one at a time, in order)."""
+        query = (
+            sa.select(inbox.c.update_id, inbox.c.chat_id, inbox.c.payload)
+            .where(inbox.c.status == "pending", inbox.c.payload.is_not(None))
+            .order_by(inbox.c.update_id)
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.where(inbox.c.update_id > after)
+        rows = (await self.conn.execute(query)).all()
+        return [
+            InboxItem(int(r.update_id), r.chat_id, r.payload)
+            for r in rows
+            if r.chat_id is None or r.chat_id not in busy_chats
+        ]
+
     async def claim(self, update_id: int, now: datetime) -> bool:
-        """Record ``update_id`` as handled in this transaction; False if it already was
-        within :data:`IDEMPOTENCY_WINDOW`.
+        """Mark ``update_id`` handled in this transaction; False if it already was (within
+        :data:`IDEMPOTENCY_WINDOW`).
 
         Called first in the transaction that applies the update's effect, so the
-        effect and the record commit together: a redelivered update finds the
-        record and changes nothing. A record older than the window is taken over
-        (its time moved to ``now``): the id came back as a new update.
+        effect and the mark commit together: a redelivered update, or one picked
+        up again after a crash, finds it done and changes nothing. An update that
+        never came through the inbox (a service called directly) gets a done row.
         """
-        insert = (postgresql if self.dialect == "postgresql" else sqlite).insert(processed_updates)
+        insert = self._insert()
         result = await self.conn.execute(
-            insert.values(update_id=update_id, processed_at=now).on_conflict_do_update(
+            insert.values(
+                update_id=update_id, status="done", received_at=now, handled_at=now
+            ).on_conflict_do_update(
                 index_elements=["update_id"],
-                set_={"processed_at": now},
-                where=processed_updates.c.processed_at < now - IDEMPOTENCY_WINDOW,
+                set_={"status": "done", "handled_at": now, "lease_owner": None},
+                where=sa.or_(
+                    inbox.c.status == "pending",
+                    inbox.c.handled_at < now - IDEMPOTENCY_WINDOW,
+                ),
             )
         )
         return result.rowcount == 1
 
+    async def finish(self, update_id: int, now: datetime) -> None:
+        """Mark an update done after its handlers returned (those that wrote nothing never
+        claimed it)."""
+        await self.conn.execute(
+            sa.update(inbox)
+            .where(inbox.c.update_id == update_id, inbox.c.status == "pending")
+            .values(status="done", handled_at=now, lease_owner=None, lease_until=None)
+        )
+
     async def seen(self, update_id: int) -> bool:
+        """Whether the update is already done."""
         row = (
             await self.conn.execute(
-                sa.select(processed_updates.c.update_id).where(
-                    processed_updates.c.update_id == update_id
+                sa.select(inbox.c.update_id).where(
+                    inbox.c.update_id == update_id, inbox.c.status == "done"
                 )
             )
         ).first()
         return row is not None
 
     async def prune(self, before: datetime) -> int:
-        """Forget records handled before ``before`` (``now - IDEMPOTENCY_WINDOW``: they
-        no longer mark anything as a redelivery); how many."""
+        """Forget updates done before ``before`` (``now - IDEMPOTENCY_WINDOW``: they no
+        longer mark anything as a redelivery); how many."""
         result = await self.conn.execute(
-            sa.delete(processed_updates).where(processed_updates.c.processed_at < before)
+            sa.delete(inbox).where(inbox.c.status == "done", inbox.c.handled_at < before)
         )
         return result.rowcount
+
+    async def backlog(self) -> int:
+        """How many updates wait to be handled."""
+        found = await self.conn.execute(
+            sa.select(sa.func.count()).select_from(inbox).where(inbox.c.status == "pending")
+        )
+        return int(found.scalar_one())
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,149 @@
+"""The inbox on both databases: updates stored on arrival, handled in order per chat,
+marked done with their effects; a redelivery is recognised for as long as Telegram
+may redeliver, an id that comes back later is a new update, and done rows are
+pruned on a schedule (issue 10, defect 8; issue 11)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from bot.clock import ManualClock
+from bot.i18n import translator
+from bot.settings import load_settings
+from bot.storage.engine import Database
+from bot.storage.repositories.machinery import IDEMPOTENCY_WINDOW
+from bot.storage.schema import inbox
+from pulso.bootstrap import build_services
+
+H = timedelta(hours=1)
+
+
+async def test_an_update_id_back_after_the_window_is_a_new_update(
+    db: Database, clock: ManualClock
+) -> None:
+    async with db.write() as repos:
+        assert await repos.updates.claim(5, clock.now())
+    clock.advance(23 * H)  # Telegram may still redeliver it: a duplicate
+    async with db.write() as repos:
+        assert not await repos.updates.claim(5, clock.now())
+    # After a week without updates Telegram may pick ids at random; an old id that
+    # comes back is someone's new message, not a redelivery, and must be handled.
+    clock.advance(7 * 24 * H)
+    async with db.write() as repos:
+        assert await repos.updates.claim(5, clock.now())
+    # …and that new update is itself protected against redelivery.
+    clock.advance(H)
+    async with db.write() as repos:
+        assert not await repos.updates.claim(5, clock.now())
+
+
+async def test_a_rolled_back_reclaim_leaves_the_id_claimable(
+    db: Database, clock: ManualClock
+) -> None:
+    async with db.write() as repos:
+        assert await repos.updates.claim(6, clock.now())
+    clock.advance(IDEMPOTENCY_WINDOW + H)
+
+    class Boom(Exception):
+        pass
+
+    try:
+        async with db.write() as repos:
+            assert await repos.updates.claim(6, clock.now())
+            raise Boom
+    except Boom:
+        pass
+    async with db.write() as repos:
+        assert await repos.updates.claim(6, clock.now())
+
+
+async def test_the_scheduler_prunes_the_inbox(db: Database, clock: ManualClock) -> None:
+    settings = load_settings(env_file=None, overrides={"quiet_hours": "off"})
+    services = build_services(settings, db, clock, translator())
+    async with db.write() as repos:
+        assert await repos.updates.claim(1, clock.now() - IDEMPOTENCY_WINDOW - H)
+        assert await repos.updates.claim(2, clock.now() - H)
+
+    async def kept() -> list[int]:
+        async with db.read() as repos:
+            rows = await repos.conn.execute(
+                sa.select(inbox.c.update_id).order_by(inbox.c.update_id)
+            )
+            return list(rows.scalars())
+
+    await services.rounds.start()
+    try:
+        for _ in range(200):
+            if await kept() == [2]:
+                break
+            await asyncio.sleep(0.01)
+        assert await kept() == [2]
+    finally:
+        await services.rounds.stop()
+
+
+def update(update_id: int, chat_id: int, text: str = "hola") -> dict[str, object]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 0,
+            "chat": {"id": chat_id, "type": "private"},
+            "from": {"id": chat_id, "is_bot": False, "first_name": "A"},
+            "text": text,
+        },
+    }
+
+
+async def test_updates_wait_in_order_one_chat_at_a_time(db: Database, clock: ManualClock) -> None:
+    async with db.write() as repos:
+        assert (
+            await repos.updates.receive([update(3, 10), update(4, 20), update(5, 10)], clock.now())
+            == 3
+        )
+        # Telegram sends the same batch again (our offset was not confirmed): nothing new.
+        assert await repos.updates.receive([update(3, 10), update(4, 20)], clock.now()) == 0
+    async with db.read() as repos:
+        waiting = await repos.updates.pending(10)
+        assert [(i.update_id, i.chat_id) for i in waiting] == [(3, 10), (4, 20), (5, 10)]
+        assert waiting[0].payload["message"]["text"] == "hola"
+        # While chat 10's first update is being handled, its second waits.
+        assert [i.update_id for i in await repos.updates.pending(10, busy_chats={10})] == [4]
+        assert await repos.updates.backlog() == 3
+
+
+async def test_an_update_is_done_with_its_effects_or_when_its_handlers_return(
+    db: Database, clock: ManualClock
+) -> None:
+    async with db.write() as repos:
+        await repos.updates.receive([update(7, 10), update(8, 10)], clock.now())
+    # A handler that writes claims the update in its own transaction...
+    async with db.write() as repos:
+        assert await repos.updates.claim(7, clock.now())
+    # ...so the update handled again after a crash changes nothing.
+    async with db.write() as repos:
+        assert not await repos.updates.claim(7, clock.now())
+    # A handler that writes nothing: the dispatcher marks it done when it returns.
+    async with db.write() as repos:
+        await repos.updates.finish(8, clock.now())
+    async with db.read() as repos:
+        assert await repos.updates.pending(10) == []
+        assert await repos.updates.seen(7)
+        assert await repos.updates.seen(8)
+
+
+async def test_an_id_back_after_the_window_is_stored_as_a_new_update(
+    db: Database, clock: ManualClock
+) -> None:
+    async with db.write() as repos:
+        await repos.updates.receive([update(9, 10, "primero")], clock.now())
+        assert await repos.updates.claim(9, clock.now())
+    clock.advance(IDEMPOTENCY_WINDOW + H)
+    async with db.write() as repos:
+        assert await repos.updates.receive([update(9, 10, "otro")], clock.now()) == 1
+    async with db.read() as repos:
+        (again,) = await repos.updates.pending(10)
+    assert again.payload["message"]["text"] == "otro"
