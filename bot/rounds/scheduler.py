@@ -11,7 +11,7 @@ because another process (``pulso round new``) may have changed it. The outbox's
 own next moment (quiet-hours deferrals) is the delivery engine's to wait for.
 
 The same loop does the housekeeping that has no moment of its own: at start-up
-and then every :data:`PRUNE_INTERVAL` it forgets ``processed_updates`` older
+and then every :data:`PRUNE_INTERVAL` it forgets inbox updates done longer ago
 than :data:`bot.storage.repositories.machinery.IDEMPOTENCY_WINDOW` (idempotent,
 so two processes pruning at once is harmless).
 
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SAFETY_INTERVAL = 30.0
-#: Seconds between two prunings of ``processed_updates``.
+#: Seconds between two prunings of the inbox.
 PRUNE_INTERVAL = 3600.0
 
 
@@ -101,7 +101,7 @@ class RoundScheduler:
         async with self.db.write() as repos:
             pruned = await repos.updates.prune(before)
         if pruned:
-            log.info("forgot %d processed updates older than a day", pruned)
+            log.info("forgot %d inbox updates done over a day ago", pruned)
 
     async def _delay(self) -> float:
         async with self.db.read() as repos:
