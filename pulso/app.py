@@ -5,14 +5,16 @@ Bot API server, or the local emulator), the typed context, the handler
 modules in their documented order (:func:`handlers.register_all`), the error
 handler, and the two lifecycle hooks: ``post_init`` opens the services
 (database first, upgraded to the newest schema) and ``post_shutdown`` closes
-them after the last update was handled.
+them after the last update was handled. :func:`serving` runs it: alone (the
+scheduler and the delivery engine in this process), or as one of several
+workers on PostgreSQL (:mod:`bot.cluster`: whichever worker leads runs them).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from telegram import LinkPreviewOptions, Update
@@ -21,6 +23,7 @@ from telegram.ext import Application, ContextTypes, Defaults
 
 from bot.access import identify
 from bot.clock import Clock
+from bot.cluster import Cluster
 from bot.intake.dispatcher import Dispatcher
 from bot.intake.polling import LONG_POLL_SECONDS, Poller
 from bot.logs import describe_exception, redacting_filter
@@ -54,7 +57,6 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Puls
         services = await open_services(settings, clock=clock)
         application.bot_data.services = services
         await publish_commands(application.bot, services)
-        await services.start(application.bot)
         log.info("Pulso is up as @%s", application.bot.username)
 
     async def post_shutdown(application: PulsoApplication) -> None:
@@ -128,11 +130,17 @@ async def on_error(update: object, context: PulsoContext) -> None:
 
 class Intake:
     """The inbox's two ends for one running application: the long-polling :class:`Poller`
-    (None in webhook mode, where ``pulso.webhook`` stores) and the :class:`Dispatcher`."""
+    (None in webhook mode, where ``pulso.webhook`` stores) and the :class:`Dispatcher`;
+    and, as one of several workers, its :class:`Cluster` (else None)."""
 
-    def __init__(self, application: PulsoApplication, services: Services) -> None:
+    def __init__(
+        self, application: PulsoApplication, services: Services, cluster: Cluster | None = None
+    ) -> None:
         self.application = application
-        self.dispatcher = Dispatcher(db=services.db, clock=services.clock, handle=self._handle)
+        self.cluster = cluster
+        self.dispatcher = Dispatcher(
+            db=services.db, clock=services.clock, handle=self._handle, claims=cluster
+        )
         self.poller: Poller | None = None
         self.services = services
 
@@ -169,16 +177,53 @@ async def running(
         yield intake.services
 
 
+def clustered(
+    services: Services, application: PulsoApplication, woken: list[Callable[[], None]]
+) -> Cluster:
+    """This worker's place among several on one PostgreSQL: when it leads it runs the
+    scheduler and the delivery engine; what it enqueues or reschedules while following
+    wakes the leader; what other workers store wakes its dispatcher."""
+    bot = application.bot
+
+    async def lead() -> None:
+        await services.delivery.start(bot)  # returns rows a dead leader left `sending`
+        await services.rounds.start()
+
+    async def follow() -> None:
+        await services.rounds.stop()
+        await services.delivery.stop()
+
+    def heard(notice: str) -> None:
+        if notice == "inbox":
+            for wake in woken:  # the dispatcher, once it exists
+                wake()
+        elif notice == "outbox" and services.delivery.running:
+            services.delivery.wake()
+        elif notice == "schedule" and services.rounds.scheduler.running:
+            services.rounds.scheduler.changed()
+
+    cluster = Cluster(services.db, lead=lead, follow=follow, heard=heard)
+    services.delivery.elsewhere = lambda: cluster.notify("outbox")
+    services.rounds.scheduler.elsewhere = lambda: cluster.notify("schedule")
+    return cluster
+
+
 @asynccontextmanager
 async def serving(
-    application: PulsoApplication, *, polling: bool = True, timeout: float = 1
+    application: PulsoApplication,
+    *,
+    polling: bool = True,
+    timeout: float = 1,
+    shared: bool = False,
 ) -> AsyncIterator[Intake]:
     """Run the bot inside a block (``pulso run``, tests, benchmarks, ``pulso demo``).
 
     The services are opened (``post_init``), the application started, and updates
     flow through the inbox: fetched by long polling (``polling=True``) or stored by
-    the webhook. Leaving the block stops fetching, finishes the updates in flight
-    and closes the services.
+    the webhook. Alone, this process runs the scheduler and the delivery engine;
+    ``shared`` (webhook workers on PostgreSQL) leaves them to the leader
+    (:mod:`bot.cluster`). Leaving the block stops fetching, finishes the updates in
+    flight and closes the services.
     """
     await application.initialize()
     try:
@@ -187,12 +232,22 @@ async def serving(
         await application.start()
         services = application.bot_data.services
         assert services is not None
-        intake = Intake(application, services)
+        services.bot = application.bot
+        woken: list[Callable[[], None]] = []
+        cluster = clustered(services, application, woken) if shared else None
+        if cluster is None:
+            await services.start(application.bot)
+        intake = Intake(application, services, cluster)
+        if cluster is not None:
+            woken.append(intake.dispatcher.wake)
+            await cluster.start()
         await intake.start(polling=polling, timeout=timeout)
         try:
             yield intake
         finally:
             await intake.stop()
+            if cluster is not None:
+                await cluster.stop()  # stops the leader's work first
             await application.stop()
     finally:
         await application.shutdown()

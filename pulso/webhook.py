@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from aiohttp import web
 from telegram import Update
 
+from bot.cluster import LEADER_KEY, notify_sql, worker_name
 from bot.logs import describe_exception
 from bot.settings import Settings
 
@@ -47,6 +48,7 @@ class WebhookServer:
         url: str,
         secret: str,
         register: bool = True,
+        port: int | None = None,
     ) -> None:
         self.intake = intake
         self.services = intake.services
@@ -55,11 +57,9 @@ class WebhookServer:
         self.path = urlsplit(url).path or "/"
         self.secret = secret
         self.register = register
+        self.port = port if port is not None else settings.webhook_port
         self.stored = 0
         self._runner: web.AppRunner | None = None
-        #: Whether this worker holds the leadership (scheduler, delivery); set by the
-        #: worker loop. None: a single process, which always does both.
-        self.leader: bool | None = None
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
@@ -70,7 +70,7 @@ class WebhookServer:
     async def start(self) -> None:
         self._runner = web.AppRunner(self.app(), access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.settings.webhook_listen, self.settings.webhook_port)
+        site = web.TCPSite(self._runner, self.settings.webhook_listen, self.port)
         await site.start()
         if self.register:
             await self.intake.application.bot.set_webhook(
@@ -80,9 +80,7 @@ class WebhookServer:
                 allowed_updates=Update.ALL_TYPES,
                 drop_pending_updates=False,
             )
-        log.info(
-            "webhook listening on %s:%d", self.settings.webhook_listen, self.settings.webhook_port
-        )
+        log.info("webhook listening on %s:%d", self.settings.webhook_listen, self.port)
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -104,6 +102,8 @@ class WebhookServer:
         try:
             async with self.services.db.write(urgent=True) as repos:
                 await repos.updates.receive([update], self.services.clock.now())
+                if self.intake.cluster is not None:  # wakes every worker, at the commit
+                    await repos.conn.execute(sa.text(notify_sql("inbox")))
         except Exception as exc:  # not stored: no 200, so Telegram sends it again
             log.error("storing update %d failed: %s", update["update_id"], describe_exception(exc))
             return web.Response(status=503, text="try again")
@@ -112,14 +112,39 @@ class WebhookServer:
         return web.Response(status=200)
 
     async def health(self, request: web.Request) -> web.Response:
-        report: dict[str, Any] = {"database": "ok", "leader": self.leader}
+        """``{"database": "ok", "leader": …, "worker": …, "backlog": …}``; 503 when the
+        database does not answer or (several workers) this worker lost its coordination
+        connection. ``leader``: whether this worker runs the scheduler and the delivery
+        engine (always, alone); ``leader_alive``: whether some worker does."""
+        cluster = self.intake.cluster
+        report: dict[str, Any] = {
+            "database": "ok",
+            "worker": worker_name(),
+            "leader": True if cluster is None else cluster.leader,
+        }
         try:
             async with self.services.db.read() as repos:
                 await repos.conn.execute(sa.text("SELECT 1"))
+                report["backlog"] = await repos.updates.backlog()
+                if cluster is not None:
+                    a, b = LEADER_KEY
+                    held = await repos.conn.scalar(sa.text(LEADER_HELD), {"a": a, "b": b})
+                    report["leader_alive"] = bool(held)
         except Exception as exc:
             report["database"] = describe_exception(exc)
             return web.json_response(report, status=503)
+        if cluster is not None and not cluster.connected:
+            report["coordination"] = "connection lost"
+            return web.json_response(report, status=503)
         return web.json_response(report)
+
+
+#: Whether some session holds the leader's advisory lock (two-key form: objsubid 2).
+LEADER_HELD: Final = (
+    "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND classid = CAST(:a AS int)::oid AND objid = CAST(:b AS int)::oid AND objsubid = 2"
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
 
 
 def _strict_json(text: str) -> Any:

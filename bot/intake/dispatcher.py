@@ -8,6 +8,24 @@ holds one slot, never more. When ``handle`` returns the update is marked done
 (handlers that write mark it done themselves, in the transaction of their
 effects); if the process dies first, the update is still pending and is
 handled when the bot is back — handlers are idempotent against that.
+
+**Several workers on one PostgreSQL** (:mod:`bot.cluster`) add one step. The
+in-process rule (one chat's updates one at a time) must hold across
+processes, and a worker may die holding a chat. So, given ``claims``, a
+worker first takes a session-level advisory lock on each candidate chat
+(``pg_try_advisory_lock(chat_id)``, all in one round trip, on the
+coordination connection), skips the chats another worker holds, and then
+reads again each locked chat's *oldest pending* update — the one it saw
+before locking may have been handled meanwhile by the worker that held the
+chat — and handles that one. The lock is released after the update is marked
+done. Advisory locks rather than ``FOR UPDATE SKIP LOCKED`` with leases: a row
+lock lives only as long as a transaction, and the handlers commit their
+effects (and mark the update done, ``repos.updates.claim``) in transactions of
+their own, which would wait on it; a lease (``lease_owner``/``lease_until``)
+outlives a dead worker until it expires, holding that person up, whereas a
+session's advisory locks end with its connection, so a killed worker's chats
+are free the moment PostgreSQL sees the connection close. SQLite runs one
+process and needs none of this: without ``claims`` the path is as it was.
 """
 
 from __future__ import annotations
@@ -15,8 +33,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Final
+from collections.abc import Awaitable, Callable, Collection
+from typing import Final, Protocol
 
 from bot.clock import Clock
 from bot.logs import describe_exception
@@ -30,15 +48,33 @@ MAX_CONCURRENT: Final = 64
 SAFETY_INTERVAL: Final = 1.0
 
 Handle = Callable[[InboxItem], Awaitable[None]]
+Key = tuple[str, int]
+
+
+class Claims(Protocol):
+    """Locks on chats shared between workers (:class:`bot.cluster.Cluster`)."""
+
+    def key_of(self, chat_id: int | None, update_id: int) -> Key: ...
+
+    async def lock_chats(self, keys: Collection[Key]) -> set[Key]: ...
+
+    async def unlock(self, keys: Collection[Key]) -> None: ...
 
 
 class Dispatcher:
     """Hands stored updates to the handlers (see the module docstring)."""
 
     def __init__(
-        self, *, db: Database, clock: Clock, handle: Handle, concurrency: int = MAX_CONCURRENT
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        handle: Handle,
+        concurrency: int = MAX_CONCURRENT,
+        claims: Claims | None = None,
     ) -> None:
         self.db = db
+        self.claims = claims
         self.clock = clock
         self.handle = handle
         self.concurrency = concurrency
@@ -95,18 +131,44 @@ class Dispatcher:
     async def _take(self, free: int) -> int:
         async with self.db.read() as repos:
             waiting = await repos.updates.pending(free * 4 + 16, busy_chats=self._busy)
-        started = 0
+        chosen: list[InboxItem] = []
+        chats: set[int] = set()
         for item in waiting:
-            if started >= free:
+            if len(chosen) >= free:
                 break
             if item.chat_id is not None:
-                if item.chat_id in self._busy:
+                if item.chat_id in self._busy or item.chat_id in chats:
                     continue  # its earlier update goes first
+                chats.add(item.chat_id)
+            chosen.append(item)
+        if self.claims is not None and chosen:
+            chosen = await self._claim(self.claims, chosen)
+        for item in chosen:
+            if item.chat_id is not None:
                 self._busy.add(item.chat_id)
             task = asyncio.create_task(self._one(item))
             self._tasks.add(task)
-            started += 1
-        return started
+        return len(chosen)
+
+    async def _claim(self, claims: Claims, chosen: list[InboxItem]) -> list[InboxItem]:
+        """Lock the chats no other worker holds; then each one's oldest pending update."""
+        keys = {claims.key_of(item.chat_id, item.update_id) for item in chosen}
+        locked = await claims.lock_chats(keys)
+        if not locked:
+            return []
+        try:
+            async with self.db.read() as repos:
+                current = await repos.updates.oldest_pending(
+                    [k for kind, k in locked if kind == "chat"],
+                    [i.update_id for i in chosen if i.chat_id is None],
+                )
+        except BaseException:
+            await claims.unlock(locked)
+            raise
+        ready = [item for item in current if claims.key_of(item.chat_id, item.update_id) in locked]
+        # Handled meanwhile by the worker that held them, with nothing after: let go.
+        await claims.unlock(locked - {claims.key_of(i.chat_id, i.update_id) for i in ready})
+        return ready
 
     async def _one(self, item: InboxItem) -> None:
         try:
@@ -121,6 +183,8 @@ class Dispatcher:
         except Exception as exc:  # could not record it: it stays pending, handled again
             log.error("finishing update %d failed: %s", item.update_id, describe_exception(exc))
         finally:
+            if self.claims is not None:  # after the update is done, never before
+                await self.claims.unlock([self.claims.key_of(item.chat_id, item.update_id)])
             if item.chat_id is not None:
                 self._busy.discard(item.chat_id)
             task = asyncio.current_task()

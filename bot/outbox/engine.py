@@ -137,6 +137,9 @@ class DeliveryEngine:
         self._refill: asyncio.Task[None] | None = None
         self._exhausted = False
         self._holding: Job | None = None
+        #: Called by :meth:`wake` while this engine is not running: with several workers
+        #: (:mod:`bot.cluster`) the leader's engine sends, and is woken through PostgreSQL.
+        self.elsewhere: Callable[[], None] | None = None
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -204,6 +207,8 @@ class DeliveryEngine:
         """New rows were enqueued: look at the outbox now rather than at the next tick."""
         self._exhausted = False
         self._wake.set()
+        if not self.running and self.elsewhere is not None:
+            self.elsewhere()
 
     async def idle(self, timeout: float = 30.0) -> None:
         """Wait until nothing is claimed, in flight or uncommitted (tests, the benchmark)."""

@@ -57,6 +57,9 @@ class RoundScheduler:
         self._task: asyncio.Task[None] | None = None
         self.next_wake_in: float | None = None
         self._next_prune = 0.0  # monotonic; 0: at the first wake-up
+        #: Called by :meth:`changed` while this scheduler is not running: with several
+        #: workers (:mod:`bot.cluster`) the leader's runs, and is woken through PostgreSQL.
+        self.elsewhere: Callable[[], None] | None = None
 
     async def start(self) -> None:
         if self._task is None:
@@ -76,6 +79,8 @@ class RoundScheduler:
     def changed(self) -> None:
         """The schedule changed (a round was created or moved): recompute the timer."""
         self._changed.set()
+        if self._task is None and self.elsewhere is not None:
+            self.elsewhere()
 
     async def _run(self) -> None:
         while True:

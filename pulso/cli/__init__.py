@@ -28,11 +28,43 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     from pulso.serve import serve
 
     token = settings.require_token()
+    if args.workers is not None:
+        refusal = _workers_refusal(settings, args)
+        if refusal is not None:
+            print(f"pulso: {refusal}", file=sys.stderr)
+            return EXIT_USAGE
     webhook = settings.require_webhook() if args.webhook else None
     configure_logging(args.log_level, secrets=[token, *(webhook[1:] if webhook else ())])
+    if args.workers is not None and args.workers > 1:
+        from pulso.serve import supervise
+
+        base = args.port if args.port is not None else settings.webhook_port
+        child = ["--env-file", args.env_file, "--log-level", args.log_level]
+        return asyncio.run(supervise(args.workers, base, child))
     application = build_application(settings)
-    asyncio.run(serve(application, settings, webhook=webhook))
+    asyncio.run(serve(application, settings, webhook=webhook, port=args.port))
     return EXIT_OK
+
+
+def _workers_refusal(settings: Settings, args: argparse.Namespace) -> str | None:
+    """Why ``--workers`` cannot be used here, or None."""
+    if args.workers < 1:
+        return "--workers needs a number of workers of 1 or more"
+    if not args.webhook:
+        return (
+            "--workers needs --webhook: Telegram lets only one process poll a bot, so "
+            "several workers receive updates on a webhook behind a reverse proxy "
+            "(see docs/deployment.md)"
+        )
+    if not settings.database_url.startswith("postgresql"):
+        return (
+            "--workers needs PostgreSQL (DATABASE_URL=postgresql+asyncpg://…): SQLite "
+            "serves one process; run `pulso run --webhook` without --workers, or move to "
+            "PostgreSQL (see docs/deployment.md)"
+        )
+    if (args.port or settings.webhook_port) + args.workers - 1 > 65535:
+        return "--workers: the ports WEBHOOK_PORT … WEBHOOK_PORT + N - 1 must be below 65536"
+    return None
 
 
 def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
@@ -77,6 +109,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--webhook",
         action="store_true",
         help="receive updates on WEBHOOK_URL (behind a reverse proxy) instead of polling",
+    )
+    run.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="with --webhook on PostgreSQL: run N worker processes, listening on "
+        "WEBHOOK_PORT, WEBHOOK_PORT+1 … WEBHOOK_PORT+N-1 (see docs/deployment.md)",
+    )
+    run.add_argument(
+        "--port",
+        type=int,
+        metavar="PORT",
+        help="with --webhook: listen on PORT instead of WEBHOOK_PORT (one worker per port)",
     )
     run.set_defaults(handler=_run)
 

@@ -115,6 +115,38 @@ class UpdateRepository(Repository):
             if r.chat_id is None or r.chat_id not in busy_chats
         ]
 
+    async def oldest_pending(
+        self, chat_ids: Collection[int], update_ids: Collection[int] = ()
+    ) -> list[InboxItem]:
+        """Each of these chats' oldest pending update, and which of these chatless updates
+        are still pending: what a worker that just locked them may handle (another worker
+        may have handled the one it saw before locking)."""
+        found: list[InboxItem] = []
+        if chat_ids:
+            oldest = (
+                sa.select(inbox.c.chat_id, sa.func.min(inbox.c.update_id).label("first"))
+                .where(inbox.c.status == "pending", inbox.c.chat_id.in_(list(chat_ids)))
+                .group_by(inbox.c.chat_id)
+                .subquery()
+            )
+            rows = await self.conn.execute(
+                sa.select(inbox.c.update_id, inbox.c.chat_id, inbox.c.payload).join(
+                    oldest, inbox.c.update_id == oldest.c.first
+                )
+            )
+            found += [InboxItem(int(r.update_id), r.chat_id, r.payload) for r in rows]
+        if update_ids:
+            rows = await self.conn.execute(
+                sa.select(inbox.c.update_id, inbox.c.chat_id, inbox.c.payload).where(
+                    inbox.c.status == "pending",
+                    inbox.c.chat_id.is_(None),
+                    inbox.c.update_id.in_(list(update_ids)),
+                )
+            )
+            found += [InboxItem(int(r.update_id), r.chat_id, r.payload) for r in rows]
+        found = [item for item in found if item.payload is not None]
+        return sorted(found, key=lambda item: item.update_id)
+
     async def claim(self, update_id: int, now: datetime) -> bool:
         """Mark ``update_id`` handled in this transaction; False if it already was (within
         :data:`IDEMPOTENCY_WINDOW`).
