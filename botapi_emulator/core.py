@@ -120,8 +120,16 @@ class EmulatorCore:
         self.commands: dict[tuple[str, str], list[JSONDict]] = {}
         self.queries: dict[str, Press] = {}
         self.webhook_url = ""
+        self.webhook_secret: str | None = None
+        self.webhook_max_connections = 40
+        #: Called when setWebhook or deleteWebhook changed the webhook (the pusher).
+        self.on_webhook: Callable[[], None] | None = None
         self._file_seq = 0
         self._query_seq = 0
+
+    def webhook_changed(self) -> None:
+        if self.on_webhook is not None:
+            self.on_webhook()
 
     def now(self) -> int:
         """The current Unix time, as Telegram dates are."""

@@ -34,6 +34,7 @@ from botapi_emulator.markup import Markup, parse_reply_markup
 from botapi_emulator.params import Params, UploadedFile
 from botapi_emulator.state import ChatLog, ChatMessage, StoredFile
 from botapi_emulator.users import CallbackAnswer
+from botapi_emulator.webhook import DEFAULT_MAX_CONNECTIONS
 
 __all__ = ["MAX_CAPTION_LENGTH", "MAX_TEXT_LENGTH", "BotApi", "Handler"]
 
@@ -310,18 +311,29 @@ class BotApi:
         )
 
     async def set_webhook(self, p: Params) -> bool:
-        """``setWebhook``: remembered (updates are not pushed to it)."""
+        """``setWebhook``: remembered; updates are POSTed to it only when the emulator
+        delivers webhooks (:mod:`botapi_emulator.webhook`)."""
         url = p.text("url") or ""
         if url and not url.startswith("https://") and not url.startswith("http://"):
             raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        connections = p.integer("max_connections") or DEFAULT_MAX_CONNECTIONS
+        if not 1 <= connections <= 100:
+            raise bad_request("bad webhook: max_connections must be between 1 and 100")
         self.core.webhook_url = url
+        self.core.webhook_secret = p.text("secret_token")
+        self.core.webhook_max_connections = connections
+        allowed = p.decoded("allowed_updates")
+        if isinstance(allowed, list) and all(isinstance(k, str) for k in allowed):
+            self.core.updates.set_allowed(allowed)
         if p.flag("drop_pending_updates"):
             self.core.updates.drop_pending()
+        self.core.webhook_changed()
         return True
 
     async def delete_webhook(self, p: Params) -> bool:
         """``deleteWebhook``: forget the webhook; optionally drop pending updates."""
         self.core.webhook_url = ""
+        self.core.webhook_changed()
         if p.flag("drop_pending_updates"):
             self.core.updates.drop_pending()
         return True

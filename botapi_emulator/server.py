@@ -54,6 +54,7 @@ from botapi_emulator.methods import BotApi, scope_key
 from botapi_emulator.params import Params, UploadedFile
 from botapi_emulator.state import ChatLog, StoredFile
 from botapi_emulator.users import SimGroup, SimUser
+from botapi_emulator.webhook import WebhookConfig, WebhookPusher
 
 __all__ = ["BotApiEmulator", "BotCommandInfo", "RequestRecord", "Stats"]
 
@@ -165,7 +166,9 @@ class BotApiEmulator:
     ``privacy_mode`` is Telegram's group privacy (non-command group messages do not
     reach the bot). ``callback_query_ttl`` makes ``answerCallbackQuery`` fail with
     "query is too old" after that many seconds (Telegram: about 15; default never).
-    ``clock`` gives Unix time for message dates.
+    ``clock`` gives Unix time for message dates. ``deliver_webhooks``: once the bot
+    calls ``setWebhook``, POST each update to it as Telegram does
+    (:mod:`botapi_emulator.webhook`); otherwise a webhook is only remembered.
     """
 
     def __init__(
@@ -180,6 +183,7 @@ class BotApiEmulator:
         first_update_id: int = 1,
         request_log_size: int = 1000,
         clock: Callable[[], float] = time.time,
+        deliver_webhooks: bool = False,
     ) -> None:
         self.core = EmulatorCore(
             token=token,
@@ -199,6 +203,21 @@ class BotApiEmulator:
         self._runner: web.AppRunner | None = None
         self._root = ""
         self._closing = asyncio.Event()
+        self.webhook: WebhookPusher | None = None
+        if deliver_webhooks:
+            pusher = self.webhook = WebhookPusher(self.core.updates)
+            self.core.updates.on_push = pusher.changed
+            self.core.on_webhook = self._webhook_changed
+
+    def _webhook_changed(self) -> None:
+        if self.webhook is None:
+            return
+        core = self.core
+        self.webhook.configure(
+            WebhookConfig(core.webhook_url, core.webhook_secret, core.webhook_max_connections)
+            if core.webhook_url
+            else None
+        )
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -220,6 +239,8 @@ class BotApiEmulator:
         self._runner = runner
         self._closing.clear()
         self.core.updates.reopen()
+        if self.webhook is not None:
+            await self.webhook.start()
         bound_host, bound_port = runner.addresses[0][:2]
         self._root = f"http://{bound_host}:{bound_port}"
 
@@ -230,6 +251,8 @@ class BotApiEmulator:
             return
         self._closing.set()
         self.core.updates.close()
+        if self.webhook is not None:
+            await self.webhook.stop()
         await runner.cleanup()
 
     async def __aenter__(self) -> Self:

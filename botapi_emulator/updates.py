@@ -78,6 +78,8 @@ class UpdateQueue:
         self._waiter: asyncio.Future[str] | None = None
         self._closed = False
         self._on_change = on_change
+        #: Called when an update is queued (the webhook pusher, :mod:`.webhook`).
+        self.on_push: Callable[[], None] | None = None
 
     @property
     def pending_count(self) -> int:
@@ -103,6 +105,8 @@ class UpdateQueue:
             self._history.popitem(last=False)
         self._pending.append(_Pending(update_id, update_kind(payload), payload))
         self._wake(_WOKEN_BY_UPDATE)
+        if self.on_push is not None:
+            self.on_push()
         return payload
 
     def redeliver(self, update_id: int) -> JSONDict:
@@ -116,7 +120,26 @@ class UpdateQueue:
         else:
             self._pending.insert(index, _Pending(update_id, update_kind(payload), payload, True))
         self._wake(_WOKEN_BY_UPDATE)
+        if self.on_push is not None:
+            self.on_push()
         return payload
+
+    def pending_payloads(self) -> list[tuple[int, JSONDict]]:
+        """The pending updates a webhook would be sent, in order (kinds not allowed are
+        dropped, as ``getUpdates`` drops them)."""
+        kept = [p for p in self._pending if self._is_allowed(p.kind)]
+        if len(kept) != len(self._pending):
+            self._pending = kept
+        return [(p.update_id, p.payload) for p in kept]
+
+    def confirm_one(self, update_id: int) -> None:
+        """A webhook answered 200 for this update: it leaves the queue."""
+        index = bisect.bisect_left(self._pending, update_id, key=lambda p: p.update_id)
+        if index < len(self._pending) and self._pending[index].update_id == update_id:
+            del self._pending[index]
+            self.delivered += 1
+            if self._on_change is not None:
+                self._on_change()
 
     def confirm(self, offset: int) -> None:
         """Forget updates as ``getUpdates(offset=...)`` does."""
