@@ -31,7 +31,7 @@ from ._text import fold, sanitise
 
 #: Bump when :func:`features` changes: a model is only valid with the features it was
 #: trained on, and the model file records this number.
-FEATURES_VERSION: Final = 1
+FEATURES_VERSION: Final = 2
 
 _DIGITS: Final = re.compile(r"\d+")
 _REPEATS: Final = re.compile(r"([^\W\d_])\1{2,}")
@@ -42,6 +42,97 @@ _TOKEN: Final = re.compile(
 )
 _CONTRAST: Final = frozenset(
     {"pero", "aunque", "sino", "but", "though", "although", "however", "embargo", "yet"}
+)
+#: Cue classes (``k|`` features): words that mark how complaints, irony and praise are
+#: built, grouped so that the model learns the *kind* of word, not the skeleton it came in.
+#: Folded, lower case, as :func:`normalise` leaves them.
+_CUE_WORDS: Final[dict[str, str]] = {
+    # units of time and counts of visits: "tres meses esperando", "five visits"
+    "time": (
+        "minuto minutos hora horas dia dias semana semanas mes meses ano anos quincena "
+        "quincenas bimestre vueltas vuelta madrugada minute minutes hour hours day days "
+        "week weeks month months year years fortnight visits trips dawn"
+    ),
+    # waiting, queueing, chasing
+    "wait": (
+        "esperando espera esperar espere esperamos esperó fila filas formada formado "
+        "parada cita citas waiting wait waited queue queuing queueing line lines chasing"
+    ),
+    # still / yet / again
+    "still": (
+        "todavia aun sigue sigo siguen seguimos otra vez de nuevo still yet again "
+        "another llevo llevamos van ya"
+    ),
+    # lack and absence
+    "lack": (
+        "sin falta faltan nadie nadien ningun ninguna ni nunca jamas tampoco nada "
+        "without nobody noone never none nothing lack no not cannot cant didnt doesnt "
+        "isnt wont"
+    ),
+    # only / barely / a mere
+    "only": "solo nomas apenas nada mas unico only just mere barely single",
+    # money and fees
+    "money": (
+        "pesos peso cobran cobraron cobra cobro cuota mordida lana varos cuesta costo "
+        "pasaje pesos charge charged fee fees bribe bribes fare cost costs bucks"
+    ),
+    # positive evaluative words (the raw material of sarcasm)
+    "good": (
+        "excelente excelentes genial perfecto perfecta maravilla maravilloso maravillosa "
+        "eficiencia eficiente rapidez rapido rapida rapidisimo puntual puntuales "
+        "puntualidad generoso generosos bonito bonita lindo linda precioso preciosa padre "
+        "chido buenisimo buenisima lujo primera gracias encanta encanto fascina felicidades "
+        "bravo aplauso aplausos organizacion transparente moderno modernos util seguro "
+        "segura suerte great excellent wonderful perfect amazing efficient efficiency "
+        "fast quick punctual generous lovely beautiful nice brilliant fantastic thanks "
+        "love loved enjoyed congrats congratulations bravo transparent modern useful safe "
+        "lucky superb marvellous top"
+    ),
+    # sarcasm and irony markers
+    "irony": (
+        "nomas claro seguro sure right yeah ajá aja cómo como lastima pena shame except "
+        "🙄 🙃 😒 jaja jajaja lol totally truly indeed"
+    ),
+    # improvement and arrival
+    "better": (
+        "ahora ya mejoro mejoró mejor arreglaron pusieron instalaron llego llegó "
+        "cumplieron now finally fixed installed arrived improved better delivered"
+    ),
+    "contrast": "pero aunque embargo sino but though although however",
+    # the troubles a complaint names, and an answer relieved of them negates
+    "trouble": (
+        "fila filas espera esperar esperamos esperas problema problemas asalto asaltos robo "
+        "robos error errores duplicados accidentes inunda retraso retrasos costo cobro "
+        "pagar compro afuera fuera horas queue queues queueing line lines wait waiting "
+        "problem problems robbery robberies mugging muggings error errors duplicates "
+        "accidents floods delay delays backlog outside cost pay buy out hours"
+    ),
+}
+_PAIRED_ONLY: Final = frozenset({"good", "better", "contrast", "num"})
+#: Two-word cues of relief: the trouble is gone ("ya no hay fila", "no longer queue").
+_RELIEF: Final = frozenset({("ya", "no"), ("no", "longer"), ("no", "more"), ("sin", "ningun")})
+_CUES: Final[dict[str, tuple[str, ...]]] = {}
+for _kind, _words in _CUE_WORDS.items():
+    for _word in _words.split():
+        _CUES[_word] = (*_CUES.get(_word, ()), _kind)
+#: Pairs of cue kinds in one answer that mark a shape ("good" + "time": "qué rapidez,
+#: cinco meses"; "only" + "time"; "good" + "lack"; "still" + "lack").
+_CUE_PAIRS: Final = (
+    ("good", "time"),
+    ("good", "lack"),
+    ("good", "wait"),
+    ("good", "money"),
+    ("good", "still"),
+    ("good", "irony"),
+    ("only", "time"),
+    ("still", "lack"),
+    ("wait", "time"),
+    ("lack", "time"),
+    ("better", "lack"),
+    ("better", "time"),
+    ("contrast", "lack"),
+    ("contrast", "good"),
+    ("better", "trouble"),
 )
 _MAX_CHARS: Final = 1000  # an answer's verdict is in its first thousand characters
 
@@ -90,6 +181,35 @@ def features(text: str, lexicon: float) -> dict[str, float]:
                 chars.add("c|" + padded[start : start + n])
     if chars:
         out.update(dict.fromkeys(chars, len(chars) ** -0.5))
+    kinds: set[str] = set()
+    tail_kinds: set[str] = set()
+    lack_at = -9
+    for i, tok in enumerate(toks):
+        found = _CUES.get(tok)
+        if found:
+            kinds.update(found)
+            if tail_start and i >= tail_start:
+                tail_kinds.update(found)
+            if "trouble" in found and i - lack_at <= 3:
+                kinds.add("lack>trouble")  # "sin filas", "never runs out", "no crime"
+            if "lack" in found:
+                lack_at = i
+                if i and (toks[i - 1], tok) in _RELIEF:
+                    kinds.add("relief")
+            elif i and (toks[i - 1], tok) in _RELIEF:
+                kinds.add("relief")
+        elif tok == "0":
+            kinds.add("num")
+    if kinds:
+        # Praise, improvement and contrast words count only in pairs: alone they are the
+        # n-grams' and the lexicon's business, and a lone "gracias" must stay praise.
+        cue = {"k|" + kind for kind in kinds - _PAIRED_ONLY}
+        cue.update(f"k|{a}+{b}" for a, b in _CUE_PAIRS if a in kinds and b in kinds)
+        if "num" in kinds and "time" in kinds:
+            cue.add("k|num+time")
+        cue.update("k|tail " + kind for kind in tail_kinds - _PAIRED_ONLY)
+        if cue:
+            out.update(dict.fromkeys(cue, len(cue) ** -0.5))
     out["lex"] = lexicon
     out["lex+"] = max(lexicon, 0.0)
     out["lex-"] = min(lexicon, 0.0)

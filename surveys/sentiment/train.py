@@ -45,7 +45,7 @@ CORPUS: Final = ROOT / "corpus" / "sentiment"
 REGRESSION: Final = ROOT / "tests" / "unit" / "sentiment"
 OUT: Final = Path(__file__).resolve().parent / "data" / MODEL_FILE
 
-MODEL_VERSION: Final = "1"  #: bump with every retrained file (the fingerprint test asks)
+MODEL_VERSION: Final = "2"  #: bump with every retrained file (the fingerprint test asks)
 C: Final = 10.0  #: chosen with --search on the validation split
 MIN_DF: Final = 2
 PRUNE: Final = 0.05
@@ -116,41 +116,61 @@ def macro_f1(gold: Sequence[str], predicted: Sequence[str]) -> float:
     return sum(scores) / len(scores)
 
 
-def fit(c: float = C, *, verbose: bool = False) -> Trained:
-    """Train, calibrate and prune (see the module docstring)."""
-    import numpy as np
+def _fit_once(c: float, items: Sequence[CorpusItem], lexicon: Lexicon) -> tuple[Any, Any]:
+    """A DictVectorizer and a LogisticRegression fitted on ``items`` (rare features dropped)."""
     from sklearn.feature_extraction import DictVectorizer  # type: ignore[import-untyped]
     from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 
-    lexicon = Lexicon()
-    train = load_split("train") + load_regression()
-    validation = load_split("validation")
-    rows = [features(i.text, lexicon(i)) for i in train]
+    rows = [features(i.text, lexicon(i)) for i in items]
     seen = Counter(name for row in rows for name in row)
     rows = [{k: v for k, v in row.items() if seen[k] >= MIN_DF} for row in rows]
     vectorizer = DictVectorizer(sort=True)
     matrix = vectorizer.fit_transform(rows)
     classifier = LogisticRegression(C=c, max_iter=10_000, tol=1e-8)
-    classifier.fit(matrix, [i.label for i in train])
+    classifier.fit(matrix, [i.label for i in items])
     assert tuple(classifier.classes_) == CLASSES
+    return vectorizer, classifier
 
+
+def fit(c: float = C, *, final: bool = True, verbose: bool = False) -> Trained:
+    """Train, calibrate and prune (see the module docstring).
+
+    The temperature and the uncertainty threshold are chosen on the validation split with a
+    model trained without it; with ``final`` (the shipped model) the model is then refitted
+    on train + validation with the same ``C`` and the same temperature.
+    """
+    import numpy as np
+
+    lexicon = Lexicon()
+    train = load_split("train") + load_regression()
+    validation = load_split("validation")
+    vectorizer, classifier = _fit_once(c, train, lexicon)
     val_rows = [features(i.text, lexicon(i)) for i in validation]
     val_labels = [i.label for i in validation]
     logits = classifier.decision_function(vectorizer.transform(val_rows)).tolist()
     temperature = min(TEMPERATURES, key=lambda t: _nll(logits, val_labels, t))
+    _calibrate(classifier, temperature)
+    uncertain_below = _threshold(
+        Trained(vectorizer, classifier, temperature, 0.0).sklearn_probabilities(val_rows),
+        val_labels,
+    )
+    if final:
+        vectorizer, classifier = _fit_once(c, train + validation, lexicon)
+        _calibrate(classifier, temperature)
+    if verbose:
+        kept = int((np.abs(classifier.coef_).max(axis=0) > 0).sum())
+        print(f"trained on {len(train) + len(validation) * final} texts, {kept} features kept")
+    return Trained(vectorizer, classifier, temperature, uncertain_below)
+
+
+def _calibrate(classifier: Any, temperature: float) -> None:
+    """Divide by the temperature, round to five decimals, prune weights under PRUNE."""
+    import numpy as np
 
     coef = np.round(classifier.coef_ / temperature, 5)
     coef[:, np.abs(coef).max(axis=0) < PRUNE] = 0.0
     classifier.coef_ = coef
     classifier.intercept_ = np.round(classifier.intercept_ / temperature, 5)
-
-    trained = Trained(vectorizer, classifier, temperature, 0.0)
-    probabilities = trained.sklearn_probabilities(val_rows)
-    trained.uncertain_below = _threshold(probabilities, val_labels)
-    if verbose:
-        kept = int((np.abs(coef).max(axis=0) > 0).sum())
-        print(f"train {len(train)} texts, {matrix.shape[1]} features, {kept} kept")
-    return trained
 
 
 def _threshold(probabilities: list[list[float]], labels: Sequence[str]) -> float:
@@ -193,7 +213,7 @@ def _search() -> None:
     lexicon = Lexicon()
     validation = load_split("validation")
     for c in (1.0, 3.0, 10.0, 30.0, 100.0):
-        trained = fit(c)
+        trained = fit(c, final=False)
         model = ToneModel.from_bytes(export(trained))
         row = [f"C={c:<6}"]
         for lang in ("es", "en"):

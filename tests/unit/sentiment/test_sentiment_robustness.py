@@ -135,6 +135,9 @@ FINGERPRINTS = {
     "tone-1": {
         "tone-model.json.gz": "d5e877ff48351188bc27f929083b49e0021a7443f3b600436c104ce1a6819a16",
     },
+    "tone-2": {
+        "tone-model.json.gz": "a12e5f9fa7b58df06a291febb076bb25eea146c5998d6d72c88e65c4c7dfb313",
+    },
 }
 
 

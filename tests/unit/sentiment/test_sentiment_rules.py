@@ -107,14 +107,20 @@ TOPIC = [
 
 CASES = NEGATION + CONTRAST + EMOJI + CIVIC + TOPIC
 
-#: Rule cases the tone model (tone-1) labels otherwise: short answers whose n-grams ("no",
-#: "mal", "not") outweigh the lexicon's verdict. Known misses, kept visible.
+#: Rule cases the tone model (tone-2) labels otherwise: short answers whose n-grams ("no",
+#: "mal", "not") outweigh the lexicon's verdict, and a lone emoji. Known misses, kept
+#: visible (docs/sentiment.md).
 MODEL_MISSES = {
     "no-estuvo-mal",
     "concord-no-nada-mal",
+    "nada-mal",
+    "no-interjection",
     "clause-ends-negation",
+    "clause-ends-negation-en",
     "didnt-like",
     "less-bad",
+    "thumbs-up",
+    "thumbs-up-skin-tone",
     "que-chido",
 }
 
