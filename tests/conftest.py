@@ -147,3 +147,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         f"database tests passed: {counts['sqlite']} on SQLite, {counts['postgresql']} on "
         f"PostgreSQL ({skipped} PostgreSQL runs skipped)",
     )
+    from tests.e2e import nginx
+
+    if nginx.skipped:
+        terminalreporter.write_sep(
+            "-", f"nginx tests skipped ({len(nginx.skipped)}): {nginx.skipped[0]}"
+        )
