@@ -35,10 +35,12 @@ from bot.journey import (
     DemographicStep,
     FeedbackReply,
     IntroScreen,
+    MessageScreen,
     Notice,
     QuestionScreen,
     RecapScreen,
     ReturningParticipant,
+    Screen,
     StatusChange,
     Welcome,
 )
@@ -484,3 +486,21 @@ def completed_message(
         label = t("journey.button.revise_one", locale, commitment=survey.commitment.id)
         rows.append([_button(label, StartSurvey(survey.response_id))])
     return Html("\n".join(lines)), InlineKeyboardMarkup(rows)
+
+
+def screen_message(
+    t: Translator, locale: Locale, tz: ZoneInfo, screen: Screen
+) -> tuple[Html, InlineKeyboardMarkup | None]:
+    """Any survey screen as a message: its text and buttons (if any)."""
+    match screen:
+        case IntroScreen():
+            return intro_text(t, locale, tz, screen), None
+        case QuestionScreen():
+            return question_message(t, locale, screen)
+        case RecapScreen():
+            return recap_message(t, locale, tz, screen)
+        case CompletedList():
+            return completed_message(t, locale, tz, screen)
+        case MessageScreen():
+            return notice_text(t, locale, tz, screen.notice), None
+    raise AssertionError(f"no drawing for {type(screen).__name__}")

@@ -19,10 +19,12 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import as_locale
 from bot.insights.service import RESULTS, SUMMARY
+from bot.journey.answering import PROMPT
 from bot.outbox import engine
 from bot.outbox.outgoing import Outgoing
 from bot.rounds.service import INVITATION, REMINDER, ROUND_CLOSED
 from handlers.callback_data import StartSurvey, encode
+from handlers.keyboards import screen_message
 from handlers.results import ResultsView
 from surveys.errors import RoundCancelled, RoundNotOpened, UnknownRound
 from surveys.rounds import local_text
@@ -118,6 +120,27 @@ async def render_round_closed(services: Services, item: OutboxItem) -> Outgoing 
     )
 
 
+# --- a reply owed to a survey move, when the process died before sending it ---------------
+
+
+async def render_prompt(services: Services, item: OutboxItem) -> Outgoing | None:
+    """The current question (or the recap) of a response whose reply was lost; None
+    when there is nothing to say any more."""
+    response_id = item.payload.get("response_id")
+    if item.participant_id is None or response_id is None:
+        return None
+    async with services.db.read() as repos:
+        participant = await repos.participants.get(item.participant_id)
+    if participant is None or participant.status != "active":
+        return None
+    reply = await services.journey.current_prompt(int(response_id))
+    if reply is None or not reply.send:
+        return None
+    locale = as_locale(participant.language, services.settings.default_language)
+    text, keyboard = screen_message(services.t, locale, services.settings.tz, reply.send[-1])
+    return Outgoing(text, keyboard)
+
+
 # --- a closed round's results ------------------------------------------------------------------
 
 
@@ -159,6 +182,7 @@ RENDERERS: Final[Mapping[str, Renderer]] = {
     ROUND_CLOSED: render_round_closed,
     SUMMARY: render_summary,
     RESULTS: render_results,
+    PROMPT: render_prompt,
 }
 
 #: Kinds whose batches load what they need in one go before rendering.

@@ -43,13 +43,9 @@ from telegram.ext import (
 from bot.access import Caller
 from bot.journey import (
     AlreadyJoined,
-    CompletedList,
     FeedbackReply,
-    IntroScreen,
-    MessageScreen,
     Move,
     QuestionScreen,
-    RecapScreen,
     Retire,
     Screen,
     SurveyReply,
@@ -72,18 +68,16 @@ from handlers.guards import command_args, guarded, pressed, refuse, reply
 from handlers.keyboards import (
     answered_text,
     as_plain,
-    completed_message,
     consent_keyboard,
     consent_notice,
     demographic_answered,
     demographic_message,
     feedback_keyboard,
     feedback_text,
-    intro_text,
     notice_text,
     question_message,
-    recap_message,
     returning_text,
+    screen_message,
     status_text,
     welcome_text,
 )
@@ -212,6 +206,9 @@ async def show(
         sent = await _send(context, caller, screen)
         if isinstance(screen, QuestionScreen):
             await services.journey.record_prompt(screen.survey.response_id, sent)
+    if outcome.owed is not None:
+        # Sent: the row written with the change to send it after a crash is not needed.
+        services.delivery.delivered(outcome.owed)
 
 
 async def _retire(context: PulsoContext, caller: Caller, retire: Retire) -> None:
@@ -228,19 +225,7 @@ async def _retire(context: PulsoContext, caller: Caller, retire: Retire) -> None
 async def _send(context: PulsoContext, caller: Caller, screen: Screen) -> int:
     """Send one screen to the caller's chat; its message id."""
     services = context.services
-    t, locale, tz = services.t, caller.locale, services.settings.tz
-    keyboard: InlineKeyboardMarkup | None = None
-    match screen:
-        case IntroScreen():
-            text = intro_text(t, locale, tz, screen)
-        case QuestionScreen():
-            text, keyboard = question_message(t, locale, screen)
-        case RecapScreen():
-            text, keyboard = recap_message(t, locale, tz, screen)
-        case CompletedList():
-            text, keyboard = completed_message(t, locale, tz, screen)
-        case MessageScreen():
-            text = notice_text(t, locale, tz, screen.notice)
+    text, keyboard = screen_message(services.t, caller.locale, services.settings.tz, screen)
     return await send_text(context.bot, caller.chat_id, text, keyboard=keyboard)
 
 

@@ -143,6 +143,7 @@ class JourneyService:
         self.start_survey = self._answering.start_survey
         self.survey_press = self._answering.survey_press
         self.continue_survey = self._answering.continue_survey
+        self.current_prompt = self._answering.current_prompt
         # Feedback.
         self.feedback = self._feedback.feedback
         self.feedback_about = self._feedback.feedback_about

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Final
 
 from bot.access import Caller
 from bot.i18n import Locale
@@ -40,6 +41,7 @@ from bot.journey.screens import (
     question_screen,
 )
 from bot.storage.repositories import Repos
+from bot.storage.repositories.outbox import NewDelivery
 from bot.storage.repositories.responses import TextScore
 from surveys.errors import UnknownQuestion
 from surveys.flow import (
@@ -55,6 +57,12 @@ from surveys.flow import (
 )
 from surveys.instruments import Question, QuestionType
 from surveys.sentiment import get_analyzer
+
+#: The outbox kind of a reply owed to a survey move (see :meth:`Answering._owe`).
+PROMPT: Final = "prompt"
+#: How long the edge has to send a reply itself before the outbox row sends it instead:
+#: far longer than a send takes, far shorter than a person waits before giving up.
+PROMPT_GRACE: Final = timedelta(seconds=20)
 
 
 class Answering(JourneyPart):
@@ -88,7 +96,8 @@ class Answering(JourneyPart):
             assert state is not None
             assert participant_id is not None
             check_open(state.response, now)
-            return await self._begin(repos, state, participant_id, message_id, now)
+            reply = await self._begin(repos, state, participant_id, message_id, now)
+            return await self._owe(repos, reply, caller, response_id, update_id, now)
 
         async def replay() -> SurveyReply:
             return await self._replay(
@@ -99,6 +108,52 @@ class Answering(JourneyPart):
             return await fresh_or_replay(self.db, update_id, now, apply=apply, replay=replay)
         except Refusal as refusal:
             return SurveyReply(notice=refusal.notice)
+
+    async def _owe(
+        self,
+        repos: Repos,
+        reply: SurveyReply,
+        caller: Caller,
+        response_id: int,
+        update_id: int,
+        now: datetime,
+    ) -> SurveyReply:
+        """Write, with the change, the reply it owes: an outbox row that shows the current
+        question (or the recap) should the reply never leave, because the process died
+        between this commit and the send. Sent at once by the edge, the row is settled
+        in the delivery engine's next group commit and never sent; otherwise the engine
+        sends it after :data:`PROMPT_GRACE`. A reply with nothing to send owes nothing."""
+        if not reply.send:
+            return reply
+        owed = f"{PROMPT}:u{update_id}"
+        await repos.outbox.enqueue(
+            [
+                NewDelivery(
+                    dedupe_key=owed,
+                    kind=PROMPT,
+                    chat_id=caller.chat_id,
+                    not_before=now + PROMPT_GRACE,
+                    participant_id=caller.participant.id if caller.participant else None,
+                    payload={"response_id": response_id},
+                )
+            ],
+            now,
+        )
+        return replace(reply, owed=owed)
+
+    async def current_prompt(self, response_id: int) -> SurveyReply | None:
+        """What a person whose reply was lost should see now: the current question, or
+        the recap of a finished survey; None when there is nothing to say any more (the
+        round closed, the person left)."""
+        now = self.now()
+        async with self.db.write() as repos:
+            state = await self.state(repos, response_id)
+            if state is None or state.response.participant_id is None:
+                return None
+            if state.response.round_status != "open" or state.response.round_closes_at <= now:
+                return None
+            unprompted = replace(state.response, prompt_message_id=None)
+            return await self._present(repos, replace(state, response=unprompted), now)
 
     async def _begin(
         self,
@@ -223,8 +278,15 @@ class Answering(JourneyPart):
         if current is None or not awaited:
             if quiet:
                 return None
-            key = "journey.text.use_buttons" if found else "journey.text.nothing_awaited"
-            return SurveyReply(notice=Notice(key))
+            if state is None or current is None:
+                return SurveyReply(notice=Notice("journey.text.nothing_awaited"))
+            # Never point at a message the person may not have (it may have been lost,
+            # or scrolled away): the question comes again, with its buttons.
+            async with self.db.write() as repos:
+                again = await self._present(repos, state, self.now())
+            return replace(
+                again, send=(MessageScreen(Notice("journey.text.use_buttons")), *again.send)
+            )
         response_id = found[0].id
 
         async def replay() -> SurveyReply:
@@ -273,6 +335,7 @@ class Answering(JourneyPart):
                 await repos.participants.set_awaiting(participant.id, None, now)
             survey = await self.context(repos, after)
             reply = await self._moved(repos, after, survey, question, decision, shown_in)
+            reply = await self._owe(repos, reply, caller, response_id, update_id, now)
             return reply, after.response.status == "completed"
 
         async def replayed() -> tuple[SurveyReply, bool]:
@@ -305,7 +368,9 @@ class Answering(JourneyPart):
             if decision.save.text is not None:
                 # The person's language settles texts with no evidence either way ("ok").
                 score = get_analyzer().analyse(decision.save.text, default_language=language)
-                sentiment = TextScore(score.label, score.score, score.language, score.version)
+                sentiment = TextScore(
+                    score.label, score.score, score.language, score.version, score.confidence
+                )
             await repos.responses.save_answer(
                 response,
                 decision.save,

@@ -193,13 +193,17 @@ class SurveyReply:
     a message), the retired messages, the pressed message redrawn in place, new messages.
 
     The last :class:`QuestionScreen` sent becomes the response's prompt: report its
-    message id with :meth:`bot.journey.JourneyService.record_prompt`.
+    message id with :meth:`bot.journey.JourneyService.record_prompt`. ``owed`` names
+    the outbox row written with the change, which sends the current question if
+    this reply never goes out (a crash after the commit); report the reply sent
+    with :meth:`bot.journey.JourneyService.reply_sent`.
     """
 
     notice: Notice | None = None
     retire: tuple[Retire, ...] = ()
     replace: QuestionScreen | None = None
     send: tuple[Screen, ...] = ()
+    owed: str | None = None
 
 
 def question_screen(

@@ -166,7 +166,7 @@ class DeliveryEngine:
             )
         self.running = True
         self._stopping.clear()
-        self._writer.start()
+        self._writer.ensure_started()
         self._dispatcher = asyncio.create_task(self._dispatch(), name="pulso-delivery")
         self._progress = asyncio.create_task(self._log_progress(), name="pulso-delivery-log")
 
@@ -174,6 +174,7 @@ class DeliveryEngine:
         """Stop claiming; let sends in flight finish (bounded), release what was claimed but
         not sent, and commit every outcome."""
         if not self.running:
+            await self._writer.stop()  # replies settled by the edge, if any
             return
         self.running = False
         self._stopping.set()
@@ -202,6 +203,10 @@ class DeliveryEngine:
                     await repos.outbox.release(unsent)
             except Exception as exc:  # they stay `sending` and are recovered at start
                 log.error("could not release %d rows: %s", len(unsent), describe_exception(exc))
+
+    def delivered(self, dedupe_key: str) -> None:
+        """The edge sent this row's message itself: settle it in the next group commit."""
+        self._writer.delivered(dedupe_key)
 
     def wake(self) -> None:
         """New rows were enqueued: look at the outbox now rather than at the next tick."""

@@ -96,7 +96,7 @@ class OutcomeWriter:
         self.db_lock = db_lock
         self.stats = stats
         self.settled = settled
-        self._queue: asyncio.Queue[Outcome] = asyncio.Queue()
+        self._queue: asyncio.Queue[Outcome | str] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
@@ -107,6 +107,17 @@ class OutcomeWriter:
     def put(self, outcome: Outcome) -> None:
         self._idle.clear()
         self._queue.put_nowait(outcome)
+
+    def delivered(self, dedupe_key: str) -> None:
+        """A row the edge sent itself, at once (a reply written with its change): settled
+        with the next group, so the engine never sends it (see ``bot.journey.answering``)."""
+        self.ensure_started()
+        self._idle.clear()
+        self._queue.put_nowait(dedupe_key)
+
+    def ensure_started(self) -> None:
+        if self._task is None:
+            self.start()
 
     async def flush(self) -> None:
         """Wait until every outcome handed over so far is committed."""
@@ -131,7 +142,9 @@ class OutcomeWriter:
             if self._queue.empty():
                 self._idle.set()
 
-    async def _commit(self, batch: list[Outcome]) -> None:
+    async def _commit(self, items: list[Outcome | str]) -> None:
+        batch = [o for o in items if isinstance(o, Outcome)]
+        delivered = [key for key in items if isinstance(key, str)]
         sent = [o.sent for o in batch if o.sent is not None]
         finished = [o.finished for o in batch if o.finished is not None]
         unreachable_chats = sorted(
@@ -153,6 +166,7 @@ class OutcomeWriter:
                     self.db.write(durability="process", urgent=True) as repos,
                 ):
                     await repos.outbox.mark_sent(sent, now)
+                    await repos.outbox.settle_delivered(delivered, now)
                     await repos.outbox.finish_many(finished)
                     for chat_id in unreachable_chats:
                         await repos.participants.mark_unreachable_by_chat(chat_id, now)

@@ -130,8 +130,15 @@ async def test_every_question_type_has_fitting_buttons_and_rules(pulso: RunningB
         "Tu respuesta tiene 25 caracteres y caben como máximo 20. ¿Puedes acortarla?"
     )
     single = await after(ana, lambda: ana.send("Porque sí"), "Pregunta 6 de 6")
-    hint = await after(ana, lambda: ana.send("Alto"), "botones")
-    assert "Esta pregunta se contesta con los botones" in hint.content
+    # A text where buttons are expected: a hint, then the question again with its
+    # buttons (never a pointer to a message the person may not have).
+    mark = ana.chat.cursor
+    again = await after(ana, lambda: ana.send("Alto"), "Pregunta 6 de 6", live=True)
+    shown = [m.content for m in ana.chat.events[mark:]]
+    hint = next(i for i, c in enumerate(shown) if "se contesta con los botones" in c)
+    assert shown[-1] == again.content
+    assert hint < len(shown) - 1
+    assert not ana.chat.message(single.message_id).buttons  # the old prompt is retired
     recap = await after(
         ana, lambda: press(ana, SurveyPress, question="level", code="high"), "Tus respuestas"
     )

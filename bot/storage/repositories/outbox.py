@@ -160,6 +160,17 @@ class OutboxRepository(Repository):
             .values(status=status, last_error=error[:200])
         )
 
+    async def settle_delivered(self, dedupe_keys: Sequence[str], now: datetime) -> None:
+        """Rows the edge sent itself before they were due (replies owed to a change):
+        sent, so the engine leaves them alone."""
+        if not dedupe_keys:
+            return
+        await self.conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.dedupe_key.in_(list(dedupe_keys)), outbox.c.status == "pending")
+            .values(status="sent", sent_at=now)
+        )
+
     async def finish_many(self, finished: Sequence[Finished]) -> None:
         """Settle many claimed rows at once (the delivery engine's group commit)."""
         if not finished:
