@@ -140,21 +140,25 @@ class QuestionTally:
     """How one group answered one question, counted in SQL.
 
     ``codes`` counts people per option code (for a multiple choice, per chosen
-    option); ``tones`` counts texts per sentiment label.
+    option); ``tones`` counts texts per sentiment label; ``uncertain`` counts the texts among
+    them whose label's confidence was under ``surveys.sentiment.UNCERTAIN_BELOW``.
     """
 
     answered: int = 0
     skipped: int = 0
     codes: Mapping[str, int] = field(default_factory=dict)
     tones: Mapping[str, int] = field(default_factory=dict)
+    uncertain: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class FeedbackTally:
-    """/feedback about a commitment sent while a round was open: texts per label, authors."""
+    """/feedback about a commitment sent while a round was open: texts per label, authors,
+    and how many of the texts were labelled with low confidence (``uncertain``)."""
 
     tones: Mapping[str, int] = field(default_factory=dict)
     authors: int = 0  # a lower bound: forgotten authors count as one person together
+    uncertain: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +206,9 @@ class Tone:
 
     shares: Mapping[Label, float] = field(default_factory=dict)  # percent; empty unless shown
     index: Figure = EMPTY  # n = texts
+    #: Of those texts, how many the analyser labelled with a confidence under
+    #: ``UNCERTAIN_BELOW`` (a count; 0 unless the tone is shown).
+    uncertain: int = 0
 
     @property
     def shown(self) -> bool:
@@ -226,6 +233,7 @@ class _Pool:
     asked: dict[Measure, int] = field(default_factory=dict)
     tones: dict[str, int] = field(default_factory=dict)
     authors: int = 0
+    uncertain: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,7 +313,7 @@ def summarise(
             pools.append(pool)
         merged = _merge(pools)
         measures = _measures(merged, min_group_size)
-        tone = _tone(merged.tones, merged.authors, min_group_size)
+        tone = _tone(merged.tones, merged.authors, min_group_size, merged.uncertain)
         if not tone.shown and any(g.tone.suppressed for g in groups.values()):
             tone = Tone(index=SUPPRESSED)
         participation = Participation()
@@ -334,6 +342,7 @@ def _group(
     pool = _Pool()
     questions = []
     tones: dict[str, int] = {}
+    uncertain = 0
     text_authors = 0
     for question in instrument.for_role(role):
         tally = counts.questions.get((commitment_id, role, question.id), QuestionTally())
@@ -341,6 +350,7 @@ def _group(
         measure = question.measure
         if measure is Measure.SENTIMENT_TEXT:
             _add_tones(tones, tally.tones)
+            uncertain += tally.uncertain
             # One text per person per question: the largest question is a lower bound.
             text_authors = max(text_authors, tally.answered)
         if measure is None or not measure.is_numeric or not question.is_scale:
@@ -354,9 +364,11 @@ def _group(
         pool.people[measure] = max(pool.people.get(measure, 0), tally.answered)
     feedback = counts.feedback.get((commitment_id, role), FeedbackTally())
     _add_tones(tones, feedback.tones)
-    tone = _tone(tones, max(text_authors, feedback.authors), min_group_size)
+    uncertain += feedback.uncertain
+    tone = _tone(tones, max(text_authors, feedback.authors), min_group_size, uncertain)
     if tone.shown:
         pool.tones, pool.authors = tones, max(text_authors, feedback.authors)
+        pool.uncertain = uncertain
     measures = _measures(pool, min_group_size)
     group = GroupResult(
         commitment_id=commitment_id,
@@ -428,6 +440,7 @@ def _merge(pools: Sequence[_Pool]) -> _Pool:
             merged.people[measure] = merged.people.get(measure, 0) + pool.people[measure]
         _add_tones(merged.tones, pool.tones)
         merged.authors += pool.authors
+        merged.uncertain += pool.uncertain
     return merged
 
 
@@ -452,7 +465,7 @@ def _measures(pool: _Pool, min_group_size: int) -> dict[Measure, MeasureResult]:
     return results
 
 
-def _tone(tones: Mapping[str, int], authors: int, min_group_size: int) -> Tone:
+def _tone(tones: Mapping[str, int], authors: int, min_group_size: int, uncertain: int = 0) -> Tone:
     texts = sum(tones.get(label, 0) for label in LABELS)
     if texts == 0:
         return Tone()
@@ -460,7 +473,7 @@ def _tone(tones: Mapping[str, int], authors: int, min_group_size: int) -> Tone:
         return Tone(index=SUPPRESSED)
     shares: dict[Label, float] = {label: 100 * tones.get(label, 0) / texts for label in LABELS}
     value = 50 + 50 * (tones.get("pos", 0) - tones.get("neg", 0)) / texts
-    return Tone(shares=shares, index=Figure(value, texts))
+    return Tone(shares=shares, index=Figure(value, texts), uncertain=min(uncertain, texts))
 
 
 def sentiment_index(measures: Mapping[Measure, MeasureResult], tone: Tone) -> Figure:

@@ -26,7 +26,10 @@ from surveys.instruments import Role
 from surveys.themes import Term, Themes
 
 #: Bump when the stored form changes; an unknown version is an error, never a guess.
-SNAPSHOT_VERSION: Final = 1
+#: Version 2 adds the count of uncertain texts to each question and feedback row; a
+#: version 1 snapshot (taken before confidence was stored) reads with uncertain = 0.
+SNAPSHOT_VERSION: Final = 2
+READABLE_VERSIONS: Final = frozenset({1, SNAPSHOT_VERSION})
 
 BreakdownKey = tuple[Role, str]  # (role, demographic question id)
 
@@ -58,11 +61,20 @@ class RoundSnapshot:
                 for (cid, role), p in sorted(counts.participation.items())
             ],
             "questions": [
-                [cid, role.value, qid, t.answered, t.skipped, dict(t.codes), dict(t.tones)]
+                [
+                    cid,
+                    role.value,
+                    qid,
+                    t.answered,
+                    t.skipped,
+                    dict(t.codes),
+                    dict(t.tones),
+                    t.uncertain,
+                ]
                 for (cid, role, qid), t in sorted(counts.questions.items())
             ],
             "feedback": [
-                [cid, role.value, dict(f.tones), f.authors]
+                [cid, role.value, dict(f.tones), f.authors, f.uncertain]
                 for (cid, role), f in sorted(counts.feedback.items())
             ],
             "themes": {cid: _themes(t) for cid, t in sorted(self.themes.items())},
@@ -79,7 +91,7 @@ class RoundSnapshot:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RoundSnapshot:
-        if data.get("version") != SNAPSHOT_VERSION:
+        if data.get("version") not in READABLE_VERSIONS:
             raise ValueError(f"unknown round snapshot version {data.get('version')!r}")
         counts = RoundCounts(
             participation={
@@ -87,12 +99,16 @@ class RoundSnapshot:
                 for cid, role, t, s, c in data["participation"]
             },
             questions={
-                (cid, Role(role), qid): QuestionTally(answered, skipped, codes, tones)
-                for cid, role, qid, answered, skipped, codes, tones in data["questions"]
+                (cid, Role(role), qid): QuestionTally(answered, skipped, codes, tones, uncertain)
+                for cid, role, qid, answered, skipped, codes, tones, uncertain in (
+                    _padded(row, 8) for row in data["questions"]
+                )
             },
             feedback={
-                (cid, Role(role)): FeedbackTally(tones, authors)
-                for cid, role, tones, authors in data["feedback"]
+                (cid, Role(role)): FeedbackTally(tones, authors, uncertain)
+                for cid, role, tones, authors, uncertain in (
+                    _padded(row, 5) for row in data["feedback"]
+                )
             },
         )
         return cls(
@@ -109,6 +125,15 @@ class RoundSnapshot:
                 for role, demographic, cells in data["breakdowns"]
             },
         )
+
+
+def _padded(row: list[Any], length: int) -> list[Any]:
+    """A stored row with the uncertain count version 1 did not have (0)."""
+    if len(row) == length - 1:
+        return [*row, 0]
+    if len(row) != length:
+        raise ValueError(f"round snapshot row of {len(row)} values, expected {length}")
+    return row
 
 
 def _participation(p: Participation) -> list[int]:

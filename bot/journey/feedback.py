@@ -97,7 +97,9 @@ class Feedback(JourneyPart):
                     commitment_id=about.commitment_id,
                     role=about.role,
                     text=text,
-                    sentiment=TextScore(score.label, score.score, score.language, score.version),
+                    sentiment=TextScore(
+                        score.label, score.score, score.language, score.version, score.confidence
+                    ),
                     now=now,
                 )
                 await repos.participants.set_awaiting(caller.participant.id, None, now)

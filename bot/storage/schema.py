@@ -410,12 +410,16 @@ answers = sa.Table(
     sa.Column("sentiment_score", sa.Float(), nullable=True),
     sa.Column("sentiment_label", sa.String(3), nullable=True),
     sa.Column("sentiment_version", sa.String(64), nullable=True),
+    # The probability of the label (SentimentScore.confidence); under UNCERTAIN_BELOW the
+    # text counts as uncertain in the summaries. NULL for texts scored before 0004.
+    sa.Column("sentiment_confidence", sa.Float(), nullable=True),
     sa.Column("text_language", sa.String(2), nullable=True),
     sa.Column("answered_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.UniqueConstraint("response_id", "question_id", name="uq_answers_response_question"),
-    # Covers the summary's GROUP BY (choice, skipped, sentiment label): counting a round of
-    # a million answers reads only this index (about 10x faster on SQLite).
+    # Covers the summary's GROUP BY (choice, skipped, sentiment label) and its count of
+    # uncertain texts (confidence): counting a round of a million answers reads only this
+    # index (about 10x faster on SQLite).
     sa.Index(
         "ix_answers_round_question",
         "round_id",
@@ -425,6 +429,7 @@ answers = sa.Table(
         "choice",
         "skipped",
         "sentiment_label",
+        "sentiment_confidence",
     ),
 )
 
@@ -459,6 +464,7 @@ feedback = sa.Table(
     sa.Column("sentiment_score", sa.Float(), nullable=True),
     sa.Column("sentiment_label", sa.String(3), nullable=True),
     sa.Column("sentiment_version", sa.String(64), nullable=True),
+    sa.Column("sentiment_confidence", sa.Float(), nullable=True),
     sa.Column("text_language", sa.String(2), nullable=True),
     _created(),
 )

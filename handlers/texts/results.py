@@ -153,6 +153,9 @@ def _tone_line(
             neg=percent(t, tone.shares["neg"]),
             texts=tone.index.n,
         )
+        if tone.uncertain:
+            # A count only, and only beside shares that are shown (docs/sentiment.md).
+            shares += " " + t("insights.summary.tone_uncertain", count=tone.uncertain)
     else:
         shares = t("insights.summary.tone_missing", value=_missing(t, tone.index, min_group_size))
     return (

@@ -390,3 +390,61 @@ async def test_previous_round_and_rounds_of_a_commitment(db: Database, clock: Ma
     assert rounds_of_c1[-1] == latest
     assert other not in rounds_of_c1
     assert len(rounds_of_c1) == 3  # progress, pulse, progress
+
+
+async def test_uncertain_texts_are_counted(db: Database, clock: ManualClock) -> None:
+    """Texts whose confidence is under UNCERTAIN_BELOW count as uncertain; NULL does not."""
+    import sqlalchemy as sa
+
+    from bot.storage.schema import answers, feedback
+    from surveys.sentiment import UNCERTAIN_BELOW
+
+    now = clock.now()
+    await add_commitments(db, now)
+    pk = await add_instrument(db, now)
+    opens = now - timedelta(days=7)
+    round_id = await add_round(
+        db, now, instrument_pk=pk, targets=[(C1, "beneficiary")], opens_at=opens
+    )
+    for n, label in enumerate(["neg", "neg", "pos", "neu"]):
+        await add_response(
+            db,
+            now,
+            round_id=round_id,
+            commitment_id=C1,
+            role="beneficiary",
+            participant_id=await add_person(db, now, 500 + n),
+            answers_given={"what_changed": f"text {n}"},
+            labels={"what_changed": label},
+        )
+    inside = opens + timedelta(days=1)
+    for text in ("a", "b", "c"):
+        await add_feedback(db, inside, commitment_id=C1, text=text, label="neg")
+    low, high = UNCERTAIN_BELOW - 0.1, UNCERTAIN_BELOW + 0.1
+    async with db.write() as repos:
+        ids = [
+            row.id
+            for row in await repos.conn.execute(
+                sa.select(answers.c.id)
+                .where(answers.c.question_id == "what_changed")
+                .order_by(answers.c.id)
+            )
+        ]
+        for answer_id, confidence in zip(ids, [low, low, high, None], strict=True):
+            await repos.conn.execute(
+                sa.update(answers)
+                .where(answers.c.id == answer_id)
+                .values(sentiment_confidence=confidence)
+            )
+        await repos.conn.execute(
+            sa.update(feedback).where(feedback.c.text == "a").values(sentiment_confidence=low)
+        )
+        await repos.conn.execute(
+            sa.update(feedback).where(feedback.c.text == "b").values(sentiment_confidence=high)
+        )
+    async with db.read() as repos:
+        counts = await repos.insights.round_counts(round_id, window=(opens, now))
+    texts = counts.questions[(C1, BEN, "what_changed")]
+    assert dict(texts.tones) == {"neg": 2, "pos": 1, "neu": 1}
+    assert texts.uncertain == 2
+    assert counts.feedback[(C1, BEN)].uncertain == 1

@@ -34,12 +34,21 @@ from bot.storage.schema import (
 )
 from surveys.aggregation import CellTally, FeedbackTally, Participation, QuestionTally, RoundCounts
 from surveys.instruments import Role
+from surveys.sentiment import UNCERTAIN_BELOW
 from surveys.themes import AuthoredText, QuoteCandidate
 
 _ANSWERED = ("started", "completed")
 #: Who wrote a text once /forget unlinked it: all such texts count as one person together,
 #: a lower bound, so a group is never thought larger than it is.
 FORGOTTEN_AUTHOR: Final = "forgotten"
+
+
+def _uncertain(confidence: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """How many rows of a group were labelled with a confidence under UNCERTAIN_BELOW.
+
+    A text scored before confidence was stored (NULL) does not count as uncertain.
+    """
+    return sa.func.coalesce(sa.func.sum(sa.case((confidence < UNCERTAIN_BELOW, 1), else_=0)), 0)
 
 
 def _author(participant_id: int | None) -> str:
@@ -129,6 +138,7 @@ class InsightsRepository(Repository):
                 answers.c.skipped,
                 answers.c.sentiment_label,
                 sa.func.count(),
+                _uncertain(answers.c.sentiment_confidence),
             )
             .where(answers.c.round_id == round_id)
             .group_by(*columns, answers.c.choice, answers.c.skipped, answers.c.sentiment_label)
@@ -139,6 +149,7 @@ class InsightsRepository(Repository):
         skipped: dict[tuple[str, Role, str], int] = {}
         codes: dict[tuple[str, Role, str], dict[str, int]] = {}
         tones: dict[tuple[str, Role, str], dict[str, int]] = {}
+        uncertain: dict[tuple[str, Role, str], int] = {}
         for (
             commitment_id,
             role,
@@ -147,6 +158,7 @@ class InsightsRepository(Repository):
             is_skipped,
             label,
             n,
+            doubtful,
         ) in await self.conn.execute(query):
             key = (commitment_id, Role(role), question_id)
             if is_skipped:
@@ -159,6 +171,7 @@ class InsightsRepository(Repository):
             if label is not None:
                 into = tones.setdefault(key, {})
                 into[label] = into.get(label, 0) + n
+                uncertain[key] = uncertain.get(key, 0) + int(doubtful or 0)
         if multi_questions:
             multi = (
                 sa.select(*columns, answer_choices.c.code, sa.func.count())
@@ -179,6 +192,7 @@ class InsightsRepository(Repository):
                 skipped=skipped.get(key, 0),
                 codes=codes.get(key, {}),
                 tones=tones.get(key, {}),
+                uncertain=uncertain.get(key, 0),
             )
             for key in answered.keys() | skipped.keys()
         }
@@ -238,17 +252,21 @@ class InsightsRepository(Repository):
             return {}
         where = self._feedback_where(round_id, window, commitment_ids)
         tones: dict[tuple[str, Role], dict[str, int]] = {}
-        for commitment_id, role, label, n in await self.conn.execute(
+        uncertain: dict[tuple[str, Role], int] = {}
+        for commitment_id, role, label, n, doubtful in await self.conn.execute(
             sa.select(
                 feedback.c.commitment_id,
                 feedback.c.role,
                 feedback.c.sentiment_label,
                 sa.func.count(),
+                _uncertain(feedback.c.sentiment_confidence),
             )
             .where(*where, feedback.c.sentiment_label.is_not(None))
             .group_by(feedback.c.commitment_id, feedback.c.role, feedback.c.sentiment_label)
         ):
             tones.setdefault((commitment_id, Role(role)), {})[label] = n
+            key = (commitment_id, Role(role))
+            uncertain[key] = uncertain.get(key, 0) + int(doubtful or 0)
         authors: dict[tuple[str, Role], int] = {}
         forgotten = sa.func.max(sa.case((feedback.c.participant_id.is_(None), 1), else_=0))
         for commitment_id, role, distinct, unlinked in await self.conn.execute(
@@ -264,7 +282,11 @@ class InsightsRepository(Repository):
             # People who used /forget are unlinked: together they count as one, a lower bound.
             authors[(commitment_id, Role(role))] = int(distinct) + int(unlinked or 0)
         return {
-            key: FeedbackTally(tones=tones.get(key, {}), authors=authors.get(key, 0))
+            key: FeedbackTally(
+                tones=tones.get(key, {}),
+                authors=authors.get(key, 0),
+                uncertain=uncertain.get(key, 0),
+            )
             for key in authors
         }
 

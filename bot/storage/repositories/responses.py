@@ -52,6 +52,7 @@ class TextScore:
     score: float
     language: str
     version: str
+    confidence: float | None = None  #: the probability of ``label``
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,6 +303,7 @@ class ResponseRepository(Repository):
             "sentiment_score": sentiment.score if sentiment else None,
             "sentiment_label": sentiment.label if sentiment else None,
             "sentiment_version": sentiment.version if sentiment else None,
+            "sentiment_confidence": sentiment.confidence if sentiment else None,
             "text_language": sentiment.language if sentiment else None,
             "updated_at": now,
         }
@@ -389,6 +391,7 @@ class ResponseRepository(Repository):
                 sentiment_score=sentiment.score if sentiment else None,
                 sentiment_label=sentiment.label if sentiment else None,
                 sentiment_version=sentiment.version if sentiment else None,
+                sentiment_confidence=sentiment.confidence if sentiment else None,
                 text_language=sentiment.language if sentiment else None,
                 created_at=now,
             )
