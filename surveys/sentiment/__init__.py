@@ -11,7 +11,7 @@ over word and character n-grams and the lexicon's compound score, trained by
 ``data/tone-model.json.gz`` in pure Python. ``SentimentScore.confidence`` is the probability
 of the label, ``uncertain`` is true under :data:`UNCERTAIN_BELOW`; ``score`` is
 P(pos) − P(neg). On the corpus's test split (answers of shapes never trained on): macro-F1
-0.77 Spanish, 0.79 English; negative recall 0.81 / 0.72 (docs/sentiment.md). About 5,000
+0.85 Spanish, 0.80 English; negative recall 0.90 / 0.85 (docs/sentiment.md). 5,000–7,000
 texts/s on one core.
 
 Score a text when it is stored and keep ``SentimentScore.version`` beside the score: the
@@ -23,7 +23,7 @@ participant may answer in the other language); pass the participant's language a
 The lexicon analyser, the model's input (measured with ``python -m benchmarks.sentiment``;
 the numbers are in ``surveys/sentiment/MEASUREMENTS.md``). Macro-F1 on the small hold-out
 sets: 0.91 Spanish, 0.87 English (plain VADER: 0.64 English; the EvoMSA list alone
-through the engine: 0.56 Spanish); with the model 0.96 / 0.89.
+through the engine: 0.56 Spanish); with the model 1.00 / 0.89.
 
 * **Engine: nltk-vader-sentiment** (``import vader``), not ``vaderSentiment`` 3.3.2. Both run
   at the same speed and give the same English scores on our set, and neither warns on
