@@ -56,6 +56,7 @@ _EXPECTED: dict[str, str] = {
     "min_group_size": "a whole number of at least 2",
     "pseudonym_secret": "a random string of at least 16 characters",
     "send_rate_per_second": "a number of messages per second above 0 (Telegram allows about 30)",
+    "reply_grace_seconds": "seconds from 0.5 to 600",
     "quiet_hours": "HH:MM-HH:MM in local time, like 21:00-08:00, or 'off'",
     "gap_threshold_points": "a number of points between 0 and 100",
     "webhook_url": "the public https URL Telegram should post updates to",
@@ -85,6 +86,9 @@ class Settings(BaseSettings):
     min_group_size: int = Field(default=5, ge=2)
     pseudonym_secret: SecretStr | None = None
     send_rate_per_second: float = Field(default=30.0, gt=0, le=10_000)
+    # How long a reply written with its change waits for the handler to send it before
+    # the outbox sends it instead (a crash between the commit and the send).
+    reply_grace_seconds: float = Field(default=20.0, ge=0.5, le=600)
     quiet_hours: str = "21:00-08:00"
     gap_threshold_points: float = Field(default=30.0, ge=0, le=100)
     # `pulso run --webhook`: Telegram posts updates to WEBHOOK_URL, which a reverse

@@ -12,6 +12,7 @@ package, which imports both, is imported by nothing but the entry points.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from bot.clock import Clock, SystemClock
 from bot.i18n import Translator, translator
@@ -41,7 +42,13 @@ def build_services(settings: Settings, db: Database, clock: Clock, t: Translator
     rounds = RoundsService(
         settings=settings, db=db, clock=clock, insights=insights, delivery=delivery
     )
-    journey = JourneyService(db=db, clock=clock, instruments=instruments, rounds=rounds)
+    journey = JourneyService(
+        db=db,
+        clock=clock,
+        instruments=instruments,
+        rounds=rounds,
+        reply_grace=timedelta(seconds=settings.reply_grace_seconds),
+    )
     services = Services(
         settings=settings,
         db=db,

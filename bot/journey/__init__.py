@@ -46,6 +46,7 @@ Rules that hold everywhere:
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bot.access import Caller
@@ -125,10 +126,18 @@ class JourneyService:
     """The participant's path, one method per thing a person does (see the package docstring)."""
 
     def __init__(
-        self, *, db: Database, clock: Clock, instruments: InstrumentCache, rounds: RoundsService
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        instruments: InstrumentCache,
+        rounds: RoundsService,
+        reply_grace: timedelta = timedelta(seconds=20),
     ) -> None:
         self._onboarding = Onboarding(db=db, clock=clock, instruments=instruments, rounds=rounds)
-        self._answering = Answering(db=db, clock=clock, instruments=instruments, rounds=rounds)
+        self._answering = Answering(
+            db=db, clock=clock, instruments=instruments, rounds=rounds, reply_grace=reply_grace
+        )
         self._feedback = Feedback(db=db, clock=clock, instruments=instruments, rounds=rounds)
         self._rights = Rights(db=db, clock=clock, instruments=instruments, rounds=rounds)
         # Onboarding (and admins' invites).

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 from bot.access import Caller
 from bot.i18n import Locale
@@ -32,6 +32,7 @@ from bot.journey.screens import (
     IntroScreen,
     MessageScreen,
     PendingSurvey,
+    QuestionScreen,
     RecapScreen,
     Retire,
     Screen,
@@ -60,13 +61,23 @@ from surveys.sentiment import get_analyzer
 
 #: The outbox kind of a reply owed to a survey move (see :meth:`Answering._owe`).
 PROMPT: Final = "prompt"
-#: How long the edge has to send a reply itself before the outbox row sends it instead:
-#: far longer than a send takes, far shorter than a person waits before giving up.
-PROMPT_GRACE: Final = timedelta(seconds=20)
+
+
+#: ``prompt_message_id`` of a question the outbox sent (its message id unknown here).
+SHOWN_BY_OUTBOX: Final = 0
 
 
 class Answering(JourneyPart):
-    """Surveys answered, one press or text at a time."""
+    """Surveys answered, one press or text at a time.
+
+    ``reply_grace`` is how long the edge has to send a reply itself before the outbox
+    row written with the change sends it instead (``REPLY_GRACE_SECONDS``): far longer
+    than a send takes, far shorter than a person waits before giving up.
+    """
+
+    def __init__(self, *, reply_grace: timedelta, **uses: Any) -> None:
+        super().__init__(**uses)
+        self.reply_grace = reply_grace
 
     async def record_prompt(self, response_id: int, message_id: int) -> None:
         """The message now holding this response's question buttons (retired on answer).
@@ -122,7 +133,7 @@ class Answering(JourneyPart):
         question (or the recap) should the reply never leave, because the process died
         between this commit and the send. Sent at once by the edge, the row is settled
         in the delivery engine's next group commit and never sent; otherwise the engine
-        sends it after :data:`PROMPT_GRACE`. A reply with nothing to send owes nothing."""
+        sends it after ``reply_grace``. A reply with nothing to send owes nothing."""
         if not reply.send:
             return reply
         owed = f"{PROMPT}:u{update_id}"
@@ -132,7 +143,7 @@ class Answering(JourneyPart):
                     dedupe_key=owed,
                     kind=PROMPT,
                     chat_id=caller.chat_id,
-                    not_before=now + PROMPT_GRACE,
+                    not_before=now + self.reply_grace,
                     participant_id=caller.participant.id if caller.participant else None,
                     payload={"response_id": response_id},
                 )
@@ -153,7 +164,13 @@ class Answering(JourneyPart):
             if state.response.round_status != "open" or state.response.round_closes_at <= now:
                 return None
             unprompted = replace(state.response, prompt_message_id=None)
-            return await self._present(repos, replace(state, response=unprompted), now)
+            presented = await self._present(repos, replace(state, response=unprompted), now)
+            if presented.send and isinstance(presented.send[-1], QuestionScreen):
+                # Sent by the outbox, whose message id this process never learns: the
+                # question counts as shown (a text may answer it); there is no keyboard
+                # of it that could be retired later.
+                await repos.responses.set_prompt(state.response.id, SHOWN_BY_OUTBOX, now)
+            return presented
 
     async def _begin(
         self,
@@ -275,6 +292,12 @@ class Answering(JourneyPart):
             # Staff may be typing to another module's conversation (a wizard), and a
             # redelivered text was answered already: stay quiet for both.
             quiet = not awaited and (caller.is_staff or await repos.updates.seen(update_id))
+        if state is not None and awaited and state.response.prompt_message_id is None:
+            # The text question was never shown (its message was lost in a crash, or is
+            # still on its way): this text answers something else — most likely the
+            # previous question, again. Show the question; store nothing.
+            async with self.db.write() as repos:
+                return await self._present(repos, state, self.now())
         if current is None or not awaited:
             if quiet:
                 return None
@@ -387,7 +410,9 @@ class Answering(JourneyPart):
         elif decision.cursor != response.cursor:
             await repos.responses.set_cursor(response.id, decision.cursor, now)
         prompt = response.prompt_message_id
-        if decision.show is None:
+        if decision.show is None or not decision.in_place:
+            # The next question is not in front of the person until its message is sent
+            # (``record_prompt``): until then no text counts as its answer.
             prompt = None
             await repos.responses.set_prompt(response.id, None, now)
         updated = replace(

@@ -114,6 +114,7 @@ class Respondent(SimulatedRespondent):
         up_since: Callable[[], float | None] = lambda: 0.0,
         patience: float = 2.5,
         quiet_timeout: float = 60.0,
+        commands: bool = True,
     ) -> None:
         super().__init__(
             user, deterministic_policy(seed, user.id), read=read_payload, timeout=quiet_timeout
@@ -122,6 +123,9 @@ class Respondent(SimulatedRespondent):
         self.think = think
         self.up_since = up_since
         self.patience = patience
+        # False: a person who never types a command, only presses and answers (the bot
+        # must bring every next question by itself, crash or not).
+        self.commands = commands
         self.given: dict[tuple[int, str], Given] = {}
         self.completed: set[int] = set()
         self.reasked: list[tuple[int, str]] = []
@@ -247,7 +251,8 @@ class Respondent(SimulatedRespondent):
                 now = time.monotonic()
                 up = self.up_since()
                 if (
-                    self.expecting
+                    self.commands
+                    and self.expecting
                     and up is not None
                     and now - max(up, self.last_action_at) >= self.patience
                 ):
@@ -273,7 +278,7 @@ class Respondent(SimulatedRespondent):
         while True:
             try:
                 await self.take_surveys()
-                if self.worked_on - self.completed:
+                if self.commands and self.worked_on - self.completed:
                     # A survey it answered to the end without seeing the thanks (the
                     # process that stored the last answer died before replying, and
                     # something else came in meanwhile): /survey shows where it stands.
