@@ -100,7 +100,7 @@ class WebhookServer:
         if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
             return web.Response(status=400, text="not an update")
         try:
-            async with self.services.db.write(urgent=True) as repos:
+            async with self.services.db.write() as repos:
                 await repos.updates.receive([update], self.services.clock.now())
                 if self.intake.cluster is not None:  # wakes every worker, at the commit
                     await repos.conn.execute(sa.text(notify_sql("inbox")))

@@ -177,7 +177,7 @@ class Dispatcher:
             except Exception as exc:  # the handlers' own errors are theirs to report
                 log.error("update %d failed: %s", item.update_id, describe_exception(exc))
             # Done even when it failed: a poison update must not come back forever.
-            async with self.db.write(urgent=True) as repos:
+            async with self.db.write(durability="process") as repos:
                 await repos.updates.finish(item.update_id, self.clock.now())
             self.handled += 1
         except Exception as exc:  # could not record it: it stays pending, handled again

@@ -107,7 +107,7 @@ class Poller:
         return [dict(update) for update in found or ()]
 
     async def _store(self, batch: list[dict[str, Any]]) -> None:
-        async with self.db.write(urgent=True) as repos:
+        async with self.db.write() as repos:
             new = await repos.updates.receive(batch, self.clock.now())
         self.offset = max(int(update["update_id"]) for update in batch) + 1
         self.fetched += len(batch)
