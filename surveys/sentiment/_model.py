@@ -5,6 +5,13 @@ to ``data/tone-model.json.gz``: per feature the three class weights (near-zero w
 pruned), the three intercepts, and the calibration temperature already divided in. Scoring
 is a dictionary lookup per feature and a softmax, so neither scikit-learn nor SciPy nor
 NumPy is needed (or loaded) at run time.
+
+Very short answers (a few words, an emoji) carry too few n-grams for the model, and the
+lexicon's rules (negation, "nada mal", emoji) know them better: :meth:`ToneModel.decide`
+lets the lexicon decide when the answer has at most ``ShortRule.max_words`` words and the
+lexicon's compound score is at least ``ShortRule.min_lexicon`` away from zero. The rule's
+two numbers and its confidence are chosen on the validation split by the trainer and
+stored in the model file.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from ._features import FEATURES_VERSION, features
+from ._features import FEATURES_VERSION, features, tokens
 
 ModelLabel = Literal["pos", "neu", "neg"]
 
@@ -45,6 +52,47 @@ class Probabilities:
         """The probability of :attr:`label`."""
         return max(self.neg, self.neu, self.pos)
 
+    def with_label(self, label: ModelLabel, confidence: float) -> Probabilities:
+        """``label`` at ``confidence`` (> 0.5), the other two sharing the rest as before."""
+        probs = {"neg": self.neg, "neu": self.neu, "pos": self.pos}
+        rest = 1.0 - probs[label]
+        share = 1.0 - confidence
+        out = {
+            k: (confidence if k == label else (v / rest * share if rest > 0 else share / 2))
+            for k, v in probs.items()
+        }
+        return Probabilities(out["neg"], out["neu"], out["pos"])
+
+
+#: Tokens that are not words: punctuation kept by the tokeniser, emoji joiners and
+#: variation selectors, skin-tone modifiers.
+_NOT_WORDS: Final = frozenset(
+    {"?", "!", "\ufe0f", "\u200d"} | {chr(c) for c in range(0x1F3FB, 0x1F400)}
+)
+
+
+def word_count(text: str, limit: int) -> int:
+    """The number of words and emoji in ``text``, or ``limit + 1`` if clearly longer."""
+    if len(text) > 16 * (limit + 1) or text.count(" ") > 2 * limit + 2:
+        return limit + 1
+    return sum(1 for tok in tokens(text) if tok not in _NOT_WORDS)
+
+
+@dataclass(frozen=True, slots=True)
+class ShortRule:
+    """Let the lexicon decide answers of at most ``max_words`` words (0: never)."""
+
+    max_words: int = 0
+    min_lexicon: float = 1.0
+    confidence: float = 0.9  #: the probability given to the lexicon's label
+
+    def applies(self, text: str, lexicon: float) -> bool:
+        return (
+            self.max_words > 0
+            and abs(lexicon) >= self.min_lexicon
+            and word_count(text, self.max_words) <= self.max_words
+        )
+
 
 class ToneModel:
     """A calibrated linear model over :func:`surveys.sentiment._features.features`."""
@@ -56,6 +104,7 @@ class ToneModel:
         *,
         version: str,
         uncertain_below: float,
+        short_rule: ShortRule | None = None,
     ) -> None:
         self._weights: dict[str, tuple[float, float, float]] = {
             name: (float(w[0]), float(w[1]), float(w[2])) for name, w in weights.items()
@@ -63,6 +112,7 @@ class ToneModel:
         self._intercept = (float(intercept[0]), float(intercept[1]), float(intercept[2]))
         self.version = version
         self.uncertain_below = uncertain_below
+        self.short_rule = short_rule or ShortRule()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> ToneModel:
@@ -80,6 +130,7 @@ class ToneModel:
             doc["intercept"],
             version=str(doc["version"]),
             uncertain_below=float(doc["uncertain_below"]),
+            short_rule=ShortRule(**doc["short_rule"]) if "short_rule" in doc else None,
         )
 
     def __len__(self) -> int:
@@ -104,3 +155,13 @@ class ToneModel:
         e0, e1, e2 = math.exp(z0 - top), math.exp(z1 - top), math.exp(z2 - top)
         total = e0 + e1 + e2
         return Probabilities(e0 / total, e1 / total, e2 / total)
+
+    def decide(self, text: str, lexicon: float) -> Probabilities:
+        """:meth:`probabilities`, or the lexicon's label where :attr:`short_rule` applies."""
+        p = self.probabilities(text, lexicon)
+        rule = self.short_rule
+        if rule.applies(text, lexicon):
+            label: ModelLabel = "pos" if lexicon > 0 else "neg"
+            if p.label != label or p.confidence < rule.confidence:
+                return p.with_label(label, rule.confidence)
+        return p

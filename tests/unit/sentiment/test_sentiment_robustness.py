@@ -138,6 +138,9 @@ FINGERPRINTS = {
     "tone-2": {
         "tone-model.json.gz": "a12e5f9fa7b58df06a291febb076bb25eea146c5998d6d72c88e65c4c7dfb313",
     },
+    "tone-3": {
+        "tone-model.json.gz": "35cb314197dbe9be4e6911a94ee7e068b45c37d2c1cfc3ebf60f29fc16043a89",
+    },
 }
 
 
