@@ -116,9 +116,21 @@ def translator() -> Translator:
     return Translator.load()
 
 
-def local_datetime(instant: datetime, locale: Locale, tz: ZoneInfo) -> str:
-    """ "9 de marzo de 2026, 10:00" / "March 9, 2026, 10:00" on the local wall clock."""
-    local = instant.astimezone(tz)
-    babel_locale = "es_MX" if locale == "es" else "en_US"
-    day = format_date(local.date(), format="long", locale=babel_locale)
-    return f"{day}, {format_time(local.time(), format='HH:mm', locale=babel_locale)}"
+def babel_locale(locale: Locale) -> str:
+    """The Babel locale a language's dates are written in (Spanish of Mexico, US English)."""
+    return "es_MX" if locale == "es" else "en_US"
+
+
+def local_datetime(instant: datetime, locale: Locale, tz: ZoneInfo | None = None) -> str:
+    """ "9 de marzo de 2026, 10:00" / "March 9, 2026, 10:00" on the local wall clock
+    (``tz``; an aware ``instant`` already local when None)."""
+    local = instant.astimezone(tz) if tz is not None else instant
+    day = format_date(local.date(), format="long", locale=babel_locale(locale))
+    return f"{day}, {format_time(local.time(), format='HH:mm', locale=babel_locale(locale))}"
+
+
+def local_date(instant: datetime, locale: Locale, tz: ZoneInfo | None = None) -> str:
+    """ "9 de marzo de 2026" / "March 9, 2026": the day of ``instant`` on the local wall
+    clock, the way every results surface (messages, charts, report, site) writes a date."""
+    local = instant.astimezone(tz) if tz is not None else instant
+    return format_date(local.date(), format="long", locale=babel_locale(locale))

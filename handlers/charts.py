@@ -7,9 +7,13 @@ lookup):
 * :func:`gap_chart` — per commitment, the official completion, the
   implementers' perceived completion and the beneficiaries' perceived change,
   side by side; flagged commitments are marked;
-* :func:`tone_chart` — per commitment, the shares of positive, neutral and
-  negative comments;
-* :func:`trend_chart` — one commitment across rounds.
+* :func:`tone_chart` — per commitment and role (beneficiaries first), the
+  shares of positive, neutral and negative comments;
+* :func:`trend_chart` — one commitment across rounds, each role's figures
+  apart.
+
+No chart pools the roles: each figure drawn is one role's (see
+:mod:`surveys.aggregation`).
 
 Colours are the Okabe–Ito palette, which stays distinct for the common kinds
 of colour blindness, and each series also differs by marker or position. A
@@ -304,56 +308,37 @@ def gap_chart(
 
 # --- tone ------------------------------------------------------------------------------------
 
+#: A commitment and its roles' tones, beneficiaries first.
+ToneRow = tuple[str, Sequence[tuple[Role, Tone]]]
+
 
 def tone_figure(
-    tones: Sequence[tuple[str, Tone]],
+    tones: Sequence[ToneRow],
     titles: Mapping[str, str],
     *,
     label: Label,
     min_group_size: int,
     round_id: int,
 ) -> MplFigure:
-    """Per commitment, a heading and one bar of positive, neutral and negative shares."""
+    """Per commitment, a heading and, per role, one bar of positive, neutral and negative
+    shares labelled with the role."""
     parts: tuple[tuple[ToneLabel, str, str], ...] = (
         ("pos", label("insights.chart.tone.pos"), GREEN),
         ("neu", label("insights.chart.tone.neu"), LIGHT_GREY),
         ("neg", label("insights.chart.tone.neg"), VERMILLION),
     )
-    figure = _figure(1.6 + 0.62 * max(1, len(tones)))
+    bars = sum(max(1, len(roles)) for _, roles in tones)
+    figure = _figure(1.6 + 0.62 * max(1, len(tones)) + 0.5 * bars)
     axes = figure.add_subplot()
-    block = 2.2
-    for position, (commitment_id, tone) in enumerate(tones):
-        top = position * block
+    top = 0.0
+    for commitment_id, roles in tones:
         _heading(axes, top, commitment_id, titles, flagged=False)
-        y = top + 1
-        if not tone.shown:
-            axes.text(
-                1,
-                y,
-                _missing_text(label, tone.index, min_group_size),
-                va="center",
-                ha="left",
-                fontsize=SMALL_SIZE,
-                color=GREY,
-                style="italic",
-            )
-            continue
-        left = 0.0
-        for key, _, colour in parts:
-            share = tone.shares.get(key, 0.0)
-            axes.barh(y, share, left=left, height=0.8, color=colour, edgecolor="white")
-            if share >= 9:
-                axes.text(
-                    left + share / 2,
-                    y,
-                    f"{whole(share)}%",
-                    ha="center",
-                    va="center",
-                    fontsize=SMALL_SIZE,
-                    color="black" if key == "neu" else "white",
-                )
-            left += share
-    axes.set_ylim(max(1, len(tones)) * block - 0.6, -1.0)
+        for offset, (role, tone) in enumerate(roles):
+            y = top + 1.2 + 1.6 * offset
+            _tone_bar(axes, y, label(f"insights.role.{role.value}"), tone, parts, label,
+                      min_group_size)  # fmt: skip
+        top += 1.2 + 1.6 * max(1, len(roles)) + 0.4
+    axes.set_ylim(top - 0.4, -1.0)
     axes.set_xlim(0, 100)
     _finish(axes, label("insights.chart.tone.title", round=round_id))
     axes.grid(False)
@@ -367,8 +352,48 @@ def tone_figure(
     return _literal(figure)
 
 
+def _tone_bar(
+    axes: Axes,
+    y: float,
+    role: str,
+    tone: Tone,
+    parts: Sequence[tuple[ToneLabel, str, str]],
+    label: Label,
+    min_group_size: int,
+) -> None:
+    """One role's bar of shares, with the role's name above it."""
+    axes.text(0, y - 0.65, role, va="center", ha="left", fontsize=SMALL_SIZE)
+    if not tone.shown:
+        axes.text(
+            1,
+            y,
+            _missing_text(label, tone.index, min_group_size),
+            va="center",
+            ha="left",
+            fontsize=SMALL_SIZE,
+            color=GREY,
+            style="italic",
+        )
+        return
+    left = 0.0
+    for key, _, colour in parts:
+        share = tone.shares.get(key, 0.0)
+        axes.barh(y, share, left=left, height=0.8, color=colour, edgecolor="white")
+        if share >= 9:
+            axes.text(
+                left + share / 2,
+                y,
+                f"{whole(share)}%",
+                ha="center",
+                va="center",
+                fontsize=SMALL_SIZE,
+                color="black" if key == "neu" else "white",
+            )
+        left += share
+
+
 def tone_chart(
-    tones: Sequence[tuple[str, Tone]],
+    tones: Sequence[ToneRow],
     titles: Mapping[str, str],
     *,
     label: Label,
@@ -392,10 +417,11 @@ def trend_figure(
     title: str,
     official: float | None,
     label: Label,
+    dates: Callable[[TrendPoint], str] = lambda p: p.info.when.date().isoformat(),
 ) -> MplFigure:
     """A commitment round by round: the beneficiaries' perceived change and the implementers'
-    perceived completion (the two sides of the gap), the sentiment index, and the latest
-    official figure as a dashed line."""
+    perceived completion (the two sides of the gap), each role's sentiment index, and the
+    latest official figure as a dashed line. ``dates`` writes a round's date (Babel)."""
     series: tuple[TrendSeries, ...] = (
         (
             label("insights.chart.trend.outcome"),
@@ -409,7 +435,18 @@ def trend_figure(
             "s",
             lambda p: p.result.measure(Measure.PERCEIVED_PROGRESS, Role.IMPLEMENTER).mean,
         ),
-        (label("insights.chart.trend.sentiment"), SKY, "^", lambda p: p.result.sentiment),
+        (
+            label("insights.chart.trend.sentiment_of", role=label("insights.role.beneficiary")),
+            SKY,
+            "^",
+            lambda p: _sentiment(p, Role.BENEFICIARY),
+        ),
+        (
+            label("insights.chart.trend.sentiment_of", role=label("insights.role.implementer")),
+            VERMILLION,
+            "v",
+            lambda p: _sentiment(p, Role.IMPLEMENTER),
+        ),
     )
     figure = _figure(5.6)
     axes = figure.add_subplot()
@@ -442,10 +479,7 @@ def trend_figure(
         )
     axes.set_xticks(xs)
     axes.set_xticklabels(
-        [
-            label("insights.chart.round", round=p.info.round_id) + f"\n{p.info.date}"
-            for p in points
-        ],
+        [label("insights.chart.round", round=p.info.round_id) + f"\n{dates(p)}" for p in points],
         fontsize=SMALL_SIZE,
     )
     axes.set_xlim(-0.5, max(0.5, len(points) - 0.5))
@@ -472,9 +506,20 @@ def trend_chart(
     title: str,
     official: float | None,
     label: Label,
+    dates: Callable[[TrendPoint], str] = lambda p: p.info.when.date().isoformat(),
 ) -> bytes:
     return png(
         trend_figure(
-            points, commitment_id=commitment_id, title=title, official=official, label=label
+            points,
+            commitment_id=commitment_id,
+            title=title,
+            official=official,
+            label=label,
+            dates=dates,
         )
     )
+
+
+def _sentiment(point: TrendPoint, role: Role) -> Figure:
+    group = point.result.groups.get(role)
+    return group.sentiment if group is not None else Figure(None)

@@ -8,19 +8,26 @@ people per option and the options' normalised scores in the instrument (see
 :mod:`surveys.instruments`), which never change once a round used it.
 
     summarise(instrument, counts, targets=…, min_group_size=5) -> RoundResult
-      └── CommitmentResult per commitment (both roles pooled)
+      └── CommitmentResult per commitment
             └── GroupResult per role: participation, QuestionResult per question,
                 a MeasureResult per measure, the Tone of the texts, the sentiment index
+
+**Figures are per role, never pooled across roles.** Beneficiaries and
+implementers answer different questions about the same commitment from
+opposite sides (the people it is for, the officials who run it): an average of
+the two would hide the very gap Pulso exists to show (six beneficiaries
+answering "worsened", 0, and five implementers "complete", 100, would read
+45/100). So a :class:`CommitmentResult` holds its roles' results side by side,
+and nothing more than who took part in total.
 
 **Suppression.** A figure drawn from fewer than ``min_group_size`` people is a
 :class:`Figure` with ``suppressed=True`` and neither its value nor its count:
 what is not published cannot leak from a renderer. A figure from nobody is
 ``empty``. Participation counts (targeted, started, completed) are about
 taking part, not about what anyone answered, and are always shown. A figure
-pooled from several parts (two questions of one measure, the two roles of a
-commitment) pools only the parts that are large enough on their own: folding a
-small group into a total that is published next to its complement would let
-anyone subtract it back out.
+pooled from several parts (two questions of one measure) pools only the parts
+that are large enough on their own: folding a small group into a total that is
+published next to its complement would let anyone subtract it back out.
 
 **Medians** come from the distribution: scales are discrete, so the median is
 the option score at which the cumulative count first reaches half of the
@@ -28,7 +35,8 @@ answers (the lower median when the count is even), always an answer someone
 could give.
 
 **Sentiment index** of a group: the mean of the parts that are publishable,
-each 0–100 —
+each 0–100, and only when the group's texts are (an index of sentiment without
+the texts it summarises would be a second copy of the scales) —
 
 * *experience*: the mean of the group's measure indexes (perceived progress,
   outcome, co-creation, responsiveness, trust, satisfaction; each measure
@@ -38,12 +46,14 @@ each 0–100 —
   round was open).
 
 So a group whose scales average 40 and whose texts are 20 % positive, 30 %
-neutral and 50 % negative (tone 35) has a sentiment index of 37.5.
+neutral and 50 % negative (tone 35) has a sentiment index of 37.5; a group
+without texts has none ("no answers"), and one whose texts are too few to show
+has a suppressed one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -221,7 +231,7 @@ class Tone:
 
 @dataclass(slots=True)
 class _Pool:
-    """The publishable parts of a group, kept for pooling: score counts, tones, authors.
+    """The publishable parts of a group's measures: score counts per measure, people.
 
     ``asked`` holds, per measure, how many people answered its largest question,
     including questions too small to pool, so that a measure can tell "suppressed"
@@ -231,9 +241,6 @@ class _Pool:
     scores: dict[Measure, dict[float, int]] = field(default_factory=dict)
     people: dict[Measure, int] = field(default_factory=dict)
     asked: dict[Measure, int] = field(default_factory=dict)
-    tones: dict[str, int] = field(default_factory=dict)
-    authors: int = 0
-    uncertain: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,23 +256,28 @@ class GroupResult:
     sentiment: Figure
 
 
+#: The order roles are shown in: the beneficiaries' verdict first, as the people the
+#: commitment is for; then the implementers'.
+ROLE_ORDER: Final[tuple[Role, ...]] = (Role.BENEFICIARY, Role.IMPLEMENTER)
+
+
 @dataclass(frozen=True, slots=True)
 class CommitmentResult:
-    """A commitment's results: per role, and pooled over the roles large enough to show."""
+    """A commitment's results, one :class:`GroupResult` per role (never pooled), and how
+    many people took part in total."""
 
     commitment_id: str
     groups: Mapping[Role, GroupResult]
     participation: Participation
-    measures: Mapping[Measure, MeasureResult]
-    tone: Tone
-    sentiment: Figure
 
-    def measure(self, measure: Measure, role: Role | None = None) -> MeasureResult:
-        """The measure for one role, or pooled (``role=None``); empty when not asked."""
-        if role is None:
-            return self.measures.get(measure, MeasureResult())
+    def measure(self, measure: Measure, role: Role) -> MeasureResult:
+        """The measure for one role; empty when the role was not asked it."""
         group = self.groups.get(role)
         return group.measures.get(measure, MeasureResult()) if group else MeasureResult()
+
+    def roles(self) -> tuple[GroupResult, ...]:
+        """The role groups in :data:`ROLE_ORDER` (beneficiaries first)."""
+        return tuple(self.groups[role] for role in ROLE_ORDER if role in self.groups)
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,30 +317,15 @@ def summarise(
             roles_of[commitment_id].append(Role(role))
     commitments = []
     for commitment_id, roles in roles_of.items():
-        groups: dict[Role, GroupResult] = {}
-        pools: list[_Pool] = []
-        for role in sorted(roles):
-            group, pool = _group(instrument, counts, commitment_id, role, min_group_size)
-            groups[role] = group
-            pools.append(pool)
-        merged = _merge(pools)
-        measures = _measures(merged, min_group_size)
-        tone = _tone(merged.tones, merged.authors, min_group_size, merged.uncertain)
-        if not tone.shown and any(g.tone.suppressed for g in groups.values()):
-            tone = Tone(index=SUPPRESSED)
+        groups = {
+            role: _group(instrument, counts, commitment_id, role, min_group_size)
+            for role in ROLE_ORDER
+            if role in roles
+        }
         participation = Participation()
         for group in groups.values():
             participation += group.participation
-        commitments.append(
-            CommitmentResult(
-                commitment_id=commitment_id,
-                groups=groups,
-                participation=participation,
-                measures=measures,
-                tone=tone,
-                sentiment=sentiment_index(measures, tone),
-            )
-        )
+        commitments.append(CommitmentResult(commitment_id, groups, participation))
     return RoundResult(instrument, min_group_size, tuple(commitments))
 
 
@@ -338,7 +335,7 @@ def _group(
     commitment_id: str,
     role: Role,
     min_group_size: int,
-) -> tuple[GroupResult, _Pool]:
+) -> GroupResult:
     pool = _Pool()
     questions = []
     tones: dict[str, int] = {}
@@ -366,11 +363,8 @@ def _group(
     _add_tones(tones, feedback.tones)
     uncertain += feedback.uncertain
     tone = _tone(tones, max(text_authors, feedback.authors), min_group_size, uncertain)
-    if tone.shown:
-        pool.tones, pool.authors = tones, max(text_authors, feedback.authors)
-        pool.uncertain = uncertain
     measures = _measures(pool, min_group_size)
-    group = GroupResult(
+    return GroupResult(
         commitment_id=commitment_id,
         role=role,
         participation=counts.participation.get((commitment_id, role), Participation()),
@@ -379,7 +373,6 @@ def _group(
         tone=tone,
         sentiment=sentiment_index(measures, tone),
     )
-    return group, pool
 
 
 def _question(question: Question, tally: QuestionTally, min_group_size: int) -> QuestionResult:
@@ -427,23 +420,6 @@ def _add_tones(into: dict[str, int], tones: Mapping[str, int]) -> None:
             into[label] = into.get(label, 0) + n
 
 
-def _merge(pools: Sequence[_Pool]) -> _Pool:
-    merged = _Pool()
-    for pool in pools:
-        for measure, asked in pool.asked.items():
-            merged.asked[measure] = merged.asked.get(measure, 0) + asked
-        for measure, scores in pool.scores.items():
-            into = merged.scores.setdefault(measure, {})
-            for score, n in scores.items():
-                into[score] = into.get(score, 0) + n
-            # Roles are different people (one response per person and commitment).
-            merged.people[measure] = merged.people.get(measure, 0) + pool.people[measure]
-        _add_tones(merged.tones, pool.tones)
-        merged.authors += pool.authors
-        merged.uncertain += pool.uncertain
-    return merged
-
-
 def _measures(pool: _Pool, min_group_size: int) -> dict[Measure, MeasureResult]:
     """Every measure the group was asked: pooled when publishable, else suppressed or empty."""
     results: dict[Measure, MeasureResult] = {}
@@ -477,19 +453,17 @@ def _tone(tones: Mapping[str, int], authors: int, min_group_size: int, uncertain
 
 
 def sentiment_index(measures: Mapping[Measure, MeasureResult], tone: Tone) -> Figure:
-    """The mean of the publishable parts, experience and tone (see the module docstring)."""
+    """The mean of the publishable parts, experience and tone, when the tone is shown;
+    otherwise the tone's state, suppressed or empty (see the module docstring)."""
+    if not tone.index.shown:
+        return SUPPRESSED if tone.suppressed else EMPTY
     shown = [m.mean for m in measures.values() if m.mean.shown]
     parts: list[tuple[float, int]] = []
     if shown:
         experience = sum(f.value or 0.0 for f in shown) / len(shown)
         parts.append((experience, max(f.n for f in shown)))
-    if tone.index.shown:
-        parts.append((tone.index.value or 0.0, tone.index.n))
-    if parts:
-        return Figure(sum(v for v, _ in parts) / len(parts), max(n for _, n in parts))
-    if tone.suppressed or any(m.mean.suppressed for m in measures.values()):
-        return SUPPRESSED
-    return EMPTY
+    parts.append((tone.index.value or 0.0, tone.index.n))
+    return Figure(sum(v for v, _ in parts) / len(parts), max(n for _, n in parts))
 
 
 # --- across rounds ---------------------------------------------------------------------------
@@ -509,15 +483,22 @@ class Change:
         return self.current.value - self.previous.value
 
 
+ChangeKey = tuple[Role, Measure | Literal["sentiment"]]
+
+
 def compare(
     current: CommitmentResult, previous: CommitmentResult | None
-) -> dict[Measure | Literal["sentiment"], Change]:
-    """How each pooled measure and the sentiment index moved since ``previous``."""
-    changes: dict[Measure | Literal["sentiment"], Change] = {}
-    for measure, result in current.measures.items():
-        before = previous.measure(measure).mean if previous else EMPTY
-        changes[measure] = Change(before, result.mean)
-    changes["sentiment"] = Change(previous.sentiment if previous else EMPTY, current.sentiment)
+) -> dict[ChangeKey, Change]:
+    """How each role's measures and sentiment index moved since ``previous``."""
+    changes: dict[ChangeKey, Change] = {}
+    for role, group in current.groups.items():
+        before = previous.groups.get(role) if previous else None
+        for measure, result in group.measures.items():
+            was = before.measures.get(measure, MeasureResult()).mean if before else EMPTY
+            changes[(role, measure)] = Change(was, result.mean)
+        changes[(role, "sentiment")] = Change(
+            before.sentiment if before else EMPTY, group.sentiment
+        )
     return changes
 
 

@@ -13,23 +13,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from datetime import datetime
 
-from surveys.aggregation import Change, CommitmentResult, Participation, RoundResult
+from surveys.aggregation import Change, ChangeKey, CommitmentResult, Participation, RoundResult
 from surveys.gap import GapRow
-from surveys.instruments import Measure
+from surveys.instruments import Role
 from surveys.locale import LocalizedText
 from surveys.themes import Themes
 
 
 @dataclass(frozen=True, slots=True)
 class RoundInfo:
-    """What a summary says about the round itself; ``date`` is formatted by the caller."""
+    """What a summary says about the round itself; ``when`` is written in each language by
+    the edge (``bot.i18n.local_date`` for a closed round, ``local_datetime`` otherwise)."""
 
     round_id: int
     instrument_title: LocalizedText
     status: str  # "open" (results so far) or "closed"
-    date: str  # when it closed, or the moment "so far" means
+    when: datetime  # when it closed, or the moment "so far" means (aware)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +41,11 @@ class Digest:
     result: RoundResult
     titles: Mapping[str, LocalizedText]
     gap: Sequence[GapRow] = ()
-    themes: Mapping[str, Themes] = field(default_factory=dict)
-    quotes: Mapping[str, Sequence[str]] = field(default_factory=dict)
-    # How each commitment moved since the previous round of the same instrument.
-    changes: Mapping[str, Mapping[Measure | Literal["sentiment"], Change]] = field(
-        default_factory=dict
-    )
+    # Per commitment and role: words are never pooled across roles, any more than figures.
+    themes: Mapping[tuple[str, Role], Themes] = field(default_factory=dict)
+    quotes: Mapping[tuple[str, Role], Sequence[str]] = field(default_factory=dict)
+    # How each commitment's roles moved since the previous round of the same instrument.
+    changes: Mapping[str, Mapping[ChangeKey, Change]] = field(default_factory=dict)
     previous_round: int | None = None
     threshold: float = 30.0
     # Different people the round asked (one person in several commitments counts once).

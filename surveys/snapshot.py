@@ -28,10 +28,16 @@ from surveys.themes import Term, Themes
 #: Bump when the stored form changes; an unknown version is an error, never a guess.
 #: Version 2 adds the count of uncertain texts to each question and feedback row; a
 #: version 1 snapshot (taken before confidence was stored) reads with uncertain = 0.
-SNAPSHOT_VERSION: Final = 2
-READABLE_VERSIONS: Final = frozenset({1, SNAPSHOT_VERSION})
+#: Version 3 keeps themes and quotes per commitment *and role* (``[cid, role, …]``
+#: rows): figures are never pooled across roles, nor are words. An older snapshot's
+#: themes and quotes were taken per commitment, both roles together: they read as the
+#: one role's when the round asked only one role about the commitment, and are left
+#: out otherwise (publishing less never leaks; splitting them cannot be done).
+SNAPSHOT_VERSION: Final = 3
+READABLE_VERSIONS: Final = frozenset({1, 2, SNAPSHOT_VERSION})
 
 BreakdownKey = tuple[Role, str]  # (role, demographic question id)
+WordsKey = tuple[str, Role]  # (commitment id, role): whose themes and quotes
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +52,8 @@ class RoundSnapshot:
     min_group_size: int
     counts: RoundCounts
     people: Participation
-    themes: Mapping[str, Themes] = field(default_factory=dict)
-    quotes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    themes: Mapping[WordsKey, Themes] = field(default_factory=dict)
+    quotes: Mapping[WordsKey, tuple[str, ...]] = field(default_factory=dict)
     breakdowns: Mapping[BreakdownKey, Mapping[str | None, CellTally]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -77,8 +83,12 @@ class RoundSnapshot:
                 [cid, role.value, dict(f.tones), f.authors, f.uncertain]
                 for (cid, role), f in sorted(counts.feedback.items())
             ],
-            "themes": {cid: _themes(t) for cid, t in sorted(self.themes.items())},
-            "quotes": {cid: list(q) for cid, q in sorted(self.quotes.items())},
+            "themes": [
+                [cid, role.value, _themes(t)] for (cid, role), t in sorted(self.themes.items())
+            ],
+            "quotes": [
+                [cid, role.value, list(q)] for (cid, role), q in sorted(self.quotes.items())
+            ],
             "breakdowns": [
                 [
                     role.value,
@@ -111,12 +121,28 @@ class RoundSnapshot:
                 )
             },
         )
+        if data["version"] >= 3:
+            themes = {(cid, Role(role)): _read_themes(t) for cid, role, t in data["themes"]}
+            quotes = {(cid, Role(role)): tuple(q) for cid, role, q in data["quotes"]}
+        else:
+            roles: dict[str, list[Role]] = {}
+            for cid, role in counts.participation:
+                roles.setdefault(cid, []).append(role)
+            only = {cid: found[0] for cid, found in roles.items() if len(found) == 1}
+            themes = {
+                (cid, only[cid]): _read_themes(t)
+                for cid, t in data["themes"].items()
+                if cid in only
+            }
+            quotes = {
+                (cid, only[cid]): tuple(q) for cid, q in data["quotes"].items() if cid in only
+            }
         return cls(
             min_group_size=int(data["min_group_size"]),
             counts=counts,
             people=Participation(*data["people"]),
-            themes={cid: _read_themes(t) for cid, t in data["themes"].items()},
-            quotes={cid: tuple(q) for cid, q in data["quotes"].items()},
+            themes=themes,
+            quotes=quotes,
             breakdowns={
                 (Role(role), demographic): {
                     code: CellTally(int(n), int(answers), float(total))

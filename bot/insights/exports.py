@@ -60,7 +60,9 @@ def pseudonym(secret: bytes, round_id: int, telegram_user_id: int | None) -> str
 
 
 def aggregates_csv(digest: Digest) -> str:
-    """Every published figure as a row; suppressed ones have no value and say so."""
+    """Every published figure as a row, per role (beneficiaries first; never pooled across
+    roles); suppressed ones have no value and say so. ``gap_points`` compares the roles
+    (and the official figure): its role is ``gap``."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(("round", "commitment", "role", "figure", "value", "people", "status"))
@@ -82,8 +84,7 @@ def aggregates_csv(digest: Digest) -> str:
     for commitment in digest.result.commitments:
         cid = commitment.commitment_id
         for role_name, measures, tone, sentiment in [
-            ("all", commitment.measures, commitment.tone, commitment.sentiment),
-            *[(g.role.value, g.measures, g.tone, g.sentiment) for g in commitment.groups.values()],
+            (g.role.value, g.measures, g.tone, g.sentiment) for g in commitment.roles()
         ]:
             for measure in NUMERIC_MEASURES:
                 if measure in measures:
@@ -100,7 +101,7 @@ def aggregates_csv(digest: Digest) -> str:
             row(cid, role_name, "sentiment_index", sentiment)
     for gap in digest.gap:
         if gap.gap is not None:
-            row(gap.commitment_id, "all", "gap_points", Figure(gap.gap, gap.beneficiaries.mean.n))
+            row(gap.commitment_id, "gap", "gap_points", Figure(gap.gap, gap.beneficiaries.mean.n))
     return buffer.getvalue()
 
 

@@ -41,10 +41,10 @@ import asyncio
 import io
 import logging
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Final
 
 from bot.insights.exports import aggregates_csv, audit_answers_export, write_answers
 from bot.storage.repositories.outbox import NewDelivery
@@ -52,6 +52,7 @@ from bot.storage.repositories.rounds import Round
 from surveys.aggregation import (
     CellTally,
     Change,
+    ChangeKey,
     Participation,
     RoundCounts,
     RoundResult,
@@ -70,11 +71,11 @@ from surveys.errors import (
     UnknownRound,
 )
 from surveys.gap import BENEFICIARIES_MEASURE, IMPLEMENTERS_MEASURE, reality_gap
-from surveys.instruments import Instrument, Measure, QuestionType, Role
+from surveys.instruments import Instrument, QuestionType, Role
 from surveys.locale import LocalizedText
 from surveys.plan import DemographicQuestion
 from surveys.rounds import not_before, parse_quiet_hours
-from surveys.snapshot import BreakdownKey, RoundSnapshot
+from surveys.snapshot import BreakdownKey, RoundSnapshot, WordsKey
 from surveys.themes import Themes, find_themes, pick_quotes
 
 if TYPE_CHECKING:
@@ -105,11 +106,11 @@ class _RoundData:
     instrument: Instrument
     result: RoundResult
     people: Participation
-    themes: Mapping[str, Themes]
-    quotes: Mapping[str, tuple[str, ...]]
+    themes: Mapping[WordsKey, Themes]
+    quotes: Mapping[WordsKey, tuple[str, ...]]
     breakdowns: Mapping[BreakdownKey, Mapping[str | None, CellTally]]
     previous_round: int | None
-    changes: Mapping[str, Mapping[Measure | Literal["sentiment"], Change]]
+    changes: Mapping[str, Mapping[ChangeKey, Change]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +156,42 @@ class InsightsService:
         self.delivery = delivery
         self._cache: OrderedDict[int, _RoundData] = OrderedDict()
         self._locks: dict[int, asyncio.Lock] = {}
+        self._publish: Callable[[], Awaitable[object]] | None = None
+        self._publishing: asyncio.Task[None] | None = None
+        self._again = False
+
+    # --- publishing (the public site) ----------------------------------------------------
+
+    def publish_with(self, publish: Callable[[], Awaitable[object]]) -> None:
+        """What to run after a round closes to publish its results (the edge's site
+        builder, handed over by ``pulso.bootstrap`` when ``SITE_DIR`` is set)."""
+        self._publish = publish
+
+    def published(self) -> None:
+        """A round has closed (and committed): rebuild what is published, in the background,
+        so the close never waits for it; closes during a build make one more build."""
+        if self._publish is None:
+            return
+        if self._publishing is not None and not self._publishing.done():
+            self._again = True
+            return
+        self._publishing = asyncio.get_running_loop().create_task(self._run_publish())
+
+    async def _run_publish(self) -> None:
+        assert self._publish is not None
+        while True:
+            self._again = False
+            try:
+                await self._publish()
+            except Exception:  # a failed build must never touch the round; it is logged
+                log.exception("publishing the results site failed")
+            if not self._again:
+                return
+
+    async def wait_published(self) -> None:
+        """Wait for a site build in progress, if any (tests, shutdown)."""
+        while self._publishing is not None and not self._publishing.done():
+            await asyncio.shield(self._publishing)
 
     # --- computing -----------------------------------------------------------------------
 
@@ -223,20 +260,22 @@ class InsightsService:
         _, result = await self._result(repos, round_, counts, size)
         texts = [q.id for q in text_questions(instrument)]
         consent = consent_question(instrument)
-        themes: dict[str, Themes] = {}
-        quotes: dict[str, tuple[str, ...]] = {}
+        themes: dict[WordsKey, Themes] = {}
+        quotes: dict[WordsKey, tuple[str, ...]] = {}
         for commitment in result.commitments:
-            cid = commitment.commitment_id
-            sample = await repos.insights.texts(
-                round_.id,
-                cid,
-                question_ids=texts,
-                consent_question=consent.id if consent else None,
-                window=self._window(round_),
-                limit=TEXT_SAMPLE,
-            )
-            themes[cid] = find_themes(sample.texts, min_group_size=size)
-            quotes[cid] = pick_quotes(sample.quotable, themes[cid], min_group_size=size)
+            for role in commitment.groups:
+                key = (commitment.commitment_id, role)
+                sample = await repos.insights.texts(
+                    round_.id,
+                    commitment.commitment_id,
+                    question_ids=texts,
+                    consent_question=consent.id if consent else None,
+                    window=self._window(round_),
+                    limit=TEXT_SAMPLE,
+                    role=role.value,
+                )
+                themes[key] = find_themes(sample.texts, min_group_size=size)
+                quotes[key] = pick_quotes(sample.quotable, themes[key], min_group_size=size)
         snapshot = RoundSnapshot(
             min_group_size=size,
             counts=counts,
@@ -301,7 +340,7 @@ class InsightsService:
             repos, round_, snapshot.counts, snapshot.min_group_size
         )
         previous_id = await repos.insights.previous_round(round_.id)
-        changes: dict[str, Mapping[Measure | Literal["sentiment"], Change]] = {}
+        changes: dict[str, Mapping[ChangeKey, Change]] = {}
         if previous_id is not None:
             before = (await self._data(previous_id)).result
             for commitment in result.commitments:
@@ -392,10 +431,10 @@ class InsightsService:
     def _info(self, round_: Round, instrument: Instrument) -> RoundInfo:
         tz = self.settings.tz
         if round_.status == "closed" and round_.closed_at is not None:
-            date = round_.closed_at.astimezone(tz).strftime("%Y-%m-%d")
+            when = round_.closed_at.astimezone(tz)
         else:
-            date = self.clock.now().astimezone(tz).strftime("%Y-%m-%d %H:%M")
-        return RoundInfo(round_.id, instrument.title, round_.status, date)
+            when = self.clock.now().astimezone(tz)
+        return RoundInfo(round_.id, instrument.title, round_.status, when)
 
     async def closed_digest(self, round_id: int | None = None) -> Digest:
         """A closed round's digest (default: the latest closed); an open one raises

@@ -13,7 +13,12 @@ Telegram's 4,096 characters, breaking only between sections (and, for a
 section longer than a message, between its lines).
 
 A suppressed figure is always written "fewer than N answers" and never as a
-number; see :mod:`surveys.aggregation` for when a figure is suppressed.
+number, a figure from nobody "no answers"; see :mod:`surveys.aggregation` for
+when a figure is suppressed. Every figure, tone and theme is shown per role,
+beneficiaries first (:data:`surveys.aggregation.ROLE_ORDER`), never pooled
+across roles; a sentiment index is shown only beside the tone of the texts it
+summarises. Dates are written by :func:`bot.i18n.local_date` (Babel), the same
+way in every surface.
 """
 
 from __future__ import annotations
@@ -24,9 +29,12 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Final, Protocol
 
+from bot.i18n import local_date, local_datetime
 from surveys.aggregation import (
     NUMERIC_MEASURES,
+    ROLE_ORDER,
     Change,
+    ChangeKey,
     CommitmentResult,
     Figure,
     GroupResult,
@@ -40,7 +48,7 @@ from surveys.locale import Locale, LocalizedText
 from surveys.themes import Themes
 
 TELEGRAM_LIMIT: Final = 4096
-_ROLES: Final = (Role.BENEFICIARY, Role.IMPLEMENTER)
+_ROLES: Final = ROLE_ORDER
 _TAG: Final = re.compile(r"<[^>]+>")
 
 
@@ -99,6 +107,14 @@ def median_label(question: Question, code: str | None, locale: Locale) -> str | 
     return option.label.get(locale) if option else None
 
 
+def round_date(info: RoundInfo, locale: Locale) -> str:
+    """When a closed round closed ("9 de marzo de 2026"), or the moment an open round's
+    figures are from (with the time)."""
+    if info.status == "closed":
+        return local_date(info.when, locale)
+    return local_datetime(info.when, locale)
+
+
 # --- the parts of a summary ------------------------------------------------------------------
 
 
@@ -122,20 +138,26 @@ def _participation_line(t: Translate, commitment: CommitmentResult) -> str:
 
 
 def _measures_line(
-    t: Translate, digest: Digest, commitment: CommitmentResult, locale: Locale
-) -> str | None:
-    changes = digest.changes.get(commitment.commitment_id, {})
+    t: Translate,
+    group: GroupResult,
+    changes: Mapping[ChangeKey, Change],
+    locale: Locale,
+    min_group_size: int,
+) -> str:
+    """One role's measures: "▸ Beneficiaries · Change for people: 0/100 (−5) · …"."""
     parts = [
         t(
             "insights.summary.measure",
             label=MEASURE_LABELS[measure].get(locale),
-            value=index(t, commitment.measures[measure].mean, digest.min_group_size),
-            delta=delta(t, changes.get(measure)),
+            value=index(t, group.measures[measure].mean, min_group_size),
+            delta=delta(t, changes.get((group.role, measure))),
         )
         for measure in NUMERIC_MEASURES
-        if measure in commitment.measures
+        if measure in group.measures
     ]
-    return " · ".join(parts) if parts else None
+    if not parts:
+        return t("insights.summary.role_heading", role=_role(t, group.role))
+    return t("insights.summary.role_line", role=_role(t, group.role), figures=" · ".join(parts))
 
 
 def _tone_line(
@@ -145,19 +167,20 @@ def _tone_line(
     min_group_size: int,
     change: Change | None = None,
 ) -> str:
-    if tone.shown:
-        shares = t(
-            "insights.summary.tone",
-            pos=percent(t, tone.shares["pos"]),
-            neu=percent(t, tone.shares["neu"]),
-            neg=percent(t, tone.shares["neg"]),
-            texts=tone.index.n,
-        )
-        if tone.uncertain:
-            # A count only, and only beside shares that are shown (docs/sentiment.md).
-            shares += " " + t("insights.summary.tone_uncertain", count=tone.uncertain)
-    else:
-        shares = t("insights.summary.tone_missing", value=_missing(t, tone.index, min_group_size))
+    """The tone of a group's texts and, beside it, the sentiment index; without texts to
+    show, only that (an index is never shown without the texts it summarises)."""
+    if not tone.shown:
+        return t("insights.summary.tone_missing", value=_missing(t, tone.index, min_group_size))
+    shares = t(
+        "insights.summary.tone",
+        pos=percent(t, tone.shares["pos"]),
+        neu=percent(t, tone.shares["neu"]),
+        neg=percent(t, tone.shares["neg"]),
+        texts=tone.index.n,
+    )
+    if tone.uncertain:
+        # A count only, and only beside shares that are shown (docs/sentiment.md).
+        shares += " " + t("insights.summary.tone_uncertain", count=tone.uncertain)
     return (
         shares
         + " · "
@@ -212,7 +235,7 @@ def header(t: Translate, digest: Digest, locale: Locale) -> str:
             round=info.round_id,
             instrument=info.instrument_title.get(locale),
         ),
-        t(f"insights.summary.status.{info.status}", date=info.date),
+        t(f"insights.summary.status.{info.status}", date=round_date(info, locale)),
         t(
             "insights.summary.participation",
             completed=total.completed,
@@ -247,10 +270,36 @@ def flagged_section(t: Translate, digest: Digest, locale: Locale) -> str | None:
     return "\n".join(lines)
 
 
+def role_lines(
+    t: Translate,
+    digest: Digest,
+    group: GroupResult,
+    locale: Locale,
+) -> list[str]:
+    """One role of a commitment in the summary: its measures, tone, themes and quotes."""
+    key = (group.commitment_id, group.role)
+    changes = digest.changes.get(group.commitment_id, {})
+    lines = [
+        _measures_line(t, group, changes, locale, digest.min_group_size),
+        _tone_line(
+            t,
+            group.tone,
+            group.sentiment,
+            digest.min_group_size,
+            changes.get((group.role, "sentiment")),
+        ),
+    ]
+    lines += _themes_lines(
+        t, digest.themes.get(key), digest.quotes.get(key, ()), digest.min_group_size
+    )
+    return lines
+
+
 def commitment_section(
     t: Translate, digest: Digest, commitment: CommitmentResult, locale: Locale
 ) -> str:
-    """A commitment in the round summary: participation, indexes, tone, themes, quotes."""
+    """A commitment in the round summary: participation, then each role (beneficiaries
+    first) with its indexes, tone, themes and quotes."""
     cid = commitment.commitment_id
     row = digest.gap_of(cid)
     lines = [
@@ -262,22 +311,8 @@ def commitment_section(
         ),
         _participation_line(t, commitment),
     ]
-    measures = _measures_line(t, digest, commitment, locale)
-    if measures:
-        lines.append(measures)
-    changes = digest.changes.get(cid, {})
-    lines.append(
-        _tone_line(
-            t,
-            commitment.tone,
-            commitment.sentiment,
-            digest.min_group_size,
-            changes.get("sentiment"),
-        )
-    )
-    lines += _themes_lines(
-        t, digest.themes.get(cid), digest.quotes.get(cid, ()), digest.min_group_size
-    )
+    for group in commitment.roles():
+        lines += role_lines(t, digest, group, locale)
     return "\n".join(lines)
 
 
@@ -364,8 +399,16 @@ def question_lines(
     return lines
 
 
-def group_section(t: Translate, group: GroupResult, locale: Locale, min_group_size: int) -> str:
-    """One role's results for a commitment, question by question."""
+def group_section(
+    t: Translate,
+    group: GroupResult,
+    locale: Locale,
+    min_group_size: int,
+    themes: Themes | None = None,
+    quotes: Sequence[str] = (),
+) -> str:
+    """One role's results for a commitment, question by question, its tone, themes and
+    quotes."""
     p = group.participation
     lines = [
         t(
@@ -380,6 +423,7 @@ def group_section(t: Translate, group: GroupResult, locale: Locale, min_group_si
     for question in group.questions:
         lines += question_lines(t, question, locale, min_group_size)
     lines.append(_tone_line(t, group.tone, group.sentiment, min_group_size))
+    lines += _themes_lines(t, themes, quotes, min_group_size)
     return "\n".join(lines)
 
 
@@ -397,7 +441,10 @@ def commitment_sections(
             round=digest.info.round_id,
             instrument=digest.info.instrument_title.get(locale),
         ),
-        t(f"insights.summary.status.{digest.info.status}", date=digest.info.date),
+        t(
+            f"insights.summary.status.{digest.info.status}",
+            date=round_date(digest.info, locale),
+        ),
         t("insights.summary.suppression", n=digest.min_group_size),
     ]
     if commitment is None:
@@ -413,18 +460,16 @@ def commitment_sections(
             )
         )
     sections += [
-        group_section(t, commitment.groups[role], locale, digest.min_group_size)
-        for role in _ROLES
-        if role in commitment.groups
+        group_section(
+            t,
+            group,
+            locale,
+            digest.min_group_size,
+            digest.themes.get((commitment_id, group.role)),
+            digest.quotes.get((commitment_id, group.role), ()),
+        )
+        for group in commitment.roles()
     ]
-    themes = _themes_lines(
-        t,
-        digest.themes.get(commitment_id),
-        digest.quotes.get(commitment_id, ()),
-        digest.min_group_size,
-    )
-    if themes:
-        sections.append("\n".join(themes))
     return sections
 
 
@@ -523,35 +568,41 @@ def trend_sections(
         return [first + "\n" + t("insights.trend.empty")]
     rows = []
     for point in points:
-        commitment = point.result
-        figures = [
-            t(
-                "insights.trend.figure",
-                label=MEASURE_LABELS[measure].get(locale),
-                value=index(t, commitment.measures[measure].mean, point.min_group_size),
-            )
-            for measure in NUMERIC_MEASURES
-            if measure in commitment.measures
-        ]
-        figures.append(
-            t(
-                "insights.trend.figure",
-                label=t("insights.trend.sentiment"),
-                value=index(t, commitment.sentiment, point.min_group_size),
-            )
-        )
-        rows.append(
+        lines = [
             t(
                 "insights.trend.row",
                 round=point.info.round_id,
-                date=point.info.date,
+                date=round_date(point.info, locale),
                 instrument=point.info.instrument_title.get(locale),
-                completed=commitment.participation.completed,
-                targeted=commitment.participation.targeted,
             )
-            + "\n"
-            + " · ".join(figures)
-        )
+        ]
+        for group in point.result.roles():
+            figures = [
+                t(
+                    "insights.trend.figure",
+                    label=MEASURE_LABELS[measure].get(locale),
+                    value=index(t, group.measures[measure].mean, point.min_group_size),
+                )
+                for measure in NUMERIC_MEASURES
+                if measure in group.measures
+            ]
+            figures.append(
+                t(
+                    "insights.trend.figure",
+                    label=t("insights.trend.sentiment"),
+                    value=index(t, group.sentiment, point.min_group_size),
+                )
+            )
+            lines.append(
+                t(
+                    "insights.trend.role",
+                    role=_role(t, group.role),
+                    completed=group.participation.completed,
+                    targeted=group.participation.targeted,
+                    figures=" · ".join(figures),
+                )
+            )
+        rows.append("\n".join(lines))
     return [first, *rows]
 
 
@@ -578,35 +629,42 @@ def results_message(
             count=commitment.participation.started,
         ),
     ]
-    shown = [
-        m
-        for m in NUMERIC_MEASURES
-        if m in commitment.measures and commitment.measures[m].mean.shown
-    ]
-    if not shown and not commitment.tone.shown:
-        lines.append(t("insights.results.suppressed", n=min_group_size))
-    else:
-        lines += [
-            t(
-                "insights.results.measure",
-                label=MEASURE_LABELS[m].get(locale),
-                value=index(t, commitment.measures[m].mean, min_group_size),
-            )
-            for m in shown
-        ]
-        if commitment.tone.shown:
-            lines.append(
-                t(
-                    "insights.results.tone",
-                    pos=percent(t, commitment.tone.shares["pos"]),
-                    neu=percent(t, commitment.tone.shares["neu"]),
-                    neg=percent(t, commitment.tone.shares["neg"]),
-                )
-            )
-        if len(shown) < len([m for m in NUMERIC_MEASURES if m in commitment.measures]):
-            lines.append(t("insights.results.partly_suppressed", n=min_group_size))
+    for group in commitment.roles():
+        lines += _results_lines(t, group, locale, min_group_size)
     lines.append(t("insights.results.outro"))
     return "\n".join(lines)
+
+
+def _results_lines(
+    t: Translate, group: GroupResult, locale: Locale, min_group_size: int
+) -> list[str]:
+    """One role's part of a respondent's results: its shown figures and tone."""
+    lines = [t("insights.results.role", role=_role(t, group.role))]
+    asked = [m for m in NUMERIC_MEASURES if m in group.measures]
+    shown = [m for m in asked if group.measures[m].mean.shown]
+    if not shown and not group.tone.shown:
+        lines.append(t("insights.results.suppressed", n=min_group_size))
+        return lines
+    lines += [
+        t(
+            "insights.results.measure",
+            label=MEASURE_LABELS[m].get(locale),
+            value=index(t, group.measures[m].mean, min_group_size),
+        )
+        for m in shown
+    ]
+    if group.tone.shown:
+        lines.append(
+            t(
+                "insights.results.tone",
+                pos=percent(t, group.tone.shares["pos"]),
+                neu=percent(t, group.tone.shares["neu"]),
+                neg=percent(t, group.tone.shares["neg"]),
+            )
+        )
+    if len(shown) < len(asked):
+        lines.append(t("insights.results.partly_suppressed", n=min_group_size))
+    return lines
 
 
 # --- splitting -------------------------------------------------------------------------------

@@ -61,7 +61,7 @@ async def test_a_closing_round_posts_the_summary_and_the_results(pulso_any_db: R
     # While the round is open, the Secretariat sees who took part, not what they said
     # (privacy rule: published results are a snapshot taken at close).
     so_far = (await ResultsView(pulso.services).summary("en", round_id)).plain_text()
-    assert "Still open: participation as of 2026-03-02 10:00." in so_far
+    assert "Still open: participation as of March 2, 2026, 10:00." in so_far
     assert "4 of 5 people completed the survey (80%)" in so_far
     assert "published once, when the round closes" in so_far
     assert "/100" not in so_far

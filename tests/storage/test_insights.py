@@ -212,11 +212,12 @@ async def test_counts_summarise_to_the_figures_worked_out_by_hand(
     c1 = result.commitment(C1)
     assert c1 is not None
     # change: 4 × 25 + 50 + 0 + 75 = 225 / 7 = 32.1; median: cumulative 1, 5 ≥ 3.5 → 25
-    assert c1.measures[Measure.OUTCOME].mean.value == pytest.approx(225 / 7)
-    assert c1.measures[Measure.OUTCOME].median.value == 25
-    assert c1.measures[Measure.PERCEIVED_PROGRESS].mean.suppressed  # 2 implementers
+    ben, imp = Role.BENEFICIARY, Role.IMPLEMENTER
+    assert c1.measure(Measure.OUTCOME, ben).mean.value == pytest.approx(225 / 7)
+    assert c1.measure(Measure.OUTCOME, ben).median.value == 25
+    assert c1.measure(Measure.PERCEIVED_PROGRESS, imp).mean.suppressed  # 2 implementers
     # texts: 5 from 5 people → neg 2, neu 2, pos 1 → tone 50 + 50·(1 − 2)/5 = 40
-    assert c1.tone.index.value == pytest.approx(40.0)
+    assert c1.groups[ben].tone.index.value == pytest.approx(40.0)
 
 
 async def test_only_the_asked_commitments_are_counted(round_db: tuple[Database, int]) -> None:

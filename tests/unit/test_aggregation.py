@@ -26,6 +26,7 @@ from surveys.aggregation import (
     CellTally,
     FeedbackTally,
     Figure,
+    MeasureResult,
     Participation,
     QuestionTally,
     RoundCounts,
@@ -137,15 +138,49 @@ def test_the_golden_implementers_are_all_suppressed() -> None:
     assert all(not q.answered.shown for q in group.questions if q.answered != EMPTY)
 
 
-def test_the_commitment_pools_only_the_roles_large_enough() -> None:
+def test_a_commitment_keeps_its_roles_apart() -> None:
     c1 = golden().commitment("C1")
     assert c1 is not None
-    assert c1.participation == Participation(14, 11, 10)
-    # The implementers' 3 answers stay out: 250/7, not (250 + 225)/10.
-    assert c1.measures[Measure.OUTCOME].mean == Figure(pytest.approx(250 / 7), 7)
-    assert c1.measures[Measure.PERCEIVED_PROGRESS].mean == SUPPRESSED
-    assert c1.tone.index == Figure(37.5, 8)
-    assert c1.sentiment.value == pytest.approx((800 / 21 + 37.5) / 2)
+    assert c1.participation == Participation(14, 11, 10)  # who took part, in total
+    # No pooled figure exists: each role's figures are its own, beneficiaries first.
+    assert not hasattr(c1, "measures")
+    assert not hasattr(c1, "tone")
+    assert [g.role for g in c1.roles()] == [BEN, IMP]
+    assert c1.measure(Measure.OUTCOME, BEN).mean == Figure(pytest.approx(250 / 7), 7)
+    assert c1.measure(Measure.OUTCOME, IMP).mean == SUPPRESSED
+    assert c1.measure(Measure.PERCEIVED_PROGRESS, BEN) == MeasureResult()
+
+
+def test_the_planted_case_is_never_averaged() -> None:
+    """Six beneficiaries answer "worsened" (0), five implementers "complete" (100)."""
+    counts = RoundCounts(
+        participation={("C1", BEN): Participation(6, 6, 6), ("C1", IMP): Participation(5, 5, 5)},
+        questions={
+            ("C1", BEN, "change"): tally({"worsened": 6}),
+            ("C1", IMP, "completion"): tally({"complete": 5}),
+            ("C1", IMP, "change"): tally({"outstanding": 5}),
+        },
+    )
+    targets = [("C1", "beneficiary"), ("C1", "implementer")]
+    c1 = summarise(PROGRESS, counts, targets=targets, min_group_size=5).commitment("C1")
+    assert c1 is not None
+    assert c1.measure(Measure.OUTCOME, BEN).mean == Figure(0.0, 6)
+    assert c1.measure(Measure.OUTCOME, IMP).mean == Figure(100.0, 5)
+    assert c1.measure(Measure.PERCEIVED_PROGRESS, IMP).mean == Figure(100.0, 5)
+    # No texts, no sentiment index (it would be the scales again).
+    assert c1.groups[BEN].sentiment == EMPTY
+    assert c1.groups[IMP].sentiment == EMPTY
+
+
+def test_changes_are_per_role() -> None:
+    before = golden().commitment("C1")
+    now = golden(min_group_size=3).commitment("C1")
+    assert before is not None and now is not None
+    changes = compare(now, before)
+    assert changes[(IMP, Measure.OUTCOME)].previous == SUPPRESSED
+    assert changes[(IMP, Measure.OUTCOME)].current.value == 75.0
+    assert changes[(BEN, Measure.OUTCOME)].delta == 0.0
+    assert (BEN, "sentiment") in changes
 
 
 @pytest.mark.parametrize(
@@ -159,7 +194,7 @@ def test_suppression_at_the_threshold(people: int, shown: bool) -> None:
     codes = {"no_change": 1, "marginal": 2, "major": people - 3}
     counts = RoundCounts(questions={("C2", BEN, "change"): tally(codes)})
     result = summarise(PROGRESS, counts, targets=[("C2", "beneficiary")], min_group_size=5)
-    change = result.commitment("C2").measures[Measure.OUTCOME]  # type: ignore[union-attr]
+    change = result.commitment("C2").groups[BEN].measures[Measure.OUTCOME]  # type: ignore[union-attr]
     question = next(
         q
         for q in result.commitment("C2").groups[BEN].questions
@@ -183,7 +218,7 @@ def test_suppression_at_the_threshold(people: int, shown: bool) -> None:
 def test_tone_suppression_at_the_threshold(texts: int, shown: bool) -> None:
     counts = RoundCounts(questions={("C2", BEN, "what_changed"): tally(pos=texts - 1, neg=1)})
     result = summarise(PROGRESS, counts, targets=[("C2", "beneficiary")], min_group_size=5)
-    tone = result.commitment("C2").tone  # type: ignore[union-attr]
+    tone = result.commitment("C2").groups[BEN].tone  # type: ignore[union-attr]
     assert tone.shown is shown
     assert tone.suppressed is not shown
     if shown:
@@ -198,7 +233,7 @@ def test_feedback_authors_count_towards_the_group() -> None:
         feedback={("C2", BEN): FeedbackTally({"pos": 5}, authors=5)},
     )
     result = summarise(PROGRESS, counts, targets=[("C2", "beneficiary")], min_group_size=5)
-    tone = result.commitment("C2").tone  # type: ignore[union-attr]
+    tone = result.commitment("C2").groups[BEN].tone  # type: ignore[union-attr]
     assert tone.index == Figure(50 + 50 * 2 / 8, 8)
 
 
@@ -223,7 +258,7 @@ def test_a_measure_pools_only_questions_large_enough() -> None:
         }
     )
     result = summarise(instrument, counts, targets=[("C1", "beneficiary")], min_group_size=5)
-    assert result.commitment("C1").measures[Measure.TRUST].mean == Figure(100.0, 6)  # type: ignore[union-attr]
+    assert result.commitment("C1").groups[BEN].measures[Measure.TRUST].mean == Figure(100.0, 6)  # type: ignore[union-attr]
 
 
 def test_an_untouched_group_is_empty_not_suppressed() -> None:
@@ -235,10 +270,11 @@ def test_an_untouched_group_is_empty_not_suppressed() -> None:
     )
     c1 = result.commitment("C1")
     assert c1 is not None
-    assert c1.measures[Measure.OUTCOME].mean == EMPTY
-    assert c1.sentiment == EMPTY
-    assert not c1.tone.shown
-    assert not c1.tone.suppressed
+    group = c1.groups[BEN]
+    assert group.measures[Measure.OUTCOME].mean == EMPTY
+    assert group.sentiment == EMPTY
+    assert not group.tone.shown
+    assert not group.tone.suppressed
 
 
 @pytest.mark.parametrize(
@@ -272,9 +308,10 @@ def test_compare_with_the_previous_round() -> None:
         PROGRESS, before_counts, targets=[("C1", "beneficiary")], min_group_size=5
     ).commitment("C1")
     changes = compare(now, before)  # type: ignore[arg-type]
-    assert changes[Measure.OUTCOME].delta == pytest.approx(250 / 7 - 25)
-    assert changes[Measure.TRUST].delta is None  # not asked before
-    assert compare(now, None)[Measure.OUTCOME].delta is None  # type: ignore[arg-type]
+    assert changes[(BEN, Measure.OUTCOME)].delta == pytest.approx(250 / 7 - 25)
+    assert changes[(BEN, Measure.TRUST)].delta is None  # not asked before
+    assert changes[(IMP, Measure.OUTCOME)].delta is None  # no implementers before
+    assert compare(now, None)[(BEN, Measure.OUTCOME)].delta is None  # type: ignore[arg-type]
 
 
 def test_breakdown_suppresses_small_cells() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 import struct
 
 import pytest
@@ -98,7 +99,7 @@ def test_a_chart_is_a_phone_sized_png() -> None:
 
 def test_the_tone_chart_leaves_suppressed_groups_undrawn() -> None:
     commitments = result().commitments
-    tones = [(c.commitment_id, c.tone) for c in commitments]
+    tones = [(c.commitment_id, tuple((g.role, g.tone) for g in c.roles())) for c in commitments]
     figure = tone_figure(tones, TITLES, label=label_for("en"), min_group_size=5, round_id=3)
     widths = [round(bar.get_width(), 1) for bar in bars_of(figure)]
     assert widths == [16.7, 33.3, 50.0]  # only A's comments
@@ -110,8 +111,12 @@ def test_the_trend_chart_leaves_gaps_where_figures_are_suppressed() -> None:
     a_shown = result().commitment("A")
     a_hidden = result(min_group_size=7).commitment("A")
     points = [
-        TrendPoint(RoundInfo(1, PROGRESS.title, "closed", "2026-01-10"), a_hidden, 7),
-        TrendPoint(RoundInfo(2, PROGRESS.title, "closed", "2026-02-10"), a_shown, 5),
+        TrendPoint(
+            RoundInfo(1, PROGRESS.title, "closed", datetime(2026, 1, 10, tzinfo=UTC)), a_hidden, 7
+        ),
+        TrendPoint(
+            RoundInfo(2, PROGRESS.title, "closed", datetime(2026, 2, 10, tzinfo=UTC)), a_shown, 5
+        ),
     ]
     figure = trend_figure(
         points, commitment_id="A", title=TITLES["A"], official=100.0, label=label_for("en")
@@ -138,9 +143,13 @@ def test_plan_text_with_dollar_signs_is_drawn_literally() -> None:
     from handlers.charts import png
 
     rows = reality_gap(result(), ["A", "B"], {"A": 100.0}, threshold=30)
-    tones = [(c.commitment_id, c.tone) for c in result().commitments]
+    tones = [
+        (c.commitment_id, tuple((g.role, g.tone) for g in c.roles())) for c in result().commitments
+    ]
     a = result().commitment("A")
-    points = [TrendPoint(RoundInfo(1, PROGRESS.title, "closed", "2026-01-10"), a, 5)]
+    points = [
+        TrendPoint(RoundInfo(1, PROGRESS.title, "closed", datetime(2026, 1, 10, tzinfo=UTC)), a, 5)
+    ]
     figures = [
         gap_figure(rows, PESOS, label=label_for("es"), min_group_size=5, round_id=3),
         tone_figure(tones, PESOS, label=label_for("es"), min_group_size=5, round_id=3),

@@ -3,6 +3,9 @@ splitting."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from bot.i18n import translator
@@ -26,7 +29,8 @@ from surveys.themes import Term, Themes
 from tests.unit.test_aggregation import golden
 
 PROGRESS = builtin_instrument("progress")
-INFO = RoundInfo(12, PROGRESS.title, "closed", "2026-03-09")
+MX = ZoneInfo("America/Mexico_City")
+INFO = RoundInfo(12, PROGRESS.title, "closed", datetime(2026, 3, 9, 18, 0, tzinfo=MX))
 TITLES = {
     "C1": LocalizedText(es="Registro <estatal> & jornaleros", en="State <register> & workers"),
     "C2": LocalizedText(es="Agua", en="Water"),
@@ -45,8 +49,12 @@ def digest(**overrides) -> Digest:
         "result": result,
         "titles": TITLES,
         "gap": reality_gap(result, ["C1", "C2"], {"C1": 90.0}, threshold=30),
-        "themes": {"C1": Themes(words=(Term("agua", 4),), phrases=(Term("agua potable", 3),))},
-        "quotes": {"C1": ("Nunca <b>nos</b> tomaron en cuenta & ya",)},
+        "themes": {
+            ("C1", Role.BENEFICIARY): Themes(
+                words=(Term("agua", 4),), phrases=(Term("agua potable", 3),)
+            )
+        },
+        "quotes": {("C1", Role.BENEFICIARY): ("Nunca <b>nos</b> tomaron en cuenta & ya",)},
     }
     values.update(overrides)
     return Digest(**values)
@@ -59,6 +67,7 @@ def plain(sections: list[str]) -> str:
 def test_the_golden_summary_in_spanish() -> None:
     text = plain(summary_sections(t_for("es"), digest(), "es"))
     assert "Resultados de la ronda 12 · ¿Cómo va el compromiso?" in text
+    assert "Cerró el 9 de marzo de 2026." in text  # Babel, as people read a date
     assert "10 de 14 personas completaron la encuesta (71 %); 11 la empezaron." in text
     assert "C1 · Registro <estatal> & jornaleros ⚠️" in text
     assert "Beneficiarias: 7 de 10 (70 %) · Implementación: 3 de 4 (75 %)" in text
@@ -77,6 +86,7 @@ def test_the_golden_summary_in_spanish() -> None:
 def test_the_golden_summary_in_english() -> None:
     text = plain(summary_sections(t_for("en"), digest(), "en"))
     assert "Results of round 12 · How is the commitment going?" in text
+    assert "Closed on March 9, 2026." in text
     assert "C1 · State <register> & workers ⚠️" in text
     assert "Perceived progress: fewer than 5 answers" in text
     assert "Change for people: 36/100" in text
@@ -95,7 +105,7 @@ def test_whatever_people_or_the_plan_wrote_is_escaped() -> None:
 def test_suppressed_figures_never_show_a_number() -> None:
     d = digest()
     text = plain(commitment_sections(t_for("en"), d, "C1", "en"))
-    implementers = text.split("Implementers:")[1]
+    implementers = text.split("\nImplementers:")[1]
     assert "3 of 4 completed" in implementers  # taking part is shown
     assert "Perceived progress: fewer than 5 answers" in implementers
     assert "/100" not in implementers.split("Comments")[0]
@@ -126,6 +136,7 @@ def test_results_for_respondents() -> None:
         results_message(t_for("en"), INFO, result, TITLES["C1"], "en", 5)  # type: ignore[arg-type]
     )
     assert "11 people answered about this commitment" in text
+    assert text.index("Beneficiaries") < text.index("Implementers")
     assert "Change for people: 36/100" in text
     assert "Comments: positive 25% · neutral 25% · negative 50%" in text
     assert "Some figures are not shown because fewer than 5 people answered them." in text
@@ -148,10 +159,12 @@ def test_results_at_the_threshold(people: int, shown: bool) -> None:
 
 def test_trend() -> None:
     now = golden().commitment("C1")
-    earlier = RoundInfo(7, PROGRESS.title, "closed", "2026-01-10")
+    earlier = RoundInfo(7, PROGRESS.title, "closed", datetime(2026, 1, 10, 9, 0, tzinfo=MX))
     points = [TrendPoint(earlier, now, 5), TrendPoint(INFO, now, 5)]  # type: ignore[arg-type]
     text = plain(trend_sections(t_for("en"), "C1", TITLES["C1"], points, "en"))
     assert text.index("Round 7") < text.index("Round 12")
+    assert "Round 7 · January 10, 2026" in text
+    assert "Beneficiaries (7 of 10 completed): Change for people 36/100" in text
     assert "Change for people 36/100" in text
     assert "Perceived progress fewer than 5 answers" in text
     assert "No round" in plain(trend_sections(t_for("en"), "C9", None, [], "en"))

@@ -299,17 +299,21 @@ class InsightsRepository(Repository):
         consent_question: str | None,
         window: tuple[datetime, datetime] | None,
         limit: int,
+        role: str | None = None,
     ) -> TextSample:
         """The newest ``limit`` texts about a commitment in a round (answers to
-        ``question_ids``, and /feedback sent within ``window``), and who may be quoted."""
+        ``question_ids``, and /feedback sent within ``window``), and who may be quoted;
+        only ``role``'s when given (themes and quotes are per role)."""
         if not question_ids:
             return TextSample([], [])
-        where = (
+        where = [
             answers.c.round_id == round_id,
             answers.c.commitment_id == commitment_id,
             answers.c.question_id.in_(list(question_ids)),
             answers.c.text.is_not(None),
-        )
+        ]
+        if role is not None:
+            where.append(answers.c.role == role)
         consent = answers.alias("consent")
         agreed = (
             sa.and_(
@@ -352,9 +356,12 @@ class InsightsRepository(Repository):
             if row.consent_id is not None and row.participant_id is not None
         ]
         if window is not None and len(texts) < limit:
+            feedback_where = self._feedback_where(round_id, window, [commitment_id])
+            if role is not None:
+                feedback_where.append(feedback.c.role == role)
             feedback_texts = await self.conn.execute(
                 sa.select(feedback.c.participant_id, feedback.c.text)
-                .where(*self._feedback_where(round_id, window, [commitment_id]))
+                .where(*feedback_where)
                 .order_by(feedback.c.id.desc())
                 .limit(limit - len(texts))
             )
