@@ -1,4 +1,5 @@
-"""Results as people see them: Telegram messages, PNG charts and the HTML report.
+"""Results as people see them: Telegram messages, PNG charts and the HTML report (drawn
+with the results site's templates, :func:`handlers.site.report_page`).
 
 The runtime computes what a round publishes (:class:`bot.insights.service.InsightsService`:
 digests from the snapshot taken at close, trends, breakdowns); this module draws it
@@ -23,9 +24,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot.i18n import Locale, Translator
+from bot.i18n import Locale, Translator, local_date
 from bot.outbox.outgoing import Outgoing
 from handlers import charts
+from handlers.site import report_page
 from handlers.texts.results import (
     as_plain_text,
     commitment_sections,
@@ -119,8 +121,11 @@ class ResultsView:
                     "gap", png, t("insights.chart.gap.caption", round=digest.info.round_id)
                 )
             )
-        tones = [(c.commitment_id, c.tone) for c in digest.result.commitments]
-        if any(not tone.index.empty for _, tone in tones):
+        tones: list[charts.ToneRow] = [
+            (c.commitment_id, tuple((g.role, g.tone) for g in c.roles()))
+            for c in digest.result.commitments
+        ]
+        if any(not tone.index.empty for _, roles in tones for _, tone in roles):
             png = await asyncio.to_thread(
                 charts.tone_chart,
                 tones,
@@ -159,6 +164,7 @@ class ResultsView:
             title=title.get(locale),
             official=await self.insights.official_percent(commitment_id),
             label=t.plain,
+            dates=lambda point: local_date(point.info.when, locale),
         )
         caption = t("insights.chart.trend.caption", id=commitment_id)
         return Rendered(messages, [charts.Chart("trend", png, caption)])
@@ -195,13 +201,13 @@ class ResultsView:
                 name = f"trend-{commitment.commitment_id}.png"
                 files[name] = chart.png
                 images.append((name, chart.caption))
-        page = _report_html(
-            self._t(locale),
+        page = report_page(
+            self.t,
+            locale,
             title=as_plain_text(rendered.messages[0].split("\n", 1)[0]),
             sections=[*rendered.messages, *gap.messages],
             breakdowns=await self.breakdowns(round_id, locale),
-            images=images,
-            locale=locale,
+            images=[(name, as_plain_text(caption), caption) for name, caption in images],
         )
         _, figures = await self.insights.export_aggregates(round_id)
         return {
@@ -298,51 +304,3 @@ def _index_text(t: _Bound, figure: Figure, min_group_size: int) -> str:
     if figure.suppressed:
         return t.plain("insights.value.suppressed", n=min_group_size)
     return t.plain("insights.value.none")
-
-
-def _report_html(
-    t: _Bound,
-    *,
-    title: str,
-    sections: Sequence[str],
-    breakdowns: Sequence[str],
-    images: Sequence[tuple[str, str]],
-    locale: Locale,
-) -> str:
-    """A self-contained page: the summary as sent, the gap, the breakdowns, the charts.
-
-    The sections are the Telegram HTML (every value already escaped), which is valid HTML.
-    """
-    body = "\n".join(f"<section><p>{s.replace(chr(10), '<br>')}</p></section>" for s in sections)
-    figures = "\n".join(
-        f'<figure><img src="{html.escape(name)}" alt="{html.escape(as_plain_text(caption))}">'
-        f"<figcaption>{caption}</figcaption></figure>"
-        for name, caption in images
-    )
-    who = ""
-    if breakdowns:
-        who = f"<h2>{html.escape(t.plain('insights.report.who'))}</h2>\n" + "\n".join(breakdowns)
-    return f"""<!DOCTYPE html>
-<html lang="{locale}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(title)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 48rem; margin: 2rem auto; padding: 0 1rem;
-       line-height: 1.5; color: #222; }}
-section {{ border-bottom: 1px solid #ddd; }}
-table {{ border-collapse: collapse; margin-bottom: 1rem; }}
-td, th {{ border: 1px solid #ccc; padding: 0.2rem 0.6rem; text-align: left; }}
-img {{ max-width: 100%; }}
-</style>
-</head>
-<body>
-<h1>{html.escape(title)}</h1>
-{body}
-{who}
-<h2>{html.escape(t.plain("insights.report.charts"))}</h2>
-{figures}
-</body>
-</html>
-"""
