@@ -91,12 +91,22 @@ class Settings(BaseSettings):
     reply_grace_seconds: float = Field(default=20.0, ge=0.5, le=600)
     quiet_hours: str = "21:00-08:00"
     gap_threshold_points: float = Field(default=30.0, ge=0, le=100)
+    # The public results site (docs/site.md): rebuilt here at every round close when set.
+    site_dir: Path | None = None
     # `pulso run --webhook`: Telegram posts updates to WEBHOOK_URL, which a reverse
     # proxy forwards to WEBHOOK_LISTEN:WEBHOOK_PORT.
     webhook_url: str | None = None
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
+
+    @field_validator("site_dir", mode="before")
+    @classmethod
+    def _check_site_dir(cls, value: object) -> object:
+        # SITE_DIR= (empty, as in .env.example) means no site, never the current folder.
+        if value is None or (isinstance(value, str) and value.strip() == ""):
+            return None
+        return value
 
     @field_validator("webhook_url")
     @classmethod

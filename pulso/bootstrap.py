@@ -63,6 +63,12 @@ def build_services(settings: Settings, db: Database, clock: Clock, t: Translator
     )
     # What each outbox row says is drawn at the edge, from the services just built.
     delivery.draw_with(*outbox.drawings(services))
+    if settings.site_dir is not None:
+        # The public results site, rebuilt after every close (docs/site.md).
+        from handlers.site import build_site
+
+        site_dir = settings.site_dir
+        insights.publish_with(lambda: build_site(services, site_dir))
     return services
 
 

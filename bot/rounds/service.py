@@ -617,6 +617,7 @@ class RoundsService:
             counts["targeted"],
         )
         self.delivery.wake()
+        self.insights.published()  # the public site, rebuilt in the background
         return True
 
     def _quiet(self, round_: Round) -> QuietHours | None:

@@ -115,6 +115,9 @@ def write_site(files: dict[str, bytes], out: Path) -> None:
     """Write the site into ``out`` as a whole: built beside it, then swapped in, so a web
     server publishing ``out`` never serves half a site."""
     out = out.resolve()
+    if out.exists() and any(out.iterdir()) and not (out / "index.html").is_file():
+        # Replacing a folder that is not a site would delete whatever it holds.
+        raise FileExistsError(f"{out} is not empty and holds no site: not replacing it")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     for name, content in files.items():

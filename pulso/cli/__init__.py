@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from bot.settings import Settings, SettingsError, load_settings
-from pulso.cli import demo, insights, invites, plan, rounds
+from pulso.cli import demo, insights, invites, plan, rounds, site
 
 log = logging.getLogger("pulso")
 
@@ -135,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     insights.add_commands(commands)
     rounds.add_commands(commands)
     invites.add_commands(commands)
+    site.add_commands(commands)
     return parser
 
 

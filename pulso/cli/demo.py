@@ -34,6 +34,7 @@ from bot.settings import Settings, load_settings
 from botapi_emulator import BotApiEmulator, ChatLog, ChatMessage, SimUser, simulation
 from botapi_emulator.simulation import AnswerPolicy, SimulatedRespondent
 from handlers import callback_data
+from handlers.site import build_site
 from pulso.app import build_application, running
 from pulso.cli.common import say
 from surveys.loader import load_example_plan
@@ -212,6 +213,13 @@ async def run_demo(out: Path, people_per_group: int, seed: int, defaults: Settin
             await _admin_says(admin, f"/closeround {round_id}", str(round_id))
             say(f"round {round_id} closed; waiting for the Secretariat's summary")
             received = await _summary(secretariat.chat, mark)
+            site = out / "site"
+            files = await build_site(services, site)
+            say(
+                f"results site: {site.resolve() / 'index.html'} "
+                f"({sum(1 for n in files if n.endswith('.html'))} pages; "
+                f"preview with: pulso site serve --dir {site})"
+            )
         texts = [m.content for m in received if m.photo is None]
         charts = [m for m in received if m.photo is not None]
         print("\n\n".join(texts))
@@ -221,7 +229,7 @@ async def run_demo(out: Path, people_per_group: int, seed: int, defaults: Settin
             path = out / f"chart-{index}.png"
             path.write_bytes(chart.photo.data)
             say(f"chart: {path} — {chart.content}")
-    say(f"done in {time.monotonic() - began:.1f} s; database and charts in {out}/")
+    say(f"done in {time.monotonic() - began:.1f} s; database, charts and site in {out}/")
     return EXIT_OK
 
 
