@@ -42,8 +42,9 @@ class Planted:
     rounds: tuple[int, int]
 
 
-async def planted_world(folder: Path) -> Planted:
-    """The database of the planted case in ``folder``; both rounds closed."""
+async def planted_world(folder: Path, **overrides: object) -> Planted:
+    """The database of the planted case in ``folder``; both rounds closed (``overrides``:
+    more settings, such as ``site_dir``)."""
     db = Database.from_url(f"sqlite+aiosqlite:///{folder / 'planted.db'}")
     await upgrade(db)
     clock = ManualClock(START)
@@ -54,6 +55,7 @@ async def planted_world(folder: Path) -> Planted:
             "quiet_hours": "off",
             "min_group_size": MIN,
             "pseudonym_secret": "planted-secret-0123456789",
+            **overrides,
         },
     )
     await import_plan(db, load_plan(EXAMPLE_PLAN), source_file=None, actor=None, now=clock.now())

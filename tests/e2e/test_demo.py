@@ -24,3 +24,6 @@ async def test_the_demo_plants_and_finds_the_gap(tmp_path, capsys) -> None:
     assert charts == ["chart-1.png", "chart-2.png"]
     assert (out / "chart-1.png").read_bytes().startswith(b"\x89PNG")
     assert "done in" in printed.err
+    # The demo also builds the results site and says where it is.
+    assert f"results site: {(out / 'site' / 'index.html').resolve()}" in printed.err
+    assert (out / "site" / "es" / "index.html").is_file()

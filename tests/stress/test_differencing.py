@@ -53,6 +53,7 @@ from handlers.results import ResultsView
 from pulso.bootstrap import build_services
 from surveys.aggregation import Figure
 from surveys.errors import RoundStillOpen
+from surveys.instruments import Role
 from surveys.loader import load_plan
 from surveys.themes import _terms, fold
 from tests.e2e.harness import EXAMPLE_PLAN
@@ -229,7 +230,7 @@ async def closed_surfaces(services: Services, round_id: int) -> Surfaces:
 
 
 def shown_figures(digest) -> Iterable[tuple[str, str | None, Figure, set[int] | None]]:
-    """(commitment, role or None for pooled, figure, the people it may come from)."""
+    """(commitment, role, figure, the people it may come from): roles are never pooled."""
     for commitment in digest.result.commitments:
         for role, group in commitment.groups.items():
             for question in group.questions:
@@ -238,8 +239,6 @@ def shown_figures(digest) -> Iterable[tuple[str, str | None, Figure, set[int] | 
             for measure in group.measures.values():
                 yield commitment.commitment_id, role.value, measure.mean, None
                 yield commitment.commitment_id, role.value, measure.median, None
-        for measure in commitment.measures.values():
-            yield commitment.commitment_id, None, measure.mean, None
 
 
 def check_people_behind_figures(digest, population: Population) -> None:
@@ -266,9 +265,11 @@ def check_people_behind_figures(digest, population: Population) -> None:
 
 def check_themes_and_quotes(digest, population: Population) -> None:
     """R5: a theme is used by MIN different people; quotes only with consent, not forgotten."""
-    for commitment_id, themes in digest.themes.items():
+    for (commitment_id, role), themes in digest.themes.items():
         writers: dict[str, set[int]] = {}
         for person in population.people:
+            if person.role != role.value:
+                continue  # themes are per role: only that role's people count
             texts = [person.answers[commitment_id][1]] if commitment_id in person.answers else []
             texts += [
                 t for k, c, t in population.feedback if k == person.key and c == commitment_id
@@ -281,11 +282,11 @@ def check_themes_and_quotes(digest, population: Population) -> None:
                     writers.setdefault(key, set()).add(person.key)
         for term in (*themes.words, *themes.phrases):
             assert len(writers.get(fold(term.text), set())) >= MIN, (commitment_id, term)
-    for commitment_id, quotes in digest.quotes.items():
+    for (commitment_id, role), quotes in digest.quotes.items():
         allowed = {
             p.answers[commitment_id][1]
             for p in population.people
-            if commitment_id in p.answers and p.answers[commitment_id][2]
+            if commitment_id in p.answers and p.answers[commitment_id][2] and p.role == role.value
         }
         assert set(quotes) <= allowed, (commitment_id, quotes)
 
@@ -534,7 +535,7 @@ async def test_leak_5_one_persons_feedback_makes_no_theme(services: Services) ->
         )  # fmt: skip
     await services.rounds.close(round_id, actor=None)
     digest = await services.insights.digest(round_id)
-    words = [t.text for t in digest.themes["JAL0001"].words]
+    words = [t.text for t in digest.themes[("JAL0001", Role.BENEFICIARY)].words]
     assert "oficina" in words
     assert "anselmo" not in words
     assert "ruiz" not in words

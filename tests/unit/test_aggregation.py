@@ -175,7 +175,8 @@ def test_the_planted_case_is_never_averaged() -> None:
 def test_changes_are_per_role() -> None:
     before = golden().commitment("C1")
     now = golden(min_group_size=3).commitment("C1")
-    assert before is not None and now is not None
+    assert before is not None
+    assert now is not None
     changes = compare(now, before)
     assert changes[(IMP, Measure.OUTCOME)].previous == SUPPRESSED
     assert changes[(IMP, Measure.OUTCOME)].current.value == 75.0

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 import struct
+from datetime import UTC, datetime
 
 import pytest
 from matplotlib.patches import Rectangle

@@ -36,7 +36,15 @@ async def test_the_open_data_is_a_valid_data_package(built) -> None:
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
     package = Package(str(folder / "data" / "datapackage.json"))
     names = {resource.name for resource in package.resources}
-    assert names == {"commitments", "rounds", "participation", "figures", "gap", "themes", "quotes"}
+    assert names == {
+        "commitments",
+        "rounds",
+        "participation",
+        "figures",
+        "gap",
+        "themes",
+        "quotes",
+    }
     results = json.loads((folder / "data" / "results.json").read_text("utf-8"))
     assert {f["role"] for f in results["figures"]} == {"beneficiary", "implementer"}
     suppressed = [f for f in results["figures"] if f["status"] != "shown"]
@@ -48,7 +56,8 @@ async def test_pages_are_small_self_contained_and_linked(built) -> None:
     folder, files = built
     pages = {name: data for name, data in files.items() if name.endswith(".html")}
     assert {"index.html", "es/index.html", "en/index.html", "es/methods.html"} <= set(pages)
-    assert f"es/c/{PLANTED}.html" in pages and f"en/c/{PLANTED}.html" in pages
+    assert f"es/c/{PLANTED}.html" in pages
+    assert f"en/c/{PLANTED}.html" in pages
     for name, data in pages.items():
         assert len(data) < PAGE_LIMIT, name
         text = data.decode()
@@ -107,3 +116,14 @@ def test_a_folder_that_is_not_a_site_is_never_replaced(tmp_path: Path) -> None:
     write_site({"index.html": b"two"}, tmp_path / "site")
     assert (tmp_path / "site" / "index.html").read_bytes() == b"two"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "site"]
+
+
+@pytest.mark.timeout(240)
+async def test_site_dir_is_rebuilt_after_every_close(tmp_path: Path) -> None:
+    world = await planted_world(tmp_path, site_dir=str(tmp_path / "public"))
+    try:
+        await world.services.insights.wait_published()
+    finally:
+        await world.services.db.close()
+    home = (tmp_path / "public" / "en" / "index.html").read_text("utf-8")
+    assert f"round {world.rounds[1]}, closed on" in home  # the latest close is published
