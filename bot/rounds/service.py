@@ -75,8 +75,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 INVITATION = "invitation"
-#: Members a round's opening snapshots per statement batch (see ``RoundService.open``).
-TARGETS_PER_SLICE = 5_000
 REMINDER = "reminder"
 ROUND_CLOSED = "round_closed"
 #: Kinds a closing or a cancellation withdraws if they were not sent yet.
@@ -86,7 +84,13 @@ OPEN: tuple[RoundStatus, ...] = ("open",)
 
 
 def invitation_key(round_id: int, participant_id: int) -> str:
-    return f"r{round_id}:p{participant_id}:{INVITATION}"
+    prefix, suffix = _invitation_key_parts(round_id)
+    return f"{prefix}{participant_id}{suffix}"
+
+
+def _invitation_key_parts(round_id: int) -> tuple[str, str]:
+    """An invitation's dedupe key around the participant id (the opening builds it in SQL)."""
+    return f"r{round_id}:p", f":{INVITATION}"
 
 
 def reminder_key(round_id: int, participant_id: int, position: int) -> str:
@@ -194,7 +198,12 @@ class RoundsService:
                     found.commitment_ids, found.roles
                 )
                 return CreatedRound(found, reach)
-            created = await self._create(repos, request, actor=actor, schedule_id=None, now=now)
+            opens_now = request.opens_at <= now
+            # Opened at once: the reach is who the opening invites, counted by the opening
+            # itself (a second pass over 100,000 memberships otherwise).
+            created = await self._create(
+                repos, request, actor=actor, schedule_id=None, now=now, count_reach=not opens_now
+            )
             await repos.audit.record(
                 actor,
                 "round_create",
@@ -209,11 +218,15 @@ class RoundsService:
                 now,
             )
         if created.round.opens_at <= now:
-            await self.open(created.round.id, now)
+            invited = await self._open(created.round.id, now)
             async with self.db.read() as repos:
                 opened = await repos.rounds.get(created.round.id)
+                if invited is None:  # opened by someone else meanwhile (a scheduler tick)
+                    invited = await repos.participants.count_active_members(
+                        opened.commitment_ids if opened else (), opened.roles if opened else ()
+                    )
             assert opened is not None
-            created = CreatedRound(opened, created.reach)
+            created = CreatedRound(opened, invited)
         self._changed()
         return created
 
@@ -234,6 +247,7 @@ class RoundsService:
         actor: int | None,
         schedule_id: int | None,
         now: datetime,
+        count_reach: bool = True,
     ) -> CreatedRound:
         instrument = await repos.plans.latest_instrument(request.instrument_id)
         if instrument is None:
@@ -265,7 +279,11 @@ class RoundsService:
             schedule_id=schedule_id,
             now=now,
         )
-        reach = await repos.participants.count_active_members(commitment_ids, request.roles)
+        reach = (
+            await repos.participants.count_active_members(commitment_ids, request.roles)
+            if count_reach
+            else 0
+        )
         return CreatedRound(round_, reach)
 
     async def close(self, round_id: int, *, actor: int | None) -> Round:
@@ -489,49 +507,30 @@ class RoundsService:
     async def open(self, round_id: int, now: datetime | None = None) -> bool:
         """``scheduled → open``: snapshot the targets and enqueue their invitations.
         False when the round was not scheduled (already opened, or cancelled)."""
-        now = now or self.clock.now()
+        return await self._open(round_id, now or self.clock.now()) is not None
+
+    async def _open(self, round_id: int, now: datetime) -> int | None:
+        """:meth:`open`; how many people were invited, or None when it was not scheduled."""
         async with self.db.write() as repos:
             if not await repos.rounds.transition(
                 round_id, from_statuses=SCHEDULED, to="open", now=now
             ):
-                return False
+                return None
             round_ = await repos.rounds.get(round_id)
             assert round_ is not None
-            members = await repos.participants.active_members(round_.commitment_ids, round_.roles)
-            start_at = not_before(now, self._quiet(round_), self.tz)
-            targeted = 0
-            invited = 0
-            # In slices, so a round to 100,000 people never holds 100,000 rows to insert
-            # at once. A person whose memberships straddle two slices is invited once:
-            # the outbox ignores a dedupe key it already has.
-            for start in range(0, len(members), TARGETS_PER_SLICE):
-                chunk = members[start : start + TARGETS_PER_SLICE]
-                targets = [
-                    Target(m.participant_id, m.commitment_id, m.role)
-                    for m in chunk
-                    if (m.commitment_id, m.role) in round_.targets
-                ]
-                await repos.responses.create_pending(round_id, targets, now)
-                targeted += len(targets)
-                ids = {t.participant_id for t in targets}
-                chats = {m.participant_id: m.chat_id for m in chunk if m.participant_id in ids}
-                invited += await repos.outbox.enqueue(
-                    [
-                        NewDelivery(
-                            dedupe_key=invitation_key(round_id, pid),
-                            kind=INVITATION,
-                            chat_id=chat,
-                            not_before=start_at,
-                            round_id=round_id,
-                            participant_id=pid,
-                        )
-                        for pid, chat in sorted(chats.items())
-                    ],
-                    now,
-                )
+            # In the database, one INSERT … SELECT each: a round to 100,000 people passes
+            # no row through Python (issue 12: 7 s and 142 MB before, rows in slices).
+            targeted = await repos.responses.snapshot_targets(round_id, now)
+            invited = await repos.outbox.enqueue_for_round(
+                round_id,
+                kind=INVITATION,
+                dedupe_key=_invitation_key_parts(round_id),
+                not_before=not_before(now, self._quiet(round_), self.tz),
+                now=now,
+            )
         log.info("round %d opened: %d targets, %d invitations queued", round_id, targeted, invited)
         self.delivery.wake()
-        return True
+        return invited
 
     async def _remind(self, now: datetime) -> int:
         async with self.db.read() as repos:

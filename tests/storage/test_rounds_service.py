@@ -194,12 +194,12 @@ async def test_a_consent_committed_while_a_round_opens_is_not_missed(
     (issue 10). SQLite's writers take turns, so there the interleaving cannot happen."""
     if services.db.dialect != "postgresql":
         pytest.skip("SQLite writers are serialised: no interleaving to test")
-    from bot.storage.repositories.participants import ParticipantRepository
+    from bot.storage.repositories.responses import ResponseRepository
 
     await add_participant(services.db, clock.now(), 100)
     created = await services.rounds.create(request(clock), actor=7)
     clock.advance(H)
-    original = ParticipantRepository.active_members
+    original = ResponseRepository.snapshot_targets
     late: list[int] = []
     late_joined: list[asyncio.Task[int]] = []
 
@@ -216,7 +216,7 @@ async def test_a_consent_committed_while_a_round_opens_is_not_missed(
             await asyncio.wait({task}, timeout=0.5)
         return members
 
-    monkeypatch.setattr(ParticipantRepository, "active_members", members_then_a_consent)
+    monkeypatch.setattr(ResponseRepository, "snapshot_targets", members_then_a_consent)
     assert await services.rounds.open(created.round.id)
     assert await asyncio.wait_for(late_joined[0], 5) == 1
     keys = await outbox_keys(services, created.round.id)

@@ -20,11 +20,20 @@ class Repository:
     def dialect(self) -> str:
         return self.conn.dialect.name
 
-    def insert_ignore(self, table: sa.Table, index_elements: Sequence[str]) -> Any:
-        """``INSERT … ON CONFLICT (index_elements) DO NOTHING`` for either database."""
-        if self.dialect == "postgresql":
-            return postgresql.insert(table).on_conflict_do_nothing(index_elements=index_elements)
-        return sqlite.insert(table).on_conflict_do_nothing(index_elements=index_elements)
+    def insert_ignore(
+        self,
+        table: sa.Table,
+        index_elements: Sequence[str],
+        *,
+        select: tuple[Sequence[str], sa.Select[Any]] | None = None,
+    ) -> Any:
+        """``INSERT … ON CONFLICT (index_elements) DO NOTHING`` for either database;
+        ``select``: ``(columns, query)`` for ``INSERT … SELECT`` instead of values."""
+        insert = postgresql.insert(table) if self.dialect == "postgresql" else sqlite.insert(table)
+        if select is not None:
+            columns, query = select
+            insert = insert.from_select(list(columns), query)
+        return insert.on_conflict_do_nothing(index_elements=index_elements)
 
     def upsert(
         self, table: sa.Table, index_elements: Sequence[str], update: Mapping[str, Any]

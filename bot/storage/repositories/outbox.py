@@ -16,7 +16,7 @@ from typing import Any, Literal, cast
 import sqlalchemy as sa
 
 from bot.storage.repositories.base import Repository
-from bot.storage.schema import outbox
+from bot.storage.schema import outbox, participants, responses
 
 OutboxStatus = Literal["pending", "sending", "sent", "failed", "unreachable", "cancelled"]
 #: Payload keys of a multi-part message's progress (see ``OutboxRepository.record_parts``).
@@ -106,6 +106,57 @@ class OutboxRepository(Repository):
             )
             inserted += max(result.rowcount, 0)
         return inserted
+
+    async def enqueue_for_round(
+        self,
+        round_id: int,
+        *,
+        kind: str,
+        dedupe_key: tuple[str, str],
+        not_before: datetime,
+        now: datetime,
+    ) -> int:
+        """One row of ``kind`` per person with a response in the round (what a round's
+        opening owes), in one ``INSERT … SELECT``: the key is ``prefix + participant id +
+        suffix``; keys already there are skipped. Returns how many were new."""
+        prefix, suffix = dedupe_key
+        targeted = (
+            sa.select(responses.c.participant_id)
+            .where(responses.c.round_id == round_id)
+            .scalar_subquery()
+        )
+        people = (
+            sa.select(
+                sa.literal(prefix, sa.String())
+                + sa.cast(participants.c.id, sa.String())
+                + sa.literal(suffix, sa.String()),
+                sa.literal(kind, sa.String()),
+                sa.literal(round_id, sa.Integer()),
+                participants.c.id,
+                participants.c.chat_id,
+                sa.literal("pending", sa.String()),
+                sa.literal(0, sa.Integer()),
+                sa.literal(not_before, outbox.c.next_attempt_at.type),
+                sa.literal(now, outbox.c.created_at.type),
+            )
+            .where(participants.c.id.in_(targeted))
+            .order_by(participants.c.id)
+        )
+        columns = (
+            "dedupe_key",
+            "kind",
+            "round_id",
+            "participant_id",
+            "chat_id",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "created_at",
+        )
+        result = await self.conn.execute(
+            self.insert_ignore(outbox, ["dedupe_key"], select=(columns, people))
+        )
+        return max(result.rowcount, 0)
 
     async def due(self, now: datetime, limit: int) -> list[OutboxItem]:
         rows = await self.conn.execute(

@@ -18,7 +18,16 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from bot.storage.repositories.base import Repository, excluded
-from bot.storage.schema import answer_choices, answers, feedback, participants, responses, rounds
+from bot.storage.schema import (
+    answer_choices,
+    answers,
+    feedback,
+    memberships,
+    participants,
+    responses,
+    round_targets,
+    rounds,
+)
 from surveys.answers import Answer
 
 ResponseStatus = Literal["pending", "started", "completed"]
@@ -104,6 +113,50 @@ def _response(row: sa.Row[Any]) -> Response:
 class ResponseRepository(Repository):
     def _select(self) -> sa.Select[Any]:
         return sa.select(*_RESPONSE_COLUMNS).join(rounds, rounds.c.id == responses.c.round_id)
+
+    async def snapshot_targets(self, round_id: int, now: datetime) -> int:
+        """Snapshot a round's targets (idempotent): one pending response per active member
+        of a targeted (commitment, role), in one ``INSERT … SELECT`` the database runs by
+        itself — a round to 100,000 people passes no row through Python. Returns how many
+        were new."""
+        member = (
+            sa.select(
+                sa.literal(round_id, sa.Integer()),
+                participants.c.id,
+                memberships.c.commitment_id,
+                memberships.c.role,
+                sa.literal("pending", sa.String()),
+                sa.literal(now, responses.c.created_at.type),
+                sa.literal(now, responses.c.updated_at.type),
+            )
+            .select_from(participants)
+            .join(memberships, memberships.c.participant_id == participants.c.id)
+            .join(
+                round_targets,
+                sa.and_(
+                    round_targets.c.round_id == round_id,
+                    round_targets.c.commitment_id == memberships.c.commitment_id,
+                    round_targets.c.role == memberships.c.role,
+                ),
+            )
+            # A WHERE is also what lets SQLite parse ``INSERT … SELECT … ON CONFLICT``.
+            .where(participants.c.status == "active")
+            .order_by(participants.c.id, memberships.c.commitment_id)
+        )
+        columns = [
+            "round_id",
+            "participant_id",
+            "commitment_id",
+            "role",
+            "status",
+            "created_at",
+            "updated_at",
+        ]
+        statement = self.insert_ignore(
+            responses, ["round_id", "participant_id", "commitment_id"], select=(columns, member)
+        )
+        result = await self.conn.execute(statement)
+        return max(result.rowcount, 0)
 
     async def create_pending(self, round_id: int, targets: Sequence[Target], now: datetime) -> int:
         """Snapshot targets into the round (idempotent); returns how many were new."""
