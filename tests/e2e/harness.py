@@ -8,7 +8,6 @@ and start a new one on the same database, as after a crash or an upgrade.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
@@ -30,7 +29,7 @@ from botapi_emulator import (
 )
 from handlers.callback_data import CallbackData, decode, matches
 from handlers.context import PulsoApplication
-from pulso.app import build_application, running
+from pulso.app import Intake, build_application, serving
 from surveys.loader import load_plan
 from tests.factories import add_participant
 
@@ -64,6 +63,7 @@ class RunningBot:
         self._stack: AsyncExitStack | None = None
         self.application: PulsoApplication | None = None
         self._services: Services | None = None
+        self.intake: Intake | None = None
         self.admin = emulator.user(ADMIN_ID, "Admin", language_code="es")
         self.secretariat_chat: SimGroup = emulator.group(
             SECRETARIAT_CHAT, "Secretariado Técnico Local", type="supergroup"
@@ -77,15 +77,17 @@ class RunningBot:
     async def start(self) -> None:
         self._stack = AsyncExitStack()
         self.application = build_application(self.settings, clock=self.clock)
-        self._services = await self._stack.enter_async_context(
-            running(self.application, timeout=1)
+        self.intake = await self._stack.enter_async_context(
+            serving(self.application, timeout=1)
         )
+        self._services = self.intake.services
 
     async def stop(self) -> None:
         if self._stack is not None:
             stack, self._stack = self._stack, None
             await stack.aclose()
         self._services = None
+        self.intake = None
         self.application = None
 
     async def restart(self) -> None:
@@ -115,9 +117,10 @@ class RunningBot:
         return ids
 
     async def settle(self) -> None:
-        """Wait until the bot has taken every update the emulator holds."""
+        """Wait until the bot has taken every update the emulator holds, and handled it."""
         await self.emulator.wait_for_updates_confirmed(timeout=10)
-        await asyncio.sleep(0)
+        if self.intake is not None:
+            await self.intake.dispatcher.idle()
 
 
 Wanted = CallbackData | type[CallbackData]

@@ -91,11 +91,10 @@ class Observer:
     async def settle(self, timeout: float = 30.0) -> None:
         """Return once the bot fetched every queued update and finished handling it."""
         await self.pulso.emulator.wait_for_updates_confirmed(timeout=timeout)
-        application = self.pulso.application
-        assert application is not None
-        # The updater queues a batch before it confirms it; PTB calls task_done() after
-        # each update's handlers (and the error handler) have run.
-        await application.update_queue.join()
+        intake = self.pulso.intake
+        assert intake is not None
+        # Confirmed means stored in the inbox; handled is the dispatcher's to say.
+        await intake.dispatcher.idle(timeout)
 
     async def drain(self, timeout: float = 30.0) -> None:
         """Settle, then wait until the outbox holds nothing due: every message the updates
