@@ -596,6 +596,173 @@ async def run_memory(args: argparse.Namespace, cores: Cores, folder: Path) -> Me
     return MemoryResult(args.db, count, idle, peak, opened, sent, args.memory_window, errors)
 
 
+# --- the big round -----------------------------------------------------------------------------
+
+
+@dataclass
+class BigRoundResult:
+    database: str
+    participants: int
+    answering: int
+    rate: float
+    #: When each invitation arrived (emulator clock, seconds after /newround).
+    invited_at: list[float] = field(default_factory=list)
+    #: (when the answer's next question arrived, latency), seconds after /newround.
+    answers: list[tuple[float, float]] = field(default_factory=list)
+    unfinished: int = 0
+    bot_cpu: float = 0.0
+    seconds: float = 0.0
+    errors: str = ""
+
+    @property
+    def fanout_ratio(self) -> float:
+        """Invitations per second between the first and the last ÷ the rate set."""
+        times = sorted(self.invited_at)
+        if len(times) < 2 or times[-1] <= times[0]:
+            return 0.0
+        return (len(times) - 1) / (times[-1] - times[0]) / self.rate
+
+
+class StampedLatencies(list[float]):
+    """Latencies that also remember when each was taken (for figures over time)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.at: list[float] = []
+
+    def append(self, value: float) -> None:
+        super().append(value)
+        self.at.append(time.perf_counter())
+
+
+async def run_big_round(args: argparse.Namespace, cores: Cores, folder: Path) -> BigRoundResult:
+    """A round opened to ``--big-participants`` people at ``--big-rate`` invitations/s;
+    ``--big-answering`` of them answer at a person's pace as their invitation arrives."""
+    count, rate = args.big_participants, args.big_rate
+    result = BigRoundResult(args.db, count, 0, rate)
+    url, drop = await fresh_database(args.db, folder)
+    emulator = BotApiEmulator(token=TOKEN, bot_username="load_bot", request_log_size=0)
+    await emulator.start()
+    try:
+        await _prepare_members(url, count)
+        users = [
+            emulator.user(u, f"M{u}", started=True)
+            for u in range(FIRST_MEMBER, FIRST_MEMBER + count)
+        ]
+        admin = emulator.user(ADMIN_ID, "Admin")
+        rng = random.Random(12)
+        answering = set(rng.sample(range(count), round(count * args.big_answering)))
+        result.answering = len(answering)
+        env = bot_environment(
+            TELEGRAM_BOT_TOKEN=TOKEN,
+            TELEGRAM_API_BASE_URL=emulator.base_url,
+            DATABASE_URL=url,
+            ADMIN_IDS=str(ADMIN_ID),
+            PSEUDONYM_SECRET="load-benchmark-secret-0123456789",
+            SEND_RATE_PER_SECOND=str(rate),
+        )
+        bot = BotProcess(
+            ["bot", "--log-level", "WARNING", "run"],
+            env=env,
+            cwd=folder,
+            log=folder / "biground.log",
+            cpus=cores.bot,
+        )
+        await bot.start()
+        try:
+            await _wait_ready(emulator, bot)
+            await asyncio.sleep(2.0)
+            expected = count / rate
+            # Past this moment, whoever is still answering is counted as unfinished.
+            deadline = expected * 1.5 + 90.0
+            mark = admin.chat.cursor
+            cpu0 = bot.cpu_seconds()
+            began = time.perf_counter()
+            await admin.send("/newround progress all all now 7d quiet=off")
+            await admin.wait_for_message(120, since=mark)
+
+            async def person(index: int, user: SimUser) -> None:
+                arrived = await _next_new_message(user, 0, 0)
+                result.invited_at.append(arrived - began)
+                if index not in answering:
+                    return
+                respondent = TimedRespondent(
+                    user, AnswerPolicy.random(rng.randrange(1 << 30), TEXTS), read=read_payload
+                )
+                pace = Pace(args.think, random.Random(user.id))
+                await pace.wait()  # reading the invitation
+                pressed = time.perf_counter()
+                await respondent.begin()
+                latencies.append(time.perf_counter() - pressed)
+                await respondent.answer_all(latencies, pace)
+
+            latencies = StampedLatencies()
+            tasks = [asyncio.create_task(person(i, u)) for i, u in enumerate(users)]
+            done, late = await asyncio.wait(tasks, timeout=deadline)
+            for task in late:
+                task.cancel()
+            result.unfinished = len(late)
+            failures = [t.exception() for t in done if t.exception() is not None]
+            if failures:
+                result.errors += f"{len(failures)} people failed, e.g. {failures[0]!r}; "
+            result.seconds = time.perf_counter() - began
+            result.bot_cpu = bot.cpu_seconds() - cpu0
+            result.answers = [
+                (at - began, v) for at, v in zip(latencies.at, latencies, strict=True)
+            ]
+        finally:
+            code = await bot.stop()
+            if code != 0:
+                result.errors += f"bot exited {code}; "
+    finally:
+        await emulator.stop()
+        await drop()
+    return result
+
+
+def _print_big_round(result: BigRoundResult, step: float = 10.0) -> None:
+    print(
+        f"big round on {result.database}: {result.participants:,} participants, "
+        f"SEND_RATE_PER_SECOND={result.rate:g}, {result.answering:,} answering at a "
+        f"person's pace; {len(result.answers):,} answers in {result.seconds:.0f} s, bot CPU "
+        f"{result.bot_cpu / max(result.seconds, 1e-9):.0%}, "
+        f"{1000 * result.bot_cpu / max(len(result.answers), 1):.1f} ms per answer "
+        "(sending included)"
+    )
+    print(
+        f"{'from s':>7}{'to s':>6}{'invited/s':>11}{'÷ rate':>8}{'answers':>9}"
+        f"{'p50 ms':>9}{'p99 ms':>9}"
+    )
+    end = max([*result.invited_at, *(at for at, _ in result.answers), 0.0])
+    start = 0.0
+    while start < end:
+        stop = start + step
+        invited = sum(1 for t in result.invited_at if start <= t < stop)
+        window = sorted(v for at, v in result.answers if start <= at < stop)
+        p50 = f"{1000 * window[len(window) // 2]:.0f}" if window else "—"
+        p99 = (
+            f"{1000 * window[min(len(window) - 1, int(len(window) * 0.99))]:.0f}"
+            if window
+            else "—"
+        )
+        print(
+            f"{start:>7.0f}{stop:>6.0f}{invited / step:>11.1f}{invited / step / result.rate:>8.2f}"
+            f"{len(window):>9}{p50:>9}{p99:>9}"
+        )
+        start = stop
+    ordered = sorted(v for _, v in result.answers)
+    if ordered:
+        median = 1000 * ordered[len(ordered) // 2]
+        worst = 1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+        print(
+            f"fan-out {result.fanout_ratio:.3f} × the rate (goal ≥ 0.97); answers p50 / p99 "
+            f"{median:.0f} / {worst:.0f} ms overall (goal p99 ≤ 250 ms throughout); "
+            f"{result.unfinished} people still answering at the deadline"
+        )
+    if result.errors:
+        print(f"problems: {result.errors}")
+
+
 # --- the command -------------------------------------------------------------------------------
 
 
@@ -644,7 +811,7 @@ def main(argv: list[str]) -> int:
         prog="python -m benchmarks load", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--only", choices=["answers", "memory"])
+    parser.add_argument("--only", choices=["answers", "memory", "biground"])
     parser.add_argument("--people", type=int, default=2000, help="answering all at once")
     parser.add_argument(
         "--paced-people", type=int, default=500, help="answering 100 at a time, at people's pace"
@@ -660,6 +827,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--participants", type=int, default=100_000, help="memory: people")
     parser.add_argument(
         "--memory-window", type=float, default=20.0, help="memory: seconds of sending watched"
+    )
+    parser.add_argument(
+        "--big-participants", type=int, default=10_000, help="big round: people (default 10000)"
+    )
+    parser.add_argument(
+        "--big-rate", type=float, default=100.0, help="big round: SEND_RATE_PER_SECOND (100)"
+    )
+    parser.add_argument(
+        "--big-answering", type=float, default=0.6, help="big round: share answering (0.6)"
     )
     parser.add_argument("--profile", help="folder for py-spy profiles of each phase")
     parser.add_argument(
@@ -685,6 +861,10 @@ def main(argv: list[str]) -> int:
             memory = asyncio.run(run_memory(args, cores, folder))
             _print_memory(memory)
             status |= bool(memory.errors)
+        if args.only in (None, "biground"):
+            big = asyncio.run(run_big_round(args, cores, folder))
+            _print_big_round(big)
+            status |= bool(big.errors)
     return status
 
 
