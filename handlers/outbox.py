@@ -19,6 +19,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import as_locale
 from bot.insights.service import RESULTS, SUMMARY
+from bot.journey import QuestionScreen
 from bot.journey.answering import PROMPT
 from bot.outbox import engine
 from bot.outbox.outgoing import Outgoing
@@ -137,8 +138,17 @@ async def render_prompt(services: Services, item: OutboxItem) -> Outgoing | None
     if reply is None or not reply.send:
         return None
     locale = as_locale(participant.language, services.settings.default_language)
-    text, keyboard = screen_message(services.t, locale, services.settings.tz, reply.send[-1])
-    return Outgoing(text, keyboard)
+    screen = reply.send[-1]
+    text, keyboard = screen_message(services.t, locale, services.settings.tz, screen)
+    if not isinstance(screen, QuestionScreen):
+        return Outgoing(text, keyboard)
+
+    async def prompted(message_id: int) -> None:
+        # Its buttons are the ones to retire at the next answer, and a text written after
+        # it (a later message id) is its answer.
+        await services.journey.record_prompt(screen.survey.response_id, message_id)
+
+    return Outgoing(text, keyboard, on_sent=prompted)
 
 
 # --- a closed round's results ------------------------------------------------------------------

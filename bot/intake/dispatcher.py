@@ -80,6 +80,7 @@ class Dispatcher:
         self.concurrency = concurrency
         self.handled = 0
         self._busy: set[int] = set()  # chats with an update being handled
+        self._handling: set[int] = set()  # the updates being handled
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._stopping = False
@@ -136,6 +137,8 @@ class Dispatcher:
         for item in waiting:
             if len(chosen) >= free:
                 break
+            if item.update_id in self._handling:
+                continue  # already being handled (an update with no chat has no chat lock)
             if item.chat_id is not None:
                 if item.chat_id in self._busy or item.chat_id in chats:
                     continue  # its earlier update goes first
@@ -146,6 +149,7 @@ class Dispatcher:
         for item in chosen:
             if item.chat_id is not None:
                 self._busy.add(item.chat_id)
+            self._handling.add(item.update_id)
             task = asyncio.create_task(self._one(item))
             self._tasks.add(task)
         return len(chosen)
@@ -187,6 +191,7 @@ class Dispatcher:
                 await self.claims.unlock([self.claims.key_of(item.chat_id, item.update_id)])
             if item.chat_id is not None:
                 self._busy.discard(item.chat_id)
+            self._handling.discard(item.update_id)
             task = asyncio.current_task()
             if task is not None:
                 self._tasks.discard(task)

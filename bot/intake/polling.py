@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 #: Seconds Telegram holds a getUpdates open when there is nothing to send.
 LONG_POLL_SECONDS: Final = 10
 #: Waits after a failed getUpdates, growing to the last.
-RETRY_DELAYS: Final = (0.5, 1.0, 2.0, 5.0, 10.0)
+RETRY_DELAYS: Final = (0.1, 0.25, 0.5, 1.0, 2.0)
 
 
 class Poller:

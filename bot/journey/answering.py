@@ -32,7 +32,6 @@ from bot.journey.screens import (
     IntroScreen,
     MessageScreen,
     PendingSurvey,
-    QuestionScreen,
     RecapScreen,
     Retire,
     Screen,
@@ -61,10 +60,6 @@ from surveys.sentiment import get_analyzer
 
 #: The outbox kind of a reply owed to a survey move (see :meth:`Answering._owe`).
 PROMPT: Final = "prompt"
-
-
-#: ``prompt_message_id`` of a question the outbox sent (its message id unknown here).
-SHOWN_BY_OUTBOX: Final = 0
 
 
 class Answering(JourneyPart):
@@ -164,13 +159,7 @@ class Answering(JourneyPart):
             if state.response.round_status != "open" or state.response.round_closes_at <= now:
                 return None
             unprompted = replace(state.response, prompt_message_id=None)
-            presented = await self._present(repos, replace(state, response=unprompted), now)
-            if presented.send and isinstance(presented.send[-1], QuestionScreen):
-                # Sent by the outbox, whose message id this process never learns: the
-                # question counts as shown (a text may answer it); there is no keyboard
-                # of it that could be retired later.
-                await repos.responses.set_prompt(state.response.id, SHOWN_BY_OUTBOX, now)
-            return presented
+            return await self._present(repos, replace(state, response=unprompted), now)
 
     async def _begin(
         self,
@@ -292,10 +281,12 @@ class Answering(JourneyPart):
             # Staff may be typing to another module's conversation (a wizard), and a
             # redelivered text was answered already: stay quiet for both.
             quiet = not awaited and (caller.is_staff or await repos.updates.seen(update_id))
-        if state is not None and awaited and state.response.prompt_message_id is None:
-            # The text question was never shown (its message was lost in a crash, or is
-            # still on its way): this text answers something else — most likely the
-            # previous question, again. Show the question; store nothing.
+        prompt = state.response.prompt_message_id if state is not None else None
+        if state is not None and awaited and (prompt is None or message_id < prompt):
+            # The text question was not in front of the person when they wrote (its
+            # message was lost in a crash, or came after their text: message ids grow in
+            # a private chat): the text answers something else — most likely the previous
+            # question, again. Show the question; store nothing.
             async with self.db.write() as repos:
                 return await self._present(repos, state, self.now())
         if current is None or not awaited:

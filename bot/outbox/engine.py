@@ -387,6 +387,13 @@ class DeliveryEngine:
                 job.sent_parts += 1
                 if job.first_message_id is None:
                     job.first_message_id = message_id
+                if part.on_sent is not None:
+                    try:
+                        await part.on_sent(message_id)
+                    except Exception as exc:  # the message is out; only bookkeeping failed
+                        log.warning(
+                            "outbox row %d: after sending: %s", item.id, describe_exception(exc)
+                        )
                 if job.sent_parts < len(parts):
                     await self._record_parts(job)
         except RetryAfter as exc:

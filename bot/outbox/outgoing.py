@@ -12,6 +12,7 @@ cancelled, not failed).
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,9 @@ class Outgoing:
     photo: bytes | None = None
     document: bytes | None = None
     filename: str | None = None
+    #: Told the message id once Telegram accepted the message (a question sent by the
+    #: outbox becomes its response's prompt). A failure here is logged, not retried.
+    on_sent: Callable[[int], Awaitable[None]] | None = None
 
 
 # What the application's Defaults add to every text (pulso.app), spelt out for the two

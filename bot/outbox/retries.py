@@ -45,6 +45,8 @@ MAX_RETRY_AFTER = 30.0
 BACKOFF_SECONDS = (0.5, 1.0, 2.0, 4.0)
 #: Set in the delivery engine's send tasks: their requests are not retried here.
 ENGINE_REQUEST: ContextVar[bool] = ContextVar("pulso_engine_request", default=False)
+#: A 400 to answerCallbackQuery for a press Telegram no longer knows.
+_QUERY_GONE = ("query is too old", "query id is invalid")
 #: 400s that mean "already done" when a timed-out request is repeated.
 _ALREADY_DONE = ("message is not modified", "query is too old", "query id is invalid")
 
@@ -73,7 +75,9 @@ class TransientRetries(BaseRateLimiter[None]):
         data: dict[str, Any],
         rate_limit_args: None,
     ) -> Result:
-        if ENGINE_REQUEST.get():
+        if ENGINE_REQUEST.get() or endpoint.lower() == "getupdates":
+            # The delivery engine and the poller (bot/intake/polling.py) have policies of
+            # their own; a poll retried here would only hide a failing Telegram.
             return await callback(*args, **kwargs)
         timed_out = False
         for attempt in range(MAX_RETRIES + 1):
@@ -91,6 +95,13 @@ class TransientRetries(BaseRateLimiter[None]):
             except BadRequest as exc:
                 if timed_out and exc.message.lower().startswith(_ALREADY_DONE):
                     return True  # the timed-out attempt did it
+                if endpoint.lower() == "answercallbackquery" and exc.message.lower().startswith(
+                    _QUERY_GONE
+                ):
+                    # Telegram no longer knows the press (answered, expired, or forged):
+                    # the toast is moot, and the press itself was handled or refused.
+                    log.debug("%s: %s", endpoint, exc.message)
+                    return True
                 raise
             except NetworkError as exc:
                 if last:

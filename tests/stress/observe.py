@@ -147,12 +147,17 @@ class Observer:
 
 def harmless(record: RequestRecord) -> bool:
     """A refused call that is not a fault of the bot's: an edit of a message that is gone
-    or unchanged (stale and forged presses), a send to someone who blocked the bot (the
-    delivery engine marks them unreachable), a long poll cut short."""
+    or unchanged (stale and forged presses), the answer to a forged press, a send to
+    someone who blocked the bot (the delivery engine marks them unreachable), a long poll
+    cut short."""
     if record.method.lower() == "getupdates":
         return record.status == 409 or record.description is None
     if record.status == 403 and "blocked by the user" in (record.description or ""):
         return True
+    if record.method.lower() == "answercallbackquery" and "query ID is invalid" in (
+        record.description or ""
+    ):
+        return True  # a forged press (an id Telegram never issued) answered as stale
     return record.method.lower() in EDIT_METHODS and any(
         text in (record.description or "") for text in HARMLESS_EDIT_ERRORS
     )
