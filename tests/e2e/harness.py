@@ -77,9 +77,7 @@ class RunningBot:
     async def start(self) -> None:
         self._stack = AsyncExitStack()
         self.application = build_application(self.settings, clock=self.clock)
-        self.intake = await self._stack.enter_async_context(
-            serving(self.application, timeout=1)
-        )
+        self.intake = await self._stack.enter_async_context(serving(self.application, timeout=1))
         self._services = self.intake.services
 
     async def stop(self) -> None:

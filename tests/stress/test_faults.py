@@ -228,9 +228,7 @@ async def test_the_bot_converges_under_faults(
     assert len(polls) == injected.get("get_updates", 0)
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     refused = [f"{q.method} {q.status} {q.params}" for q in emu.requests if not q.ok][:10]
-    assert errors == [], "\n".join(
-        [*(f"{r.name}: {r.getMessage()}" for r in errors), *refused]
-    )
+    assert errors == [], "\n".join([*(f"{r.name}: {r.getMessage()}" for r in errors), *refused])
     for kind, rate in (
         ("429", faults.rate_429),
         ("5xx", faults.rate_5xx),
