@@ -281,12 +281,12 @@ class Answering(JourneyPart):
             # Staff may be typing to another module's conversation (a wizard), and a
             # redelivered text was answered already: stay quiet for both.
             quiet = not awaited and (caller.is_staff or await repos.updates.seen(update_id))
-        prompt = state.response.prompt_message_id if state is not None else None
-        if state is not None and awaited and (prompt is None or message_id < prompt):
-            # The text question was not in front of the person when they wrote (its
-            # message was lost in a crash, or came after their text: message ids grow in
-            # a private chat): the text answers something else — most likely the previous
-            # question, again. Show the question; store nothing.
+        if state is not None and awaited and state.response.prompt_message_id is None:
+            # The text question was never shown (its message was lost in a crash, or the
+            # outbox has not sent it yet): the text answers something else — most likely
+            # the previous question, again. Show the question; store nothing. (Not "a text
+            # older than the prompt": a reply sent twice by a retry would make every
+            # answer to its first copy look older than the second, for ever.)
             async with self.db.write() as repos:
                 return await self._present(repos, state, self.now())
         if current is None or not awaited:

@@ -163,7 +163,15 @@ async def test_the_bot_converges_under_faults(
             await emu.wait_until(lambda: any(emu.chat(i).messages for i in ids[:ANSWERING]))
             emu.faults.fail_get_updates(seconds=faults.updates_down)
         try:
-            done = await asyncio.wait_for(asyncio.gather(*answering), 120 if STRESS_FULL else 60)
+            _, waiting = await asyncio.wait(answering, timeout=120 if STRESS_FULL else 60)
+            if waiting:
+                from tests.stress.test_crash import transcripts
+
+                stuck = [p.user.id for p, t in zip(people, answering, strict=True) if t in waiting]
+                raise AssertionError(
+                    f"respondents never finished: {stuck}\n" + transcripts(emu, stuck)
+                )
+            done = [task.result() for task in answering]
         finally:
             for task in answering:
                 task.cancel()
