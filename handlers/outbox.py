@@ -146,7 +146,7 @@ async def render_prompt(services: Services, item: OutboxItem) -> Outgoing | None
     async def prompted(message_id: int) -> None:
         # Its buttons are the ones to retire at the next answer, and a text written after
         # it (a later message id) is its answer.
-        await services.journey.record_prompt(screen.survey.response_id, message_id)
+        await services.journey.outbox_prompted(screen.survey.response_id, item.id, message_id)
 
     return Outgoing(text, keyboard, on_sent=prompted)
 

@@ -153,6 +153,7 @@ class JourneyService:
         self.survey_press = self._answering.survey_press
         self.continue_survey = self._answering.continue_survey
         self.current_prompt = self._answering.current_prompt
+        self.outbox_prompted = self._answering.outbox_prompted
         # Feedback.
         self.feedback = self._feedback.feedback
         self.feedback_about = self._feedback.feedback_about

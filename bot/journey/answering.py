@@ -147,6 +147,13 @@ class Answering(JourneyPart):
         )
         return replace(reply, owed=owed)
 
+    async def outbox_prompted(self, response_id: int, outbox_id: int, message_id: int) -> None:
+        """A question the outbox sent after a lost reply is the response's prompt; the row
+        remembers the message, so a text older than it is known for what it is."""
+        async with self.db.write(durability="process", urgent=True) as repos:
+            await repos.responses.set_prompt(response_id, message_id, self.now())
+            await repos.outbox.note_message(outbox_id, message_id)
+
     async def current_prompt(self, response_id: int) -> SurveyReply | None:
         """What a person whose reply was lost should see now: the current question, or
         the recap of a finished survey; None when there is nothing to say any more (the
@@ -281,14 +288,22 @@ class Answering(JourneyPart):
             # Staff may be typing to another module's conversation (a wizard), and a
             # redelivered text was answered already: stay quiet for both.
             quiet = not awaited and (caller.is_staff or await repos.updates.seen(update_id))
-        if state is not None and awaited and state.response.prompt_message_id is None:
+        prompt = state.response.prompt_message_id if state is not None else None
+        if state is not None and awaited and prompt is not None and message_id < prompt:
+            # Written before the question on screen: an answer to it only if that question
+            # came the ordinary way (a retried send may have shown it twice). If the outbox
+            # sent it, after a crash lost the reply, the text answered the question before.
+            async with self.db.read() as repos:
+                late = await repos.outbox.sent_as(PROMPT, caller.chat_id, prompt)
+            if late:
+                return await self._show_again(caller, state, update_id)
+        if state is not None and awaited and prompt is None:
             # The text question was never shown (its message was lost in a crash, or the
             # outbox has not sent it yet): the text answers something else — most likely
             # the previous question, again. Show the question; store nothing. (Not "a text
             # older than the prompt": a reply sent twice by a retry would make every
             # answer to its first copy look older than the second, for ever.)
-            async with self.db.write() as repos:
-                return await self._present(repos, state, self.now())
+            return await self._show_again(caller, state, update_id)
         if current is None or not awaited:
             if quiet:
                 return None
@@ -316,6 +331,21 @@ class Answering(JourneyPart):
             pressed=None,
             replay=replay,
         )
+
+    async def _show_again(self, caller: Caller, state: State, update_id: int) -> SurveyReply:
+        """The current question again, for a text that does not answer it; the update is
+        claimed with it, so a redelivered text is not taken for an answer once the
+        question is on screen."""
+        now = self.now()
+
+        async def apply(repos: Repos) -> SurveyReply:
+            reply = await self._present(repos, state, now)
+            return await self._owe(repos, reply, caller, state.response.id, update_id, now)
+
+        async def replay() -> SurveyReply:
+            return SurveyReply()
+
+        return await fresh_or_replay(self.db, update_id, now, apply=apply, replay=replay)
 
     async def _move(
         self,

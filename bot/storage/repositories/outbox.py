@@ -211,6 +211,25 @@ class OutboxRepository(Repository):
             .values(status=status, last_error=error[:200])
         )
 
+    async def note_message(self, outbox_id: int, message_id: int) -> None:
+        """Telegram's id for a row's message, known before its outcome is committed."""
+        await self.conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.id == outbox_id)
+            .values(telegram_message_id=message_id)
+        )
+
+    async def sent_as(self, kind: str, chat_id: int, message_id: int) -> bool:
+        """Whether the message ``message_id`` in ``chat_id`` was an outbox row of ``kind``."""
+        found = await self.conn.execute(
+            sa.select(outbox.c.id).where(
+                outbox.c.kind == kind,
+                outbox.c.chat_id == chat_id,
+                outbox.c.telegram_message_id == message_id,
+            )
+        )
+        return found.first() is not None
+
     async def settle_delivered(self, dedupe_keys: Sequence[str], now: datetime) -> None:
         """Rows the edge sent itself before they were due (replies owed to a change):
         sent, so the engine leaves them alone."""
