@@ -156,6 +156,17 @@ class CrashingBot:
         self._close_log()
         return killed_at
 
+    async def exited(self, timeout: float) -> bool:
+        """Whether the process ended by itself within ``timeout`` seconds (a crash point)."""
+        assert self.process is not None
+        try:
+            await asyncio.wait_for(self.process.wait(), timeout)
+        except TimeoutError:
+            return False
+        self.up_at = None
+        self._close_log()
+        return True
+
     async def terminate(self) -> int:
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)

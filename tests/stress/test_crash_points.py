@@ -94,18 +94,6 @@ HOOK = textwrap.dedent(
 )
 
 
-async def died(bot: CrashingBot, timeout: float) -> bool:
-    """Whether the bot process died by itself within ``timeout`` seconds."""
-    assert bot.process is not None
-    try:
-        await asyncio.wait_for(bot.process.wait(), timeout)
-    except TimeoutError:
-        return False
-    bot.up_at = None
-    bot._close_log()
-    return True
-
-
 @pytest.mark.parametrize(
     "kind",
     [
@@ -190,7 +178,7 @@ async def test_sigkill_after_intake_and_between_commit_and_reply(
             for point, nth in points:
                 bot.env = {**base, "PULSO_TEST_CRASH_AT": f"{point}:{nth + rng.randint(0, 2)}"}
                 await bot.start()
-                if not await died(bot, 30):
+                if not await bot.exited(30):
                     break  # everything was answered before the point came again
                 deaths[point] += 1
                 lost = unacknowledged_losses(people, await stored_answers(services.db))
