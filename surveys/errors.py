@@ -37,7 +37,11 @@ place (``t(error.key, locale=..., **error.params)``) and never inspects
     ├── NoRoundYet             no round has closed: no results yet
     ├── RoundNotOpened         the round has not opened: no results
     ├── RoundStillOpen         results are published at close (docs/privacy.md)
-    └── RoundCancelled         a cancelled round publishes nothing
+    ├── RoundCancelled         a cancelled round publishes nothing
+    └── ReplyError             a government reply cannot take this input (surveys.accountability)
+        ├── ReplyStale, ReplyUseButtons, ReplyEmpty, ReplyTooLong
+        ├── ReplyBadDate, ReplyDateRange
+        └── ReplyNotYours, ReplyAlreadyPublished, ReplyIncomplete
 
 To add an error, subclass the closest class, give it its own ``key`` and an
 English ``template`` over its params, and pass the params as keywords to
@@ -416,3 +420,61 @@ class RoundCancelled(PulsoError):
 
     def __init__(self, *, round_id: int) -> None:
         super().__init__(round_id=round_id)
+
+
+# --- the government's replies (surveys.accountability) ------------------------------------
+
+
+class ReplyError(PulsoError):
+    """A reply to a round's results cannot take this input; nothing was saved."""
+
+    key = "accountability.error.generic"
+    template = "the reply cannot take this"
+
+
+class ReplyStale(ReplyError):
+    key = "accountability.error.stale"
+    template = "this button is for another step of the reply"
+
+
+class ReplyUseButtons(ReplyError):
+    key = "accountability.error.use_buttons"
+    template = "choose a stance with the buttons first"
+
+
+class ReplyEmpty(ReplyError):
+    key = "accountability.error.empty"
+    template = "the text is empty"
+
+
+class ReplyTooLong(ReplyError):
+    key = "accountability.error.too_long"
+    template = "the text has {length} characters; at most {limit} fit"
+
+    def __init__(self, *, length: int, limit: int) -> None:
+        super().__init__(length=length, limit=limit)
+
+
+class ReplyBadDate(ReplyError):
+    key = "accountability.error.bad_date"
+    template = "a date is written YYYY-MM-DD"
+
+
+class ReplyDateRange(ReplyError):
+    key = "accountability.error.date_range"
+    template = "the date must be after today and within two years"
+
+
+class ReplyNotYours(ReplyError):
+    key = "accountability.error.not_yours"
+    template = "only the commitment's responsible people may answer this"
+
+
+class ReplyAlreadyPublished(ReplyError):
+    key = "accountability.error.published"
+    template = "this reply is already published"
+
+
+class ReplyIncomplete(ReplyError):
+    key = "accountability.error.incomplete"
+    template = "every subject needs a stance and its text before publishing"

@@ -469,6 +469,107 @@ feedback = sa.Table(
     _created(),
 )
 
+# --- closing the loop (surveys.accountability, docs/responses.md) -------------------------
+
+# Who answers for a commitment: the implementing agency's contacts, by Telegram id.
+responsible_people = sa.Table(
+    "responsible_people",
+    metadata,
+    sa.Column(
+        "commitment_id",
+        sa.String(32),
+        sa.ForeignKey("commitments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("telegram_user_id", TelegramId(), primary_key=True),
+    # None: named by the plan file, or granted from the command line.
+    sa.Column("granted_by", TelegramId(), nullable=True),
+    sa.Column("granted_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_responsible_people_user", "telegram_user_id"),
+)
+
+# The government's public answer to one commitment's results of one closed round.
+# requested (at close) → draft (being written) → published; `draft` holds the
+# surveys.accountability.Draft as JSON, the published text included.
+agency_replies = sa.Table(
+    "agency_replies",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column(
+        "round_id", sa.Integer(), sa.ForeignKey("rounds.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column(
+        "commitment_id",
+        sa.String(32),
+        sa.ForeignKey("commitments.id", ondelete="RESTRICT"),
+        nullable=False,
+    ),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("requested_at", UTCDateTime(), nullable=False),
+    sa.Column("due_at", UTCDateTime(), nullable=False),
+    sa.Column("draft", sa.JSON(), nullable=True),
+    sa.Column("updated_by", TelegramId(), nullable=True),
+    sa.Column("published_at", UTCDateTime(), nullable=True),
+    sa.Column("published_by", TelegramId(), nullable=True),
+    # How many of the reminders before the deadline were queued; when it was reported overdue.
+    sa.Column("reminders_sent", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("overdue_at", UTCDateTime(), nullable=True),
+    sa.UniqueConstraint("round_id", "commitment_id", name="uq_agency_replies_round_commitment"),
+    sa.Index("ix_agency_replies_status_due", "status", "due_at"),
+    sa.CheckConstraint(
+        "status IN ('requested', 'draft', 'published')", name="agency_reply_status"
+    ),
+)
+
+# A later round's question "did it happen?" about one promise (item of a reply), one per
+# beneficiary's response; `answer` None until they press.
+promise_checks = sa.Table(
+    "promise_checks",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "round_id", sa.Integer(), sa.ForeignKey("rounds.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column(
+        "reply_id",
+        sa.Integer(),
+        sa.ForeignKey("agency_replies.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("item", sa.Integer(), nullable=False),
+    sa.Column(
+        "response_id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        sa.ForeignKey("responses.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("answer", sa.String(8), nullable=True),
+    sa.Column("answered_at", UTCDateTime(), nullable=True),
+    sa.UniqueConstraint("reply_id", "item", "response_id", name="uq_promise_checks_promise"),
+    sa.Index("ix_promise_checks_round", "round_id", "reply_id", "item"),
+)
+
+# What a closed round published about each promise it checked: people per answer, frozen
+# at close like the round's snapshot.
+promise_outcomes = sa.Table(
+    "promise_outcomes",
+    metadata,
+    sa.Column(
+        "round_id", sa.Integer(), sa.ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "reply_id",
+        sa.Integer(),
+        sa.ForeignKey("agency_replies.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("item", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("yes", sa.Integer(), nullable=False),
+    sa.Column("partly", sa.Integer(), nullable=False),
+    sa.Column("no", sa.Integer(), nullable=False),
+    sa.Column("unknown", sa.Integer(), nullable=False),
+)
+
 # --- the machinery ------------------------------------------------------------------------
 
 outbox = sa.Table(

@@ -10,6 +10,7 @@ from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.storage.repositories.accountability import AccountabilityRepository
 from bot.storage.repositories.insights import InsightsRepository
 from bot.storage.repositories.invites import InviteRepository
 from bot.storage.repositories.machinery import AuditRepository, UpdateRepository
@@ -70,3 +71,7 @@ class Repos:
     @cached_property
     def insights(self) -> InsightsRepository:
         return InsightsRepository(self.conn)
+
+    @cached_property
+    def accountability(self) -> AccountabilityRepository:
+        return AccountabilityRepository(self.conn)
