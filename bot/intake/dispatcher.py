@@ -130,17 +130,21 @@ class Dispatcher:
                     await asyncio.wait_for(self._wake.wait(), SAFETY_INTERVAL)
 
     async def _take(self, free: int) -> int:
+        # What was in hand when the read began: an update that finished while the read
+        # ran may still look pending in it, and must not be handled a second time. The
+        # finish wakes the loop, so the chat's next update is read afresh at once.
+        handling, busy = set(self._handling), set(self._busy)
         async with self.db.read() as repos:
-            waiting = await repos.updates.pending(free * 4 + 16, busy_chats=self._busy)
+            waiting = await repos.updates.pending(free * 4 + 16, busy_chats=busy)
         chosen: list[InboxItem] = []
         chats: set[int] = set()
         for item in waiting:
             if len(chosen) >= free:
                 break
-            if item.update_id in self._handling:
-                continue  # already being handled (an update with no chat has no chat lock)
+            if item.update_id in handling or item.update_id in self._handling:
+                continue  # being (or just) handled; an update with no chat has no chat lock
             if item.chat_id is not None:
-                if item.chat_id in self._busy or item.chat_id in chats:
+                if item.chat_id in busy or item.chat_id in self._busy or item.chat_id in chats:
                     continue  # its earlier update goes first
                 chats.add(item.chat_id)
             chosen.append(item)

@@ -12,9 +12,10 @@ import sqlalchemy as sa
 
 from bot.clock import ManualClock
 from bot.i18n import translator
+from bot.intake.dispatcher import Dispatcher
 from bot.settings import load_settings
 from bot.storage.engine import Database
-from bot.storage.repositories.machinery import IDEMPOTENCY_WINDOW
+from bot.storage.repositories.machinery import IDEMPOTENCY_WINDOW, InboxItem, UpdateRepository
 from bot.storage.schema import inbox
 from pulso.bootstrap import build_services
 
@@ -147,3 +148,46 @@ async def test_an_id_back_after_the_window_is_stored_as_a_new_update(
     async with db.read() as repos:
         (again,) = await repos.updates.pending(10)
     assert again.payload["message"]["text"] == "otro"
+
+
+async def test_an_update_finished_during_a_read_of_the_inbox_is_not_handled_again(
+    db: Database, clock: ManualClock, monkeypatch
+) -> None:
+    """The dispatcher reads the inbox while earlier updates are being handled; one that
+    finishes during a (slow) read still looks pending in it and must not run twice —
+    the demo's people saw their privacy notice twice when it did."""
+    async with db.write() as repos:
+        await repos.updates.receive(
+            [update(100 + n, 10 + n % 3, f"m{n}") for n in range(24)], clock.now()
+        )
+    read_inbox = UpdateRepository.pending
+
+    async def slow_read(self, limit, *, busy_chats=(), after=None):
+        # A busy database: the rows come back a moment after the query saw them, so
+        # updates finish between the snapshot and the look at which chats are busy.
+        found = await read_inbox(self, limit, after=after)
+        await asyncio.sleep(0.03)
+        return [i for i in found if i.chat_id is None or i.chat_id not in busy_chats]
+
+    monkeypatch.setattr(UpdateRepository, "pending", slow_read)
+    handled: list[int] = []
+
+    async def handle(item: InboxItem) -> None:
+        handled.append(item.update_id)
+        await asyncio.sleep(0.01)
+
+    dispatcher = Dispatcher(db=db, clock=clock, handle=handle)
+    await dispatcher.start()
+    try:
+        for _ in range(500):
+            async with db.read() as repos:
+                if await repos.updates.backlog() == 0:
+                    break
+            dispatcher.wake()
+            await asyncio.sleep(0.01)
+    finally:
+        await dispatcher.stop()
+    assert sorted(handled) == list(range(100, 124))  # each once
+    for chat in range(3):  # and each chat's in order
+        mine = [u for u in handled if (u - 100) % 3 == chat]
+        assert mine == sorted(mine)
