@@ -235,6 +235,17 @@ class SimulatedRespondent:
 
     # --- answering -----------------------------------------------------------------------
 
+    async def wait_for_invitation(self) -> None:
+        """Wait until a survey this person has not answered in is offered to start.
+
+        Invitations go out paced, after whatever the person saw before (the welcome,
+        an optional question); starting :meth:`take_surveys` earlier would find
+        nothing to do and return at once.
+        """
+        await self._next_screen(
+            None, lambda s: any(d.response_id not in self.worked_on for _, d in s.starts())
+        )
+
     async def take_surveys(self) -> int:
         """Answer every survey offered, starting from the invitation; returns how many.
 

@@ -158,6 +158,11 @@ async def _with_bar(label: str, jobs: list[Awaitable[T]]) -> list[T]:
     return results
 
 
+async def _answer_when_invited(respondent: SimulatedRespondent) -> int:
+    await respondent.wait_for_invitation()
+    return await respondent.take_surveys()
+
+
 async def run_demo(out: Path, people_per_group: int, seed: int, defaults: Settings) -> int:
     began = time.monotonic()
     rng = random.Random(seed)
@@ -207,7 +212,7 @@ async def run_demo(out: Path, people_per_group: int, seed: int, defaults: Settin
             created = await _admin_says(admin, "/newround progress all all now 7d", "✅")
             round_id = int(_ROUND.findall(created.content)[0])
             say(f"round {round_id} open: invitations going out to {len(people)} people")
-            await _with_bar("answering", [p.respondent.take_surveys() for p in people])
+            await _with_bar("answering", [_answer_when_invited(p.respondent) for p in people])
 
             mark = secretariat.chat.cursor
             await _admin_says(admin, f"/closeround {round_id}", str(round_id))

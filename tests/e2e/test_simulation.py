@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.storage.schema import responses
-from botapi_emulator.simulation import AnswerPolicy, SimulatedRespondent, StartSurvey
+from botapi_emulator.simulation import AnswerPolicy, SimulatedRespondent
 from pulso.cli.demo import read_payload
 from surveys.instruments import Role
 from surveys.invites import InviteRequest
@@ -44,18 +44,9 @@ async def test_simulated_people_join_and_complete_the_progress_survey(pulso: Run
         )
     )
     await open_round(pulso, commitments=("JAL0004",))
-    # People take the survey from their invitation: wait until each has it.
-    await pulso.emulator.wait_until(
-        lambda: all(
-            any(
-                isinstance(read_payload(b.callback_data or ""), StartSurvey)
-                for m in person.user.chat.messages
-                for row in m.buttons
-                for b in row
-            )
-            for person in people
-        ),
-        timeout=15,
+    # People take the survey from their invitation: each waits until it has it.
+    await asyncio.wait_for(
+        asyncio.gather(*(person.wait_for_invitation() for person in people)), timeout=15
     )
     finished = await asyncio.gather(*(person.take_surveys() for person in people))
     assert finished == [1, 1, 1, 1]
