@@ -16,7 +16,7 @@ from bot.storage.engine import Database
 from bot.storage.repositories.participants import Participant
 from bot.storage.repositories.staff import StaffRole
 
-Audience = Literal["stranger", "participant", "secretariat", "admin"]
+Audience = Literal["stranger", "participant", "responsible", "secretariat", "admin"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,8 @@ class Caller:
     locale: Locale
     participant: Participant | None
     staff: frozenset[StaffRole]
+    #: Commitments this person answers for (``/grant USER_ID responsible COMMITMENT``).
+    responsible_for: frozenset[str] = frozenset()
 
     @property
     def is_admin(self) -> bool:
@@ -47,6 +49,8 @@ class Caller:
             return self.is_staff
         if audience == "participant":
             return self.is_participant
+        if audience == "responsible":
+            return bool(self.responsible_for)
         return True
 
     @property
@@ -55,6 +59,8 @@ class Caller:
         found: list[Audience] = []
         if self.is_participant:
             found.append("participant")
+        if self.responsible_for:
+            found.append("responsible")
         if self.is_staff:
             found.append("secretariat")
         if self.is_admin:
@@ -75,6 +81,7 @@ async def identify(
     async with db.read() as repos:
         participant = await repos.participants.by_telegram_id(user_id)
         staff: set[StaffRole] = await repos.staff.roles_of(user_id)
+        responsible = await repos.accountability.commitments_of(user_id)
         chat_language = None if participant else await repos.chats.language(chat_id)
     if user_id in admin_ids:
         staff.add("admin")
@@ -84,4 +91,4 @@ async def identify(
         locale = as_locale(chat_language, default_language)
     else:
         locale = as_locale(language_code, default_language)
-    return Caller(user_id, chat_id, locale, participant, frozenset(staff))
+    return Caller(user_id, chat_id, locale, participant, frozenset(staff), responsible)

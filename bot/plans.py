@@ -110,6 +110,12 @@ async def _sync_commitments(
                 continue
         await repos.plans.save_commitment(plan.id, position, commitment, now)
         await _record_official_from_plan(repos, commitment, now)
+    for commitment in plan.commitments:
+        # The plan may name who answers for a commitment; /revoke or a later /grant adds
+        # and removes people in the database, and a re-import never takes anyone away.
+        for user_id in commitment.responsible:
+            if await repos.accountability.grant(commitment.id, user_id, granted_by=None, now=now):
+                report.add(f"commitment {commitment.id}: responsible person added")
     for gone in stored.values():
         if gone.retired:
             continue

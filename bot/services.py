@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from telegram import Bot
 
+from bot.accountability import AccountabilityService
 from bot.clock import Clock
 from bot.i18n import Translator
 from bot.insights.service import InsightsService
@@ -42,6 +43,7 @@ class Services:
     insights: InsightsService
     rounds: RoundsService
     journey: JourneyService
+    accountability: AccountabilityService
     bot: Bot | None = field(default=None, init=False)
 
     @property
@@ -57,6 +59,7 @@ class Services:
         """
         self.bot = bot
         await self.delivery.start(bot)
+        await self.accountability.refresh_writers()
         await self.rounds.start()
 
     async def close(self) -> None:

@@ -59,6 +59,7 @@ _EXPECTED: dict[str, str] = {
     "reply_grace_seconds": "seconds from 0.5 to 600",
     "quiet_hours": "HH:MM-HH:MM in local time, like 21:00-08:00, or 'off'",
     "gap_threshold_points": "a number of points between 0 and 100",
+    "response_days": "a whole number of days from 1 to 90",
     "webhook_url": "the public https URL Telegram should post updates to",
     "webhook_listen": "the address the webhook server binds to, like 127.0.0.1",
     "webhook_port": "a port number from 1 to 65535",
@@ -91,6 +92,8 @@ class Settings(BaseSettings):
     reply_grace_seconds: float = Field(default=20.0, ge=0.5, le=600)
     quiet_hours: str = "21:00-08:00"
     gap_threshold_points: float = Field(default=30.0, ge=0, le=100)
+    # Days a commitment's responsible people have to answer a closed round's results.
+    response_days: int = Field(default=14, ge=1, le=90)
     # The public results site (docs/site.md): rebuilt here at every round close when set.
     site_dir: Path | None = None
     # `pulso run --webhook`: Telegram posts updates to WEBHOOK_URL, which a reverse

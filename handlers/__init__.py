@@ -17,7 +17,10 @@ edits by default and a handler added later would too.
 4. :mod:`handlers.rounds` — /newround (and its wizard), /schedule, /rounds …;
 5. :mod:`handlers.invites` — /invite, /revokeinvite;
 6. :mod:`handlers.admin` — /grant, /revoke;
-7. :mod:`handlers.fallback` — last: an unknown command gets a hint, and a button
+7. :mod:`handlers.accountability` — /respond, /responses, the reply flow's buttons, and
+   (group 0, before the participant's texts in group 1) the text of a reply being
+   written; the "did it happen?" buttons;
+8. :mod:`handlers.fallback` — last: an unknown command gets a hint, and a button
    press no handler took (its payload type is routed nowhere) is called stale.
 """
 
@@ -26,7 +29,16 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, MessageHandler, filters
 
-from handlers import admin, common, fallback, invites, participant, rounds, secretariat
+from handlers import (
+    accountability,
+    admin,
+    common,
+    fallback,
+    invites,
+    participant,
+    rounds,
+    secretariat,
+)
 from handlers.context import PulsoApplication, PulsoContext
 from handlers.menu import publish_commands
 
@@ -57,4 +69,5 @@ def register_all(application: PulsoApplication) -> None:
     rounds.register(application)
     invites.register(application)
     admin.register(application)
+    accountability.register(application)
     fallback.register(application)

@@ -1,8 +1,10 @@
-"""Admin commands for staff roles: /grant USER_ID ROLE and /revoke USER_ID ROLE.
+"""Admin commands for roles: /grant USER_ID ROLE and /revoke USER_ID ROLE.
 
-Admins listed in ``ADMIN_IDS`` cannot be revoked from Telegram (the setting
-wins); everyone else's roles live in the database, and every change is
-written to the audit log.
+``ROLE`` is ``secretariat`` or ``admin`` (staff), or ``responsible COMMITMENT``:
+the person answers publicly for that commitment after each round
+(:mod:`bot.accountability`). Admins listed in ``ADMIN_IDS`` cannot be revoked
+from Telegram (the setting wins); everyone else's roles live in the database,
+and every change is written to the audit log.
 """
 
 from __future__ import annotations
@@ -21,16 +23,26 @@ from handlers.guards import command_args, guarded, reply
 STAFF_ROLES: tuple[StaffRole, ...] = get_args(StaffRole)
 
 
-def parse_grant(args: list[str]) -> tuple[int, StaffRole] | str | None:
-    """``USER_ID ROLE`` → (id, role); a message key saying what was wrong; None: wrong count."""
-    if len(args) != 2:
+RESPONSIBLE = "responsible"
+
+
+def parse_grant(args: list[str]) -> tuple[int, StaffRole] | tuple[int, str, str] | str | None:
+    """``USER_ID ROLE`` → (id, role), ``USER_ID responsible COMMITMENT`` → (id, "responsible",
+    commitment); a message key saying what was wrong; None: wrong count."""
+    if len(args) not in (2, 3):
         return None
-    user_text, role_text = args
+    user_text, role_text, *rest = args
     if not user_text.isdigit() or not 0 < int(user_text) < 2**63:
         return "admin.grant.bad_user"
     role = role_text.lower()
+    if role == RESPONSIBLE:
+        if len(rest) != 1:
+            return "admin.grant.bad_commitment"
+        return int(user_text), RESPONSIBLE, rest[0].upper()
     if role not in STAFF_ROLES:
         return "admin.grant.bad_role"
+    if rest:
+        return None
     return int(user_text), role
 
 
@@ -48,6 +60,14 @@ async def grant(update: Update, context: PulsoContext, caller: Caller) -> None:
     if not isinstance(parsed, tuple):
         await reply(update, usage(t, caller, parsed, "admin.grant.usage"))
         return
+    if len(parsed) == 3:
+        user_id, _, commitment_id = parsed
+        changed = await context.services.accountability.grant(
+            caller.user_id, user_id, commitment_id
+        )
+        key = "admin.grant.responsible_done" if changed else "admin.grant.responsible_already"
+        await reply(update, t(key, caller.locale, user=user_id, commitment=commitment_id))
+        return
     user_id, role = parsed
     changed = await context.services.people.grant(caller.user_id, user_id, role)
     key = "admin.grant.done" if changed else "admin.grant.already"
@@ -61,6 +81,14 @@ async def revoke(update: Update, context: PulsoContext, caller: Caller) -> None:
     parsed = parse_grant(command_args(context))
     if not isinstance(parsed, tuple):
         await reply(update, usage(t, caller, parsed, "admin.revoke.usage"))
+        return
+    if len(parsed) == 3:
+        user_id, _, commitment_id = parsed
+        changed = await context.services.accountability.revoke(
+            caller.user_id, user_id, commitment_id
+        )
+        key = "admin.revoke.responsible_done" if changed else "admin.revoke.responsible_not_held"
+        await reply(update, t(key, caller.locale, user=user_id, commitment=commitment_id))
         return
     user_id, role = parsed
     if role == "admin" and user_id in context.services.admin_ids:

@@ -10,6 +10,8 @@ action letter and colon-separated fields::
     d:<response>:<q>          multi done        k:<response>:<q>         skip
     b:<response>:<q>          back              f:y / f:n      confirm /forget
     w:<step>:<value>          admin wizard      e:<commitment> /feedback about it
+    p:<reply>                 write a reply     q:<reply>:<item>:<stance>  a reply's stance
+    u:<reply>:y|n             publish / keep    v:<check>:<answer>  "did the promise happen?"
 
 :func:`decode` returns None for anything malformed; *whether* a well-formed
 press may change anything (round open, person targeted, option valid) is
@@ -42,6 +44,7 @@ MAX_BYTES = 64
 _CODE = re.compile(r"^[a-z0-9_]{1,16}$")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,60}$")
 _NUMBER = re.compile(r"^[1-9][0-9]{0,17}$")
+_INDEX = re.compile(r"^(0|[1-9][0-9]?)$")
 _COMMITMENT = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,15}$")  # surveys.plan's commitment ids
 
 
@@ -96,6 +99,38 @@ class WizardStep:
     value: str
 
 
+@dataclass(frozen=True, slots=True)
+class ReplyOpen:
+    """Start or go on writing the government's reply to a round's results."""
+
+    reply_id: int
+
+
+ReplyStanceCode = Literal["act", "done", "no"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyStance:
+    reply_id: int
+    item: int
+    stance: ReplyStanceCode
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyFinish:
+    reply_id: int
+    publish: bool  # False: keep it as a draft
+
+
+PromiseCode = Literal["yes", "partly", "no", "unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class PromisePress:
+    check_id: int
+    answer: PromiseCode
+
+
 CallbackData = (
     ChooseLanguage
     | Consent
@@ -105,6 +140,10 @@ CallbackData = (
     | ConfirmForget
     | FeedbackAbout
     | WizardStep
+    | ReplyOpen
+    | ReplyStance
+    | ReplyFinish
+    | PromisePress
 )
 
 _SURVEY_LETTERS: dict[str, SurveyAction] = {
@@ -137,6 +176,14 @@ def encode(data: CallbackData) -> str:
             text = f"e:{commitment_id}"
         case WizardStep(step, value):
             text = f"w:{step}:{value}"
+        case ReplyOpen(reply_id):
+            text = f"p:{reply_id}"
+        case ReplyStance(reply_id, item, stance):
+            text = f"q:{reply_id}:{item}:{stance}"
+        case ReplyFinish(reply_id, publish):
+            text = f"u:{reply_id}:{'y' if publish else 'n'}"
+        case PromisePress(check_id, answer):
+            text = f"v:{check_id}:{answer}"
     if decode(text) != data:
         raise ValueError(f"not encodable as callback data: {data!r}")
     return text
@@ -196,4 +243,14 @@ def _parse(text: str) -> CallbackData | None:
             return FeedbackAbout(commitment_id)
         case "w", [step, value] if _CODE.match(step) and 0 < len(value) <= 40:
             return WizardStep(step, value)
+        case "p", [reply] if _NUMBER.match(reply):
+            return ReplyOpen(int(reply))
+        case "q", [reply, item, ("act" | "done" | "no") as stance] if _NUMBER.match(
+            reply
+        ) and _INDEX.match(item):
+            return ReplyStance(int(reply), int(item), stance)
+        case "u", [reply, ("y" | "n") as publish] if _NUMBER.match(reply):
+            return ReplyFinish(int(reply), publish == "y")
+        case "v", [check, ("yes" | "partly" | "no" | "unknown") as answer] if _NUMBER.match(check):
+            return PromisePress(int(check), answer)
     return None

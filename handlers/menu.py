@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 EVERYONE = ("start", "help", "language", "privacy")
 PARTICIPANT = ("survey", "feedback", "mydata", "forget", "stop", "resume")
-SECRETARIAT = ("summary", "gap", "trend", "export")
+SECRETARIAT = ("summary", "gap", "trend", "export", "responses")
 ADMIN = (
     "newround",
     "rounds",

@@ -24,6 +24,7 @@ from bot.journey.answering import PROMPT
 from bot.outbox import engine
 from bot.outbox.outgoing import Outgoing
 from bot.rounds.service import INVITATION, REMINDER, ROUND_CLOSED
+from handlers import accountability
 from handlers.callback_data import StartSurvey, encode
 from handlers.keyboards import screen_message
 from handlers.results import ResultsView
@@ -193,6 +194,8 @@ RENDERERS: Final[Mapping[str, Renderer]] = {
     SUMMARY: render_summary,
     RESULTS: render_results,
     PROMPT: render_prompt,
+    # The government's replies and the promise checks (handlers/accountability.py).
+    **accountability.RENDERERS,
 }
 
 #: Kinds whose batches load what they need in one go before rendering.

@@ -28,6 +28,7 @@ from bot.i18n import Locale, Translator, local_date
 from bot.outbox.outgoing import Outgoing
 from handlers import charts
 from handlers.site import report_page
+from handlers.texts.accountability import responsiveness_lines
 from handlers.texts.results import (
     as_plain_text,
     commitment_sections,
@@ -72,6 +73,7 @@ class ResultsView:
 
     def __init__(self, services: Services) -> None:
         self.insights = services.insights
+        self.accountability = services.accountability
         self.t = services.t
 
     def _t(self, locale: Locale) -> _Bound:
@@ -146,7 +148,15 @@ class ResultsView:
         if round_id is None:
             round_id = await self.insights.latest_measuring_gap()
         digest = await self.insights.closed_digest(round_id)
-        messages = split_messages(gap_sections(self._t(locale), digest, locale))
+        sections = gap_sections(self._t(locale), digest, locale)
+        # Beside the gap: did the government answer each round, and keep its promises?
+        found = await self.accountability.responsiveness(
+            [row.commitment_id for row in digest.gap], up_to_round=digest.info.round_id
+        )
+        answered = responsiveness_lines(self.t, locale, found)
+        if answered:
+            sections = [*sections, "\n".join(answered)]
+        messages = split_messages(sections)
         made = [c for c in await self._round_charts(digest, locale) if c.name == "gap"]
         return Rendered(messages, made)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from bot.accountability import AccountabilityService
 from bot.clock import Clock, SystemClock
 from bot.i18n import Translator, translator
 from bot.insights.service import InsightsService
@@ -39,8 +40,16 @@ def build_services(settings: Settings, db: Database, clock: Clock, t: Translator
     insights = InsightsService(
         settings=settings, db=db, clock=clock, instruments=instruments, delivery=delivery
     )
-    rounds = RoundsService(
+    accountability = AccountabilityService(
         settings=settings, db=db, clock=clock, insights=insights, delivery=delivery
+    )
+    rounds = RoundsService(
+        settings=settings,
+        db=db,
+        clock=clock,
+        insights=insights,
+        delivery=delivery,
+        accountability=accountability,
     )
     journey = JourneyService(
         db=db,
@@ -60,6 +69,7 @@ def build_services(settings: Settings, db: Database, clock: Clock, t: Translator
         insights=insights,
         rounds=rounds,
         journey=journey,
+        accountability=accountability,
     )
     # What each outbox row says is drawn at the edge, from the services just built.
     delivery.draw_with(*outbox.drawings(services))

@@ -214,7 +214,7 @@ def timeliness(*, due_at: datetime, published_at: datetime | None, now: datetime
     it is still pending (deadline ahead)."""
     if published_at is not None:
         return "on_time" if published_at <= due_at else "late"
-    return "never" if now > due_at else "pending"
+    return "never" if now >= due_at else "pending"
 
 
 @dataclass(frozen=True, slots=True)

@@ -132,6 +132,11 @@ class Commitment(BaseModel):
         Expect("a list of OGP values: " + ", ".join(OgpValue)),
     ]
     official: OfficialCompletion | None = None
+    # Who answers for it in public after each round (docs/responses.md): Telegram user ids.
+    responsible: Annotated[
+        tuple[Annotated[int, Field(gt=0, lt=2**63)], ...],
+        Expect("a list of Telegram user ids (whole numbers) of the people who answer for it"),
+    ] = ()
 
 
 class DemographicQuestion(BaseModel):

@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot.accountability import AccountabilityService
 from bot.clock import Clock
 from bot.i18n import Html, Locale
 from bot.insights.service import InsightsService
@@ -142,12 +143,14 @@ class RoundsService:
         clock: Clock,
         insights: InsightsService,
         delivery: DeliveryEngine,
+        accountability: AccountabilityService,
     ) -> None:
         self.settings = settings
         self.db = db
         self.clock = clock
         self.insights = insights
         self.delivery = delivery
+        self.accountability = accountability
         self.scheduler = RoundScheduler(db=db, clock=clock, tick=self.tick)
         self._tick_lock = asyncio.Lock()
         # What the renderers need, loaded per delivery batch (see `preload`).
@@ -443,6 +446,8 @@ class RoundsService:
             async with self.db.read() as repos:
                 to_close = await repos.rounds.due_to_close(now)
             closed = [r for r in to_close if await self._close(r, now, actor=None, early=False)]
+            # The government's replies: reminders before their deadline, overdue at it.
+            await self.accountability.tick(now)
         report = TickReport(created, len(opened), reminded, len(closed))
         if report != TickReport():
             log.info(
@@ -521,13 +526,17 @@ class RoundsService:
             # In the database, one INSERT … SELECT each: a round to 100,000 people passes
             # no row through Python (issue 12: 7 s and 142 MB before, rows in slices).
             targeted = await repos.responses.snapshot_targets(round_id, now)
+            start_at = not_before(now, self._quiet(round_), self.tz)
             invited = await repos.outbox.enqueue_for_round(
                 round_id,
                 kind=INVITATION,
                 dedupe_key=_invitation_key_parts(round_id),
-                not_before=not_before(now, self._quiet(round_), self.tz),
+                not_before=start_at,
                 now=now,
             )
+            # After the invitation (a later outbox row for the same chat): "the agency
+            # said it would … by …; did it happen?" for each promise whose date passed.
+            await self.accountability.queue_promise_checks(repos, round_, now, start_at)
         log.info("round %d opened: %d targets, %d invitations queued", round_id, targeted, invited)
         self.delivery.wake()
         return invited
@@ -603,6 +612,8 @@ class RoundsService:
             # that happens later (a /forget, a late write) can move a published figure.
             await self.insights.take_snapshot(repos, closed, now)
             await self.insights.queue_closing_messages(repos, closed, now)
+            # Each commitment's responsible people are asked to answer, in the same commit.
+            await self.accountability.request_replies(repos, closed, now)
             await repos.audit.record(
                 actor,
                 "round_close",

@@ -72,6 +72,7 @@ def show(settings: Settings, args: argparse.Namespace) -> int:
             stored = await repos.plans.commitments(include_retired=True)
             instruments = await repos.plans.latest_instruments()
             official = await repos.plans.official_figures()
+            responsible = await repos.accountability.responsible()
         if plan is None:
             return []
         locale = plan.default_language
@@ -92,6 +93,12 @@ def show(settings: Settings, args: argparse.Namespace) -> int:
                 )
             )
         lines += _table(rows)
+        lines += ["", "responsible people (Telegram ids; they answer each round's results):"]
+        lines += [
+            f"  {item.commitment.id}: {', '.join(map(str, responsible[item.commitment.id]))}"
+            for item in stored
+            if responsible.get(item.commitment.id)
+        ] or ["  none yet: /grant USER_ID responsible COMMITMENT, or responsible: in the plan"]
         lines += ["", "instruments:"]
         lines += [f"  {describe_instrument(i.instrument)}" for i in instruments]
         return lines

@@ -21,7 +21,8 @@ PLAN_KEYS = (
     "id, name, government, period, default_language, commitments, demographics, instruments"
 )
 COMMITMENT_KEYS = (
-    "id, title, description, problem, expected_outcome, institutions, ogp_values, official"
+    "id, title, description, problem, expected_outcome, institutions, ogp_values, official, "
+    "responsible"
 )
 BILINGUAL = "a text in both languages: a mapping with es: and en:"
 NUMERIC = "perceived_progress, outcome, co_creation, responsiveness, trust, satisfaction"

@@ -1,0 +1,130 @@
+"""The words of the government's replies: subjects, stances, published replies, and the
+responsiveness figures beside the gap (``/gap``), in a locale. Pure presentation: values
+in (from :mod:`bot.accountability`), HTML lines out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Final
+
+from babel.dates import format_date
+
+from bot.accountability import Responsiveness
+from bot.i18n import Html, Locale, Translator, babel_locale, local_date
+from bot.storage.repositories.accountability import Reply
+from surveys.accountability import Item, Stance, Subject
+from surveys.locale import LocalizedText
+
+STANCE_ICONS: Final = {Stance.ACT: "🛠️", Stance.DONE: "✅", Stance.IMPOSSIBLE: "🚫"}
+
+
+def day(value: date, locale: Locale) -> str:
+    """A promised date as the results write dates: "20 de marzo de 2026"."""
+    return format_date(value, format="long", locale=babel_locale(locale))
+
+
+def subject_text(t: Translator, locale: Locale, subject: Subject) -> Html:
+    if subject.kind == "gap":
+        return t("accountability.subject.gap", locale)
+    if subject.kind == "theme":
+        return t("accountability.subject.theme", locale, term=subject.term)
+    return t("accountability.subject.general", locale)
+
+
+def item_lines(t: Translator, locale: Locale, items: tuple[Item, ...]) -> list[str]:
+    """Each subject and what the agency said about it (published text: the agency's own)."""
+    lines: list[str] = []
+    for item in items:
+        if item.stance is None:
+            continue
+        stance = t(f"accountability.stance.{item.stance.value}", locale)
+        lines.append(f"{STANCE_ICONS[item.stance]} <b>{subject_text(t, locale, item.subject)}</b>")
+        if item.stance is Stance.ACT and item.by is not None:
+            lines.append(
+                t(
+                    "accountability.item.act",
+                    locale,
+                    stance=stance,
+                    text=item.text,
+                    by=day(item.by, locale),
+                )
+            )
+        else:
+            lines.append(t("accountability.item.other", locale, stance=stance, text=item.text))
+    return lines
+
+
+def published_message(
+    t: Translator, locale: Locale, reply_: Reply, title: LocalizedText, *, to_respondent: bool
+) -> Html | None:
+    """The published reply, for the Secretariat or for the round's respondents."""
+    if reply_.draft is None:
+        return None
+    key = "accountability.published.respondent" if to_respondent else "accountability.published"
+    head = t(key, locale, round=reply_.round_id, title=title.get(locale))
+    return Html("\n\n".join([head, *item_lines(t, locale, reply_.draft.items)]))
+
+
+def responsiveness_lines(
+    t: Translator, locale: Locale, found: Mapping[str, list[Responsiveness]]
+) -> list[str]:
+    """Beside the gap: per commitment, each round's answer (on time / late / never /
+    pending) and its promises, kept / partly / broken as the round that checked them
+    published (suppressed under MIN_GROUP_SIZE)."""
+    if not found:
+        return []
+    lines: list[str] = [t("accountability.gap.title", locale)]
+    for commitment_id in sorted(found):
+        for entry in found[commitment_id]:
+            reply_ = entry.reply
+            kept = [p for p in entry.promises if p.outcome is not None]
+            lines.append(
+                t(
+                    f"accountability.gap.{entry.timeliness}",
+                    locale,
+                    id=commitment_id,
+                    round=reply_.round_id,
+                    due=local_date(reply_.due_at, locale),
+                )
+            )
+            if entry.promises:
+                lines.append(
+                    t(
+                        "accountability.gap.promises",
+                        locale,
+                        promises=len(entry.promises),
+                        kept=entry.count("kept"),
+                        partly=entry.count("partly"),
+                        broken=entry.count("broken"),
+                        unchecked=len(entry.promises) - len(kept),
+                    )
+                )
+            for promise in kept:
+                assert promise.tally is not None
+                assert promise.item.by is not None
+                outcome = t(f"accountability.outcome.{promise.outcome}", locale)
+                lines.append(
+                    t(
+                        "accountability.gap.promise",
+                        locale,
+                        text=promise.item.text,
+                        by=day(promise.item.by, locale),
+                        round=promise.checked_in or 0,
+                        outcome=outcome,
+                        yes=promise.tally.yes,
+                        partly=promise.tally.partly,
+                        no=promise.tally.no,
+                        unknown=promise.tally.unknown,
+                    )
+                    if promise.outcome != "suppressed"
+                    else t(
+                        "accountability.gap.promise_suppressed",
+                        locale,
+                        text=promise.item.text,
+                        by=day(promise.item.by, locale),
+                        round=promise.checked_in or 0,
+                        outcome=outcome,
+                    )
+                )
+    return lines
