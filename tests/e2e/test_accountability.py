@@ -118,7 +118,7 @@ async def test_a_flagged_gap_gets_an_answer_that_the_next_round_checks(
         assert "El tema «" in shown.content, shown.content
         await step(agency, lambda: press(agency, ReplyStance, stance="done"), "¿Qué se hizo ya?")
         shown = await step(agency, lambda: agency.send("Se publicó el padrón en línea"), "Plazo:")
-    assert "Revise su respuesta" in shown.content
+    assert "Revisa tu respuesta" in shown.content
     await step(agency, lambda: press(agency, ReplyFinish, publish=True), "Respuesta publicada")
 
     # The Secretariat and every respondent (not the one who never answered) receive it.
@@ -128,7 +128,7 @@ async def test_a_flagged_gap_gets_an_answer_that_the_next_round_checks(
             any("La dependencia respondió" in m.content for m in chat.messages)
             and all(
                 any(
-                    "answered what you said" in m.content or "lo que ustedes dijeron" in m.content
+                    "answered what you said" in m.content or "lo que tú y otras personas dijeron" in m.content
                     for m in u.messages
                 )
                 for u in answered
