@@ -179,7 +179,9 @@ class Onboarding(JourneyPart):
         membership, new, joined = await fresh_or_replay(
             self.db, update_id, now, apply=apply, replay=replay
         )
-        if new:
+        # An open round's invitation waits until the optional questions are done: a person
+        # is never asked about themselves and invited to a survey in the same moment.
+        if new and joined.next_demographic is None:
             await self.rounds.invite_late_joiner(
                 membership.participant_id, membership.commitment_id, membership.role
             )
@@ -265,9 +267,20 @@ class Onboarding(JourneyPart):
             return DemographicReply(next_demographic=following, welcome=welcome)
 
         try:
-            return await fresh_or_replay(self.db, update_id, now, apply=apply, replay=replay)
+            reply = await fresh_or_replay(self.db, update_id, now, apply=apply, replay=replay)
         except Refusal as refusal:
             return DemographicReply(notice=refusal.notice)
+        if reply.welcome is None:
+            return reply
+        # The last optional question is done: now the open rounds may invite them (the
+        # invitation's dedupe key makes a repeat, or a replay, invite nobody twice).
+        async with self.db.read() as repos:
+            memberships = await repos.participants.memberships_of(participant_id)
+        for m in memberships:
+            await self.rounds.invite_late_joiner(participant_id, m.commitment_id, m.role)
+        async with self.db.read() as repos:
+            count = await self.open_survey_count(repos, participant_id)
+        return replace(reply, welcome=replace(reply.welcome, open_surveys=count))
 
     async def returning(self, caller: Caller, *, update_id: int) -> ReturningParticipant | None:
         """A participant's plain ``/start``: resumed if they had stopped or blocked the bot."""
