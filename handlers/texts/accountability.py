@@ -33,26 +33,26 @@ def subject_text(t: Translator, locale: Locale, subject: Subject) -> Html:
 
 
 def item_lines(t: Translator, locale: Locale, items: tuple[Item, ...]) -> list[str]:
-    """Each subject and what the agency said about it (published text: the agency's own)."""
-    lines: list[str] = []
+    """Each subject and what the agency said about it, one block per subject (the text is
+    the agency's own: a reply never quotes a participant)."""
+    blocks: list[str] = []
     for item in items:
         if item.stance is None:
             continue
         stance = t(f"accountability.stance.{item.stance.value}", locale)
-        lines.append(f"{STANCE_ICONS[item.stance]} <b>{subject_text(t, locale, item.subject)}</b>")
         if item.stance is Stance.ACT and item.by is not None:
-            lines.append(
-                t(
-                    "accountability.item.act",
-                    locale,
-                    stance=stance,
-                    text=item.text,
-                    by=day(item.by, locale),
-                )
+            said = t(
+                "accountability.item.act",
+                locale,
+                stance=stance,
+                text=item.text,
+                by=day(item.by, locale),
             )
         else:
-            lines.append(t("accountability.item.other", locale, stance=stance, text=item.text))
-    return lines
+            said = t("accountability.item.other", locale, stance=stance, text=item.text)
+        subject = subject_text(t, locale, item.subject)
+        blocks.append(f"{STANCE_ICONS[item.stance]} <b>{subject}</b>\n{said}")
+    return blocks
 
 
 def published_message(
