@@ -5,7 +5,7 @@
 
 Reads ``source_es.txt`` and ``source_en.txt`` beside this file and writes ``train.jsonl``,
 ``validation.jsonl`` and ``test.jsonl`` (one answer per line: id, lang, label, role,
-phenomenon, group, text). Deterministic: the same sources give byte-identical files.
+phenomenon, group, batch, text). Deterministic: the same sources give byte-identical files.
 
 * Each source line is a *skeleton* ({a|b|c} marks a choice); a few fillings are drawn from
   it, spread so that every option of every choice is used. A skeleton is one *group*.
@@ -36,6 +36,12 @@ SPLITS = ("train", "validation", "test")
 FILLINGS = {"es": 6, "en": 6}  # fillings drawn per skeleton (fewer when it has fewer)
 REWRITE_SHARE = {"es": 0.45, "en": 0.20}  # share of answers also rewritten as chat/casual
 
+#: Source files, oldest first. A later batch is appended: its groups are split among
+#: themselves (60/20/20 within each section, with a generator of its own), so the groups of
+#: earlier batches keep their split and their texts, and a test split stays a superset of
+#: the one before.
+BATCHES = ("source_{lang}.txt", "source_{lang}_2.txt")
+
 _CHOICE = re.compile(r"\{([^{}]*)\}")
 LABELS = ("pos", "neu", "neg")
 ROLES = ("bene", "impl")
@@ -49,6 +55,7 @@ class Item:
     role: str
     phenomenon: str
     group: str
+    batch: int  #: the source batch (1: source_{lang}.txt, 2: source_{lang}_2.txt)
     text: str
 
 
@@ -221,23 +228,28 @@ def casual_english(text: str, label: str, rng: random.Random) -> str:
 # --- reading, splitting, writing ----------------------------------------------------
 
 
-def read_sources(lang: str) -> list[tuple[str, str, str, str, str]]:
-    """(group, label, role, phenomenon, skeleton) for every skeleton of one language."""
+def read_sources(
+    lang: str, name: str, counter: dict[tuple[str, str, str], int]
+) -> list[tuple[str, str, str, str, str]]:
+    """(group, label, role, phenomenon, skeleton) for every skeleton of one source file.
+
+    ``counter`` numbers the groups of each section; it is shared by a language's batches,
+    so a later batch's groups continue the numbering of the earlier ones.
+    """
     out: list[tuple[str, str, str, str, str]] = []
     section: tuple[str, str, str] | None = None
-    counter: dict[tuple[str, str, str], int] = {}
-    for number, line in enumerate((HERE / f"source_{lang}.txt").read_text("utf-8").splitlines()):
+    for number, line in enumerate((HERE / name).read_text("utf-8").splitlines()):
         line = line.strip()
         if not line or (line.startswith("#") and not line.startswith("## ")):
             continue
         if line.startswith("## "):
             label, role, phenomenon = line[3:].split()
             if label not in LABELS or role not in ROLES:
-                raise ValueError(f"source_{lang}.txt:{number + 1}: bad section {line!r}")
+                raise ValueError(f"{name}:{number + 1}: bad section {line!r}")
             section = (label, role, phenomenon)
             continue
         if section is None:
-            raise ValueError(f"source_{lang}.txt:{number + 1}: skeleton before a section")
+            raise ValueError(f"{name}:{number + 1}: skeleton before a section")
         counter[section] = counter.get(section, 0) + 1
         group = f"{lang}:{':'.join(section)}:{counter[section]:02d}"
         out.append((group, *section, line))
@@ -264,33 +276,45 @@ def assign_splits(
 
 
 def build() -> dict[str, list[Item]]:
-    rng = random.Random(SEED)
     items: list[Item] = []
     seen: set[str] = set()
     split_of: dict[str, str] = {}
-    for lang in ("es", "en"):
-        sources = read_sources(lang)
-        sections: dict[tuple[str, str, str], list[str]] = {}
-        for group, label, role, phenomenon, _ in sources:
-            sections.setdefault((label, role, phenomenon), []).append(group)
-        split_of.update(assign_splits(sections, rng))
-        rewrite = chat_spanish if lang == "es" else casual_english
-        rewritten_as = "chat" if lang == "es" else "casual"
-        number = 0
-        for group, label, role, phenomenon, skeleton in sources:
-            for text in fillings(skeleton, FILLINGS[lang], rng):
-                variants = [(phenomenon, text)]
-                if phenomenon not in ("chat", "casual") and rng.random() < REWRITE_SHARE[lang]:
-                    variants.append((rewritten_as, rewrite(text, label, rng)))
-                for kind, variant in variants:
-                    key = normalise(variant)
-                    if not key or key in seen:
-                        continue
-                    seen.add(key)
-                    number += 1
-                    items.append(
-                        Item(f"{lang}-{number:05d}", lang, label, role, kind, group, variant)
-                    )
+    counters: dict[str, dict[tuple[str, str, str], int]] = {"es": {}, "en": {}}
+    numbers = {"es": 0, "en": 0}
+    for batch, pattern in enumerate(BATCHES):
+        # One generator per batch: a new batch never changes an earlier batch's draws.
+        rng = random.Random(SEED + batch)
+        for lang in ("es", "en"):
+            sources = read_sources(lang, pattern.format(lang=lang), counters[lang])
+            sections: dict[tuple[str, str, str], list[str]] = {}
+            for group, label, role, phenomenon, _ in sources:
+                sections.setdefault((label, role, phenomenon), []).append(group)
+            split_of.update(assign_splits(sections, rng))
+            rewrite = chat_spanish if lang == "es" else casual_english
+            rewritten_as = "chat" if lang == "es" else "casual"
+            for group, label, role, phenomenon, skeleton in sources:
+                for text in fillings(skeleton, FILLINGS[lang], rng):
+                    variants = [(phenomenon, text)]
+                    if phenomenon not in ("chat", "casual") and rng.random() < REWRITE_SHARE[lang]:
+                        variants.append((rewritten_as, rewrite(text, label, rng)))
+                    for kind, variant in variants:
+                        key = normalise(variant)
+                        if not key or key in seen:
+                            continue
+                        seen.add(key)
+                        numbers[lang] += 1
+                        items.append(
+                            Item(
+                                f"{lang}-{numbers[lang]:05d}",
+                                lang,
+                                label,
+                                role,
+                                kind,
+                                group,
+                                batch + 1,
+                                variant,
+                            )
+                        )
     by_split: dict[str, list[Item]] = {s: [] for s in SPLITS}
     for item in items:
         by_split[split_of[item.group]].append(item)

@@ -6,14 +6,16 @@
     ('neg', 'es')
 
 The label comes from the **tone model** (``_model.py``): a calibrated logistic regression
-over word and character n-grams and the lexicon's compound score, trained by
+over word and character n-grams and the lexicon's compound scores (of the whole text, and of
+each side of a contrast: "la idea es buena, pero nadie avisa"), trained by
 ``python -m surveys.sentiment.train`` on the corpus in ``corpus/sentiment/`` and read from
 ``data/tone-model.json.gz`` in pure Python. ``SentimentScore.confidence`` is the probability
 of the label, ``uncertain`` is true under :data:`UNCERTAIN_BELOW`; ``score`` is
 P(pos) − P(neg). Answers of up to four words that the lexicon scores at least 0.4 from zero
 take the lexicon's label (the short rule, chosen on validation). On the corpus's test split
-(answers of shapes never trained on): macro-F1 0.87 Spanish, 0.84 English; negative recall
-0.94 / 0.82 (docs/sentiment.md). About 6,500–7,000 texts/s of CPU time on one core.
+(answers of shapes never trained on; tone-4): macro-F1 0.855 Spanish, 0.858 English;
+negative recall 0.94 / 0.86 (docs/sentiment.md). About 4,500–5,300 texts/s of CPU time on
+one core of a shared 2-core machine.
 
 Score a text when it is stored and keep ``SentimentScore.version`` beside the score: the
 version names the model, the rules and both lexicons, so scores of different versions are
@@ -60,6 +62,7 @@ from typing import Final, Literal
 
 import vader
 
+from ._features import clauses
 from ._language import detect_language
 from ._lexicon import Language, Resources, load_english, load_spanish
 from ._model import MODEL_FILE, ToneModel
@@ -95,7 +98,7 @@ NEGATIVE_THRESHOLD: Final = -0.05
 #: validation split by ``python -m surveys.sentiment.train`` (the lowest threshold at which
 #: the texts at or above it are right at least 90 % of the time; see docs/sentiment.md),
 #: which records it in the model file; a test checks that the two agree.
-UNCERTAIN_BELOW: Final = 0.64
+UNCERTAIN_BELOW: Final = 0.62
 
 
 def load_model() -> ToneModel:
@@ -163,7 +166,13 @@ class SentimentAnalyzer:
             language if language is not None else detect_language(text, default_language)
         )
         lexicon = self.lexicon_score(text, lang)
-        p = self._model.decide(text, lexicon)
+        parts = clauses(text)
+        split = (
+            None
+            if parts is None
+            else (self.lexicon_score(parts[0], lang), self.lexicon_score(parts[1], lang))
+        )
+        p = self._model.decide(text, lexicon, split)
         return SentimentScore(
             label=p.label,
             score=max(-1.0, min(1.0, p.pos - p.neg)),

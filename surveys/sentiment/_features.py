@@ -15,7 +15,10 @@ both. A text becomes three groups of binary features, each group scaled to unit 
 
 and three numeric features from the lexicon analyser's compound score ``s`` in [-1, 1]:
 ``lex`` = s, ``lex+`` = max(s, 0), ``lex-`` = min(s, 0) (the model gets what the rules know:
-negation, boosters, emoji, civic phrases).
+negation, boosters, emoji, civic phrases). When the answer has a contrast (:func:`clauses`:
+"la idea es buena, pero nadie avisa"), the lexicon also scores the two sides on their own,
+``hlex`` (before the last contrast marker) and ``tlex`` (from it on), so that the model can
+weigh the clause that carries the verdict.
 
 The text is normalised first: control characters removed, lower case, accents folded (ñ
 kept), digits collapsed to one "0", a letter repeated three or more times collapsed
@@ -24,14 +27,16 @@ kept), digits collapsed to one "0", a letter repeated three or more times collap
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Collection
 from typing import Final
 
 from ._text import fold, sanitise
 
 #: Bump when :func:`features` changes: a model is only valid with the features it was
 #: trained on, and the model file records this number.
-FEATURES_VERSION: Final = 2
+FEATURES_VERSION: Final = 3
 
 _DIGITS: Final = re.compile(r"\d+")
 _REPEATS: Final = re.compile(r"([^\W\d_])\1{2,}")
@@ -135,6 +140,23 @@ _CUE_PAIRS: Final = (
     ("better", "trouble"),
 )
 _MAX_CHARS: Final = 1000  # an answer's verdict is in its first thousand characters
+#: Where an answer turns: the clause after the last of these carries the verdict.
+_CONTRAST_SPLIT: Final = re.compile(
+    r"\b(?:pero|aunque|sin embargo|but|however|though|although)\b", re.IGNORECASE
+)
+
+
+def clauses(text: str) -> tuple[str, str] | None:
+    """``(head, tail)`` split at the last contrast marker (the tail starts with it), or None.
+
+    Only the first thousand characters are read, as in :func:`features`; an answer that
+    starts with the marker ("Pero nadie vino") has no head and is not split.
+    """
+    text = text[:_MAX_CHARS]
+    starts = [m.start() for m in _CONTRAST_SPLIT.finditer(text)]
+    if not starts or not text[: starts[-1]].strip():
+        return None
+    return text[: starts[-1]], text[starts[-1] :]
 
 
 def normalise(text: str) -> str:
@@ -149,8 +171,27 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(normalise(text))
 
 
-def features(text: str, lexicon: float) -> dict[str, float]:
-    """The features of ``text`` with their values; ``lexicon``: the rules' compound score."""
+def features(
+    text: str, lexicon: float, split: tuple[float, float] | None = None
+) -> dict[str, float]:
+    """The features of ``text`` with their values.
+
+    ``lexicon``: the rules' compound score of the whole text; ``split``: their scores of the
+    head and the tail of :func:`clauses` when it splits the text (None otherwise).
+    """
+    out: dict[str, float] = {}
+    for value, names in feature_groups(text, lexicon, split):
+        out.update(dict.fromkeys(names, value))
+    return out
+
+
+def feature_groups(
+    text: str, lexicon: float, split: tuple[float, float] | None = None
+) -> list[tuple[float, Collection[str]]]:
+    """:func:`features` as groups of names that share one value (no name in two groups).
+
+    The run-time model sums each group's weights and multiplies once by its value.
+    """
     toks = tokens(text)
     words: set[str] = set()
     previous = "<s>"
@@ -161,26 +202,18 @@ def features(text: str, lexicon: float) -> dict[str, float]:
         previous = tok
         if tok in _CONTRAST:
             tail_start = i + 1
-    out: dict[str, float] = {}
+    out: list[tuple[float, Collection[str]]] = []
     if words:
-        scale = len(words) ** -0.5
-        out = dict.fromkeys(words, scale)
+        out.append((len(words) ** -0.5, words))
     if tail_start:
         tail = {"t|" + tok for tok in toks[tail_start:]}
         if tail:
-            out.update(dict.fromkeys(tail, len(tail) ** -0.5))
+            out.append((len(tail) ** -0.5, tail))
     chars: set[str] = set()
     for tok in toks:
-        padded = f" {tok} "
-        size = len(padded)
-        if size <= 3:
-            chars.add("c|" + padded)
-            continue
-        for n in (3, 4, 5):
-            for start in range(size - n + 1):
-                chars.add("c|" + padded[start : start + n])
+        chars.update(_char_grams(tok))
     if chars:
-        out.update(dict.fromkeys(chars, len(chars) ** -0.5))
+        out.append((len(chars) ** -0.5, chars))
     kinds: set[str] = set()
     tail_kinds: set[str] = set()
     lack_at = -9
@@ -209,8 +242,23 @@ def features(text: str, lexicon: float) -> dict[str, float]:
             cue.add("k|num+time")
         cue.update("k|tail " + kind for kind in tail_kinds - _PAIRED_ONLY)
         if cue:
-            out.update(dict.fromkeys(cue, len(cue) ** -0.5))
-    out["lex"] = lexicon
-    out["lex+"] = max(lexicon, 0.0)
-    out["lex-"] = min(lexicon, 0.0)
+            out.append((len(cue) ** -0.5, cue))
+    out.append((lexicon, ("lex",)))
+    out.append((max(lexicon, 0.0), ("lex+",)))
+    out.append((min(lexicon, 0.0), ("lex-",)))
+    if split is not None:
+        out.append((split[0], ("hlex",)))
+        out.append((split[1], ("tlex",)))
     return out
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _char_grams(tok: str) -> tuple[str, ...]:
+    """The ``c|`` features of one token: its 3- to 5-grams padded with spaces."""
+    padded = f" {tok} "
+    size = len(padded)
+    if size <= 3:
+        return ("c|" + padded,)
+    return tuple(
+        "c|" + padded[start : start + n] for n in (3, 4, 5) for start in range(size - n + 1)
+    )

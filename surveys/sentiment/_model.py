@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from ._features import FEATURES_VERSION, features, tokens
+from ._features import FEATURES_VERSION, feature_groups, tokens
 
 ModelLabel = Literal["pos", "neu", "neg"]
 
@@ -136,29 +136,44 @@ class ToneModel:
     def __len__(self) -> int:
         return len(self._weights)
 
-    def logits(self, text: str, lexicon: float) -> tuple[float, float, float]:
-        """The calibrated decision values of ``text`` (scikit-learn's, divided by T)."""
+    def logits(
+        self, text: str, lexicon: float, split: tuple[float, float] | None = None
+    ) -> tuple[float, float, float]:
+        """The calibrated decision values of ``text`` (scikit-learn's, divided by T).
+
+        ``lexicon`` and ``split``: the rules' scores of the whole text and of the two sides
+        of its contrast (see :func:`surveys.sentiment._features.features`).
+        """
         z0, z1, z2 = self._intercept
-        weights = self._weights
-        for name, value in features(text, lexicon).items():
-            w = weights.get(name)
-            if w is not None:
-                z0 += w[0] * value
-                z1 += w[1] * value
-                z2 += w[2] * value
+        get = self._weights.get
+        for value, names in feature_groups(text, lexicon, split):
+            s0 = s1 = s2 = 0.0
+            for name in names:
+                w = get(name)
+                if w is not None:
+                    s0 += w[0]
+                    s1 += w[1]
+                    s2 += w[2]
+            z0 += s0 * value
+            z1 += s1 * value
+            z2 += s2 * value
         return z0, z1, z2
 
-    def probabilities(self, text: str, lexicon: float) -> Probabilities:
+    def probabilities(
+        self, text: str, lexicon: float, split: tuple[float, float] | None = None
+    ) -> Probabilities:
         """Softmax of :meth:`logits`."""
-        z0, z1, z2 = self.logits(text, lexicon)
+        z0, z1, z2 = self.logits(text, lexicon, split)
         top = max(z0, z1, z2)
         e0, e1, e2 = math.exp(z0 - top), math.exp(z1 - top), math.exp(z2 - top)
         total = e0 + e1 + e2
         return Probabilities(e0 / total, e1 / total, e2 / total)
 
-    def decide(self, text: str, lexicon: float) -> Probabilities:
+    def decide(
+        self, text: str, lexicon: float, split: tuple[float, float] | None = None
+    ) -> Probabilities:
         """:meth:`probabilities`, or the lexicon's label where :attr:`short_rule` applies."""
-        p = self.probabilities(text, lexicon)
+        p = self.probabilities(text, lexicon, split)
         rule = self.short_rule
         if rule.applies(text, lexicon):
             label: ModelLabel = "pos" if lexicon > 0 else "neg"

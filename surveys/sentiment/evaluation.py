@@ -2,7 +2,7 @@
 
 Used by the tests, the benchmark and the trainer. The small labelled sets are
 ``label<TAB>text`` lines (``#`` starts a comment line); the corpus is JSON lines with id,
-lang, label, role, phenomenon, group and text (``corpus/sentiment/*.jsonl``). Parsing takes
+lang, label, role, phenomenon, group, batch and text (``corpus/sentiment/*.jsonl``). Parsing takes
 the file's content, not a path: reading files is the caller's business.
 """
 
@@ -35,6 +35,7 @@ class CorpusItem:
     phenomenon: str
     group: str  #: the skeleton it was written from; a group never spans two splits
     text: str
+    batch: int = 1  #: the corpus source batch it was written in (corpus/sentiment/build.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,7 @@ def parse_corpus(content: str) -> list[CorpusItem]:
                 str(doc["phenomenon"]),
                 str(doc["group"]),
                 str(doc["text"]),
+                int(doc.get("batch", 1)),
             )
         )
     return items

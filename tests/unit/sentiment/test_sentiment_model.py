@@ -19,34 +19,38 @@ import pytest
 
 import surveys.sentiment as sentiment
 from surveys.sentiment import Label, Language, SentimentAnalyzer
+from surveys.sentiment._features import clauses
 from surveys.sentiment._model import ToneModel
 from surveys.sentiment.evaluation import CorpusItem, Example, evaluate, parse_corpus
 
 CORPUS = Path(__file__).resolve().parents[3] / "corpus" / "sentiment"
 SPLITS = ("train", "validation", "test")
 
-# language: (measured, floor) on the test split (tone-3)
-MACRO_F1_FLOORS: dict[Language, tuple[float, float]] = {"es": (0.866, 0.85), "en": (0.838, 0.82)}
-NEG_RECALL_FLOORS: dict[Language, tuple[float, float]] = {"es": (0.944, 0.92), "en": (0.817, 0.80)}
-# (language, phenomenon): (measured, floor) accuracy on the test split (tone-3)
+# language: (measured, floor) on the test split (tone-4)
+MACRO_F1_FLOORS: dict[Language, tuple[float, float]] = {"es": (0.855, 0.84), "en": (0.858, 0.84)}
+NEG_RECALL_FLOORS: dict[Language, tuple[float, float]] = {"es": (0.942, 0.92), "en": (0.859, 0.84)}
+# (language, phenomenon): (measured, floor) accuracy on the test split (tone-4)
 PHENOMENON_FLOORS: dict[tuple[str, str], tuple[float, float]] = {
-    ("es", "chat"): (0.930, 0.91),
-    ("es", "contrast"): (0.840, 0.81),
+    ("es", "chat"): (0.909, 0.89),
+    ("es", "contrast"): (0.911, 0.89),
     ("es", "emoji"): (1.000, 0.90),
-    ("es", "explicit"): (0.884, 0.86),
-    ("es", "fact"): (0.828, 0.81),
-    ("es", "question"): (0.879, 0.84),
-    ("es", "sarcasm"): (0.923, 0.89),
-    ("es", "suggestion"): (0.849, 0.81),
-    ("en", "casual"): (0.918, 0.89),
-    ("en", "contrast"): (0.885, 0.85),
+    ("es", "explicit"): (0.859, 0.84),
+    ("es", "fact"): (0.810, 0.79),
+    ("es", "question"): (0.889, 0.86),
+    ("es", "sarcasm"): (0.898, 0.87),
+    ("es", "suggestion"): (0.859, 0.83),
+    ("en", "casual"): (0.923, 0.90),
+    ("en", "contrast"): (0.947, 0.92),
     ("en", "emoji"): (1.000, 0.90),
-    ("en", "explicit"): (0.900, 0.87),
-    ("en", "fact"): (0.801, 0.78),
-    ("en", "question"): (0.905, 0.87),
-    ("en", "sarcasm"): (0.653, 0.62),
-    ("en", "suggestion"): (0.867, 0.83),
+    ("en", "explicit"): (0.901, 0.88),
+    ("en", "fact"): (0.802, 0.78),
+    ("en", "question"): (0.924, 0.90),
+    ("en", "sarcasm"): (0.787, 0.76),
+    ("en", "suggestion"): (0.922, 0.90),
 }
+#: Items of the first source batch per split: tone-3's whole corpus. A later batch is split
+#: among its own skeletons, so these never move (and tone-3's test split stays inside).
+FIRST_BATCH = {"train": 5035, "validation": 1733, "test": 1730}
 
 
 def load(split: str) -> list[CorpusItem]:
@@ -62,8 +66,8 @@ def key(text: str) -> str:
 def test_corpus_is_big_enough_and_tagged() -> None:
     items = [item for split in SPLITS for item in load(split)]
     per_language = Counter(item.lang for item in items)
-    assert per_language["es"] >= 4000, per_language
-    assert per_language["en"] >= 3500, per_language
+    assert per_language["es"] >= 6000, per_language
+    assert per_language["en"] >= 5000, per_language
     for lang in ("es", "en"):
         labels = Counter(item.label for item in items if item.lang == lang)
         assert min(labels.values()) >= 0.2 * per_language[lang], labels
@@ -78,6 +82,38 @@ def test_no_text_or_skeleton_in_two_splits() -> None:
         for item in load(split):
             assert owner.setdefault(key(item.text), split) == split, item
             assert groups.setdefault(item.group, split) == split, item
+
+
+def test_first_batch_keeps_its_split() -> None:
+    for split, count in FIRST_BATCH.items():
+        items = load(split)
+        assert sum(1 for i in items if i.batch == 1) == count, split
+        assert {i.batch for i in items} == {1, 2}, split
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "La idea es buena, pero nadie avisa",
+            ("La idea es buena, ", "pero nadie avisa"),
+            id="pero",
+        ),
+        pytest.param(
+            "Tardaron, aunque cumplieron; sin embargo falta luz",
+            ("Tardaron, aunque cumplieron; ", "sin embargo falta luz"),
+            id="last-marker",
+        ),
+        pytest.param(
+            "Nice staff. However, no water.", ("Nice staff. ", "However, no water."), id="en"
+        ),
+        pytest.param("Pero nadie vino", None, id="starts-with-marker"),
+        pytest.param("Nothing has changed", None, id="no-marker"),
+        pytest.param("Peroné roto, buttons", None, id="whole-words-only"),
+    ],
+)
+def test_contrast_clauses(text: str, expected: tuple[str, str] | None) -> None:
+    assert clauses(text) == expected
 
 
 @pytest.mark.parametrize("language", ["es", "en"])
@@ -154,12 +190,13 @@ def test_pure_python_reproduces_sklearn() -> None:
     shipped = load_model()
     lexicon = Lexicon()
     items = load("test")
-    rows_lex = [(i.text, lexicon(i)) for i in items]
+    rows = [(i.text, lexicon(i), lexicon.split(i)) for i in items]
+    assert sum(1 for _, _, split in rows if split is not None) > 100  # contrasts are read
     from surveys.sentiment._features import features
 
-    expected = trained.sklearn_probabilities([features(t, s) for t, s in rows_lex])
-    for (text, lex), want in zip(rows_lex, expected, strict=True):
-        got = fresh.probabilities(text, lex)
+    expected = trained.sklearn_probabilities([features(*row) for row in rows])
+    for (text, lex, split), want in zip(rows, expected, strict=True):
+        got = fresh.probabilities(text, lex, split)
         assert [got.neg, got.neu, got.pos] == pytest.approx(want, abs=1e-9), text
-        ship = shipped.probabilities(text, lex)
+        ship = shipped.probabilities(text, lex, split)
         assert [ship.neg, ship.neu, ship.pos] == pytest.approx(want, abs=1e-4), text

@@ -141,6 +141,9 @@ FINGERPRINTS = {
     "tone-3": {
         "tone-model.json.gz": "35cb314197dbe9be4e6911a94ee7e068b45c37d2c1cfc3ebf60f29fc16043a89",
     },
+    "tone-4": {
+        "tone-model.json.gz": "cfd577db62b80e1530e28f26c433811068874d16f6169ea8e3d9a578e09b396d",
+    },
 }
 
 
