@@ -24,12 +24,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
+from zoneinfo import ZoneInfo
 
 from surveys.aggregation import LABELS, NUMERIC_MEASURES, Figure
 from surveys.digest import Digest
 from surveys.locale import LocalizedText
 
 if TYPE_CHECKING:
+    from bot.accountability import AccountabilityService, Responsiveness
     from bot.insights.service import InsightsService
 
 #: Rounds the site shows (the newest); older ones stay in the answer file and reports.
@@ -82,6 +84,10 @@ class SiteData:
     threshold: float
     accuracy: tuple[Accuracy, ...] = ()
     responses: tuple[InstitutionalResponse, ...] = ()
+    #: Per commitment, the government's answer to each round and its promises' outcomes
+    #: (docs/responses.md): published answers only say what the agency wrote.
+    replies: Mapping[str, Sequence[Responsiveness]] = field(default_factory=dict)
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("America/Mexico_City"))
     built: datetime | None = None
     analyser: str = ""
 
@@ -90,8 +96,14 @@ class SiteData:
         return [d for d in self.rounds if d.result.commitment(commitment_id) is not None]
 
 
-async def collect(insights: InsightsService, *, analyser: str = "") -> SiteData:
-    """The site's values: closed rounds from their snapshots (never an open round)."""
+async def collect(
+    insights: InsightsService,
+    *,
+    analyser: str = "",
+    accountability: AccountabilityService | None = None,
+) -> SiteData:
+    """The site's values: closed rounds from their snapshots (never an open round), and
+    the government's answers to them when ``accountability`` is given."""
     async with insights.db.read() as repos:
         plan = await repos.plans.plan()
         stored = await repos.plans.commitments(include_retired=False)
@@ -111,6 +123,11 @@ async def collect(insights: InsightsService, *, analyser: str = "") -> SiteData:
         )
         for s in stored
     )
+    replies = (
+        await accountability.responsiveness([c.id for c in commitments])
+        if accountability is not None
+        else {}
+    )
     return SiteData(
         plan_name=plan.name if plan else None,
         government=str(plan.government) if plan else "",
@@ -119,6 +136,8 @@ async def collect(insights: InsightsService, *, analyser: str = "") -> SiteData:
         min_group_size=insights.settings.min_group_size,
         threshold=insights.settings.gap_threshold_points,
         accuracy=measured_accuracy(),
+        replies=replies,
+        tz=insights.settings.tz,
         built=insights.clock.now(),
         analyser=analyser,
     )
@@ -331,7 +350,72 @@ def open_data(site: SiteData) -> list[Table]:
                     row.flagged,
                 )
             )
-    return [commitments, rounds, participation, figures, gap, themes, quotes]
+    return [commitments, rounds, participation, figures, gap, themes, quotes, _replies(site)]
+
+
+def _replies(site: SiteData) -> Table:
+    """The government's answers: one row per subject of each published answer (and one
+    per answer owed but not given), with each promise's outcome as the round that checked
+    it published (its counts in people; the outcome empty under ``min_group_size``)."""
+    table = Table(
+        "responses",
+        "The responsible agency's public answer to each round, subject by subject, and "
+        "whether the beneficiaries said each promise was kept.",
+        (
+            ("round", "integer", "Round the answer is about"),
+            ("commitment", "string", "Commitment id"),
+            ("timeliness", "string", "on_time, late, never (deadline passed) or pending"),
+            ("due", "date", "Deadline of the answer"),
+            ("published", "date", "Day it was published (empty: not published)"),
+            ("subject", "string", "gap, theme or general"),
+            ("theme", "string", "The theme's words, for a theme"),
+            ("stance", "string", "act (we will act), done (already done), no (not possible)"),
+            ("text", "string", "What the agency wrote"),
+            ("promised_by", "date", "The promised date (stance act)"),
+            ("checked_in_round", "integer", "Round whose beneficiaries judged the promise"),
+            ("yes", "integer", "People who said it happened"),
+            ("partly", "integer", "People who said it partly happened"),
+            ("no", "integer", "People who said it did not happen"),
+            ("unknown", "integer", "People who did not know"),
+            ("outcome", "string", "kept, partly, broken, suppressed, or empty"),
+        ),
+    )
+    for commitment_id in sorted(site.replies):
+        for entry in site.replies[commitment_id]:
+            reply = entry.reply
+            published = reply.published_at
+            base = (
+                reply.round_id,
+                commitment_id,
+                entry.timeliness,
+                reply.due_at.astimezone(site.tz).date().isoformat(),
+                published.astimezone(site.tz).date().isoformat() if published else None,
+            )
+            items = reply.draft.items if reply.draft and reply.status == "published" else ()
+            if not items:
+                table.rows.append((*base, *([None] * 11)))
+                continue
+            promises = {p.index: p for p in entry.promises}
+            for index, item in enumerate(items):
+                promise = promises.get(index)
+                tally = promise.tally if promise else None
+                table.rows.append(
+                    (
+                        *base,
+                        item.subject.kind,
+                        item.subject.term or None,
+                        item.stance.value if item.stance else None,
+                        item.text,
+                        item.by.isoformat() if item.by else None,
+                        promise.checked_in if promise else None,
+                        tally.yes if tally else None,
+                        tally.partly if tally else None,
+                        tally.no if tally else None,
+                        tally.unknown if tally else None,
+                        promise.outcome if promise else None,
+                    )
+                )
+    return table
 
 
 def _csv(table: Table) -> bytes:

@@ -136,7 +136,11 @@ def write_site(files: dict[str, bytes], out: Path) -> None:
 
 async def build_site(services: Services, out: Path) -> dict[str, bytes]:
     """Collect the published results and write the site into ``out``; the files written."""
-    site = await collect(services.insights, analyser=_analyser_version())
+    site = await collect(
+        services.insights,
+        analyser=_analyser_version(),
+        accountability=services.accountability,
+    )
     files = await asyncio.to_thread(render_site, site, services.t)
     await asyncio.to_thread(write_site, files, out)
     return files

@@ -13,9 +13,10 @@ from typing import Any, Final
 
 from markupsafe import Markup
 
-from bot.i18n import Locale, Translator, local_date
+from bot.i18n import Html, Locale, Translator, local_date
 from bot.insights.site import SiteData
 from handlers.site.svg import Bar, Segment, Stack, grouped_bars, safe, stacked_bars
+from handlers.texts.accountability import day, item_lines
 from handlers.texts.results import as_plain_text, delta, index, percent, whole
 from surveys.aggregation import NUMERIC_MEASURES, ROLE_ORDER, Figure, GroupResult, compare
 from surveys.digest import Digest
@@ -302,15 +303,62 @@ class Pages:
             ],
             responses=[
                 {
-                    "institution": r.institution,
-                    "round": self.plain("site.commitment.quote_round", round=r.round_id),
-                    "text": r.text.get(self.locale),
+                    "heading": r.institution
+                    + " · "
+                    + self.plain("site.commitment.quote_round", round=r.round_id),
+                    "lines": r.text.get(self.locale).splitlines(),
                 }
                 for r in self.site.responses
                 if r.commitment_id == commitment_id
-            ],
+            ]
+            + self._replies(commitment_id),
         )
         return context
+
+    def _replies(self, commitment_id: str) -> list[dict[str, Any]]:
+        """The government's answer to each round: on time or not, what it said subject by
+        subject, and each promise's outcome as the beneficiaries judged it."""
+        found = []
+        for entry in self.site.replies.get(commitment_id, ()):
+            reply = entry.reply
+            heading = self.plain(
+                f"accountability.gap.{entry.timeliness}",
+                id=commitment_id,
+                round=reply.round_id,
+                due=local_date(reply.due_at, self.locale, self.site.tz),
+            )
+            items = reply.draft.items if reply.draft and reply.status == "published" else ()
+            lines = [
+                as_plain_text(Html(block)).replace("\n", " — ")
+                for block in item_lines(self._translator, self.locale, items)
+            ]
+            for promise in entry.promises:
+                if promise.tally is None or promise.item.by is None:
+                    continue
+                outcome = self.plain(f"accountability.outcome.{promise.outcome}")
+                lines.append(
+                    self.plain(
+                        "accountability.gap.promise",
+                        text=promise.item.text,
+                        by=day(promise.item.by, self.locale),
+                        round=promise.checked_in or 0,
+                        outcome=outcome,
+                        yes=promise.tally.yes,
+                        partly=promise.tally.partly,
+                        no=promise.tally.no,
+                        unknown=promise.tally.unknown,
+                    ).strip()
+                    if promise.outcome != "suppressed"
+                    else self.plain(
+                        "accountability.gap.promise_suppressed",
+                        text=promise.item.text,
+                        by=day(promise.item.by, self.locale),
+                        round=promise.checked_in or 0,
+                        outcome=outcome,
+                    ).strip()
+                )
+            found.append({"heading": heading, "lines": lines})
+        return found
 
     def _groups(
         self, commitment_id: str, role: Role, rounds: list[Digest]

@@ -6,7 +6,10 @@ Secretariat at its deadline. The real bot against the emulator, with the manual 
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +21,7 @@ from handlers.callback_data import (
     ReplyStance,
     encode,
 )
+from handlers.site import build_site
 from tests.e2e.harness import RunningBot, press, shows
 from tests.e2e.participant_steps import after, open_round
 from tests.e2e.test_insights import ANSWERS
@@ -74,7 +78,7 @@ async def step(user: SimUser, action, contains: str) -> ChatMessage:  # type: ig
 
 
 async def test_a_flagged_gap_gets_an_answer_that_the_next_round_checks(
-    pulso_any_db: RunningBot,
+    pulso_any_db: RunningBot, tmp_path: Path
 ) -> None:
     pulso = pulso_any_db
     await pulso.import_example_plan()
@@ -128,7 +132,8 @@ async def test_a_flagged_gap_gets_an_answer_that_the_next_round_checks(
             any("La dependencia respondió" in m.content for m in chat.messages)
             and all(
                 any(
-                    "answered what you said" in m.content or "lo que tú y otras personas dijeron" in m.content
+                    "answered what you said" in m.content
+                    or "lo que tú y otras personas dijeron" in m.content
                     for m in u.messages
                 )
                 for u in answered
@@ -174,6 +179,26 @@ async def test_a_flagged_gap_gets_an_answer_that_the_next_round_checks(
     assert "cumplidas 1, en parte 0, incumplidas 0" in text
     assert "verificada en la ronda 2: cumplida — sí 3, en parte 1, no 0, no sé 0" in text
     assert f"JAL0001 · ronda {second}: respuesta pendiente" in text
+
+    # The public site shows the answer and the promise's outcome, and publishes them as
+    # open data.
+    files = await build_site(pulso.services, tmp_path / "site")
+    page = files["es/c/JAL0001.html"].decode()
+    assert "JAL0001 · ronda 1: respondió a tiempo" in page
+    assert f"Actuaremos: {PROMISE} (para el 20 de marzo de 2026)" in page
+    assert "verificada en la ronda 2: cumplida" in page
+    rows = list(csv.DictReader(io.StringIO(files["data/responses.csv"].decode())))
+    promise = next(r for r in rows if r["stance"] == "act")
+    assert (promise["round"], promise["timeliness"], promise["promised_by"]) == (
+        "1",
+        "on_time",
+        "2026-03-20",
+    )
+    assert (promise["yes"], promise["partly"], promise["outcome"]) == ("3", "1", "kept")
+    from frictionless import validate
+
+    report = validate(str(tmp_path / "site" / "data" / "datapackage.json"))
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
 
 
 async def test_an_answer_never_given_is_reported_to_the_secretariat_at_its_deadline(

@@ -44,6 +44,7 @@ async def test_the_open_data_is_a_valid_data_package(built) -> None:
         "gap",
         "themes",
         "quotes",
+        "responses",  # the government's answers (docs/responses.md)
     }
     results = json.loads((folder / "data" / "results.json").read_text("utf-8"))
     assert {f["role"] for f in results["figures"]} == {"beneficiary", "implementer"}
