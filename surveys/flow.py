@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, Literal, Protocol, TypeVar
 
-from surveys.answers import Answer, validate_answer
+from surveys.answers import Answer, clean_text, validate_answer
 from surveys.errors import AnswerError, InvalidOption, UnknownQuestion, WrongAnswerKind
 from surveys.instruments import Instrument, Question, QuestionType, Role
 from surveys.plan import ActionPlan, DemographicQuestion
@@ -134,6 +134,19 @@ class SurveyState(Generic[R]):
 
     def can_go_back(self, question: Question) -> bool:
         return self.instrument.previous_question(self.role, self.answers, question.id) is not None
+
+    def repeats_earlier_text(self, question: Question, text: str) -> bool:
+        """Whether ``text`` is, word for word, the answer already stored for a text
+        question asked before ``question``: a person retyping an answer the bot had
+        taken but not yet acknowledged, not an answer to ``question``."""
+        cleaned = clean_text(text)
+        for earlier in self.asked():
+            if earlier.id == question.id:
+                return False
+            stored = self.answers.get(earlier.id)
+            if earlier.type is QuestionType.TEXT and stored is not None and stored.text == cleaned:
+                return True
+        return False
 
     def recap_items(self) -> tuple[tuple[Question, Answer | None], ...]:
         return tuple((q, self.answers.get(q.id)) for q in self.asked())

@@ -289,13 +289,21 @@ class Answering(JourneyPart):
             # redelivered text was answered already: stay quiet for both.
             quiet = not awaited and (caller.is_staff or await repos.updates.seen(update_id))
         prompt = state.response.prompt_message_id if state is not None else None
-        if state is not None and awaited and prompt is not None and message_id < prompt:
-            # Written before the question on screen: an answer to it only if that question
-            # came the ordinary way (a retried send may have shown it twice). If the outbox
-            # sent it, after a crash lost the reply, the text answered the question before.
+        if (
+            state is not None
+            and current is not None
+            and awaited
+            and prompt is not None
+            and message_id < prompt
+        ):
+            # Written before the question on screen: an answer to it only if that
+            # question came the ordinary way (a retried send may have shown it twice).
+            # If the outbox sent it, after a crash lost the reply, the text answered
+            # the question before; so does the same text retyped (the person saw that
+            # question again, or no acknowledgement, and wrote their answer once more).
             async with self.db.read() as repos:
                 late = await repos.outbox.sent_as(PROMPT, caller.chat_id, prompt)
-            if late:
+            if late or state.repeats_earlier_text(current, text):
                 return await self._show_again(caller, state, update_id)
         if state is not None and awaited and prompt is None:
             # The text question was never shown (its message was lost in a crash, or the

@@ -101,17 +101,7 @@ HOOK = textwrap.dedent(
         pytest.param(
             "postgresql",
             id="postgresql",
-            marks=[
-                pytest.mark.postgres,
-                # Known defect, left open in issue 11's note: on PostgreSQL a person who
-                # retypes an unacknowledged text just as the bot (re)shows the next text
-                # question can have it stored as that question's answer. Not strict: it
-                # reports XPASS when the race does not come up.
-                pytest.mark.xfail(
-                    reason="a retyped text can answer the next text question (issue 11)",
-                    strict=False,
-                ),
-            ],
+            marks=pytest.mark.postgres,
         ),
     ],
 )
@@ -200,10 +190,32 @@ async def test_sigkill_after_intake_and_between_commit_and_reply(
 
             stored = await stored_answers(services.db)
             given = {key: g.value for p in people for key, g in p.given.items()}
-            assert given == stored  # every answer once, with its value, and nothing else
+            # Known defect (issue 11, open): a person shown a text question again after a
+            # crash retypes their answer just as the bot moves on, and the retyped text
+            # is stored as the next text question's answer. Counted apart; everything
+            # else must hold exactly.
+            misplaced = sorted(
+                key
+                for key, value in stored.items()
+                if value[0] == "text"
+                and given.get(key) != value
+                and any(given.get((key[0], other)) == value for (r, other) in given if r == key[0])
+            )
+            for key in misplaced:
+                given.pop(key, None)
+                stored.pop(key, None)
+            # Every answer once, with its value, and nothing else.
+            wrong = sorted(
+                {k[0] for k in given.keys() ^ stored.keys()}
+                | {k[0] for k in given.keys() & stored.keys() if given[k] != stored[k]}
+            )
+            whose = [p.user.id for p in people if any(r in wrong for r, _ in p.given)]
+            assert given == stored, f"responses {wrong}:\n" + transcripts(emu, whose)
             assert [p.user.id for p in people if p.nudges] == []  # nobody typed a command
             assert await integrity(services, quick=False) == []
             assert await bot.terminate() == 0
+            if misplaced:
+                pytest.xfail(f"retyped texts stored as the next question's answer: {misplaced}")
         finally:
             for task in tasks:
                 task.cancel()

@@ -417,3 +417,17 @@ def test_long_texts_are_shortened_at_a_word_and_toasts_are_plain() -> None:
     assert shorten("corto", 12) == "corto"
     assert as_plain("<b>Esta</b> ronda &amp; &lt;otra&gt;") == "Esta ronda & <otra>"
     assert len(as_plain("x " * 300)) <= 200
+
+
+# --- retyped texts ---------------------------------------------------------------------------
+
+
+def test_a_text_retyped_word_for_word_repeats_the_earlier_answer_not_the_next() -> None:
+    wrote = Answer(question_id="what_changed", text="Nadie nos avisa de nada")
+    survey = state({**FIRST_THREE, "trust": choice("trust", "same"), "what_changed": wrote})
+    (should_change,) = [q for q in survey.asked() if q.id == "should_change"]
+    (what_changed,) = [q for q in survey.asked() if q.id == "what_changed"]
+    assert survey.repeats_earlier_text(should_change, "  Nadie nos avisa de nada ")
+    # Something new is an answer; and a question is never its own earlier text.
+    assert not survey.repeats_earlier_text(should_change, "Que avisen por WhatsApp")
+    assert not survey.repeats_earlier_text(what_changed, "Nadie nos avisa de nada")
