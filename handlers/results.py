@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.i18n import Locale, Translator, local_date
+from bot.insights.site import replies_csv
 from bot.outbox.outgoing import Outgoing
 from handlers import charts
 from handlers.site import report_page
@@ -74,6 +75,7 @@ class ResultsView:
     def __init__(self, services: Services) -> None:
         self.insights = services.insights
         self.accountability = services.accountability
+        self.tz = services.settings.tz
         self.t = services.t
 
     def _t(self, locale: Locale) -> _Bound:
@@ -164,7 +166,14 @@ class ResultsView:
         """``/trend``: a commitment round by round, and the trend chart."""
         title, points = await self.insights.trend_points(commitment_id)
         t = self._t(locale)
-        messages = split_messages(trend_sections(t, commitment_id, title, points, locale))
+        sections = trend_sections(t, commitment_id, title, points, locale)
+        # Round by round, did the government answer, and keep its promises?
+        answered = responsiveness_lines(
+            self.t, locale, await self.accountability.responsiveness([commitment_id])
+        )
+        if answered:
+            sections = [*sections, "\n".join(answered)]
+        messages = split_messages(sections)
         if not points:
             return Rendered(messages)
         png = await asyncio.to_thread(
@@ -196,7 +205,8 @@ class ResultsView:
 
     async def report(self, round_id: int, locale: Locale) -> dict[str, bytes]:
         """``pulso report``: files by name — ``report.html``, its charts (PNG) and
-        ``aggregates.csv``, every published figure with suppressed ones marked."""
+        ``aggregates.csv``, every published figure with suppressed ones marked, and
+        ``responses.csv``, the government's answers and their promises' outcomes."""
         digest = await self.insights.closed_digest(round_id)
         rendered = await self.summary(locale, round_id)
         gap = await self.gap(locale, round_id)
@@ -220,10 +230,15 @@ class ResultsView:
             images=[(name, as_plain_text(caption), caption) for name, caption in images],
         )
         _, figures = await self.insights.export_aggregates(round_id)
+        replies = await self.accountability.responsiveness(
+            [c.commitment_id for c in digest.result.commitments], up_to_round=round_id
+        )
         return {
             "report.html": page.encode("utf-8"),
             **files,
             "aggregates.csv": figures.decode("utf-8-sig").encode("utf-8"),
+            # The government's answers up to this round (docs/responses.md).
+            "responses.csv": replies_csv(replies, self.tz),
         }
 
     async def breakdowns(self, round_id: int, locale: Locale) -> list[str]:

@@ -350,10 +350,17 @@ def open_data(site: SiteData) -> list[Table]:
                     row.flagged,
                 )
             )
-    return [commitments, rounds, participation, figures, gap, themes, quotes, _replies(site)]
+    replies = replies_table(site.replies, site.tz)
+    return [commitments, rounds, participation, figures, gap, themes, quotes, replies]
 
 
-def _replies(site: SiteData) -> Table:
+def replies_csv(replies: Mapping[str, Sequence[Responsiveness]], tz: ZoneInfo) -> bytes:
+    """The government's answers as a CSV file (the site's ``responses.csv``; ``pulso
+    report`` writes it too)."""
+    return _csv(replies_table(replies, tz))
+
+
+def replies_table(replies: Mapping[str, Sequence[Responsiveness]], tz: ZoneInfo) -> Table:
     """The government's answers: one row per subject of each published answer (and one
     per answer owed but not given), with each promise's outcome as the round that checked
     it published (its counts in people; the outcome empty under ``min_group_size``)."""
@@ -380,16 +387,16 @@ def _replies(site: SiteData) -> Table:
             ("outcome", "string", "kept, partly, broken, suppressed, or empty"),
         ),
     )
-    for commitment_id in sorted(site.replies):
-        for entry in site.replies[commitment_id]:
+    for commitment_id in sorted(replies):
+        for entry in replies[commitment_id]:
             reply = entry.reply
             published = reply.published_at
             base = (
                 reply.round_id,
                 commitment_id,
                 entry.timeliness,
-                reply.due_at.astimezone(site.tz).date().isoformat(),
-                published.astimezone(site.tz).date().isoformat() if published else None,
+                reply.due_at.astimezone(tz).date().isoformat(),
+                published.astimezone(tz).date().isoformat() if published else None,
             )
             items = reply.draft.items if reply.draft and reply.status == "published" else ()
             if not items:

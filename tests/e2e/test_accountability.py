@@ -21,6 +21,7 @@ from handlers.callback_data import (
     ReplyStance,
     encode,
 )
+from handlers.results import ResultsView
 from handlers.site import build_site
 from tests.e2e.harness import RunningBot, press, shows
 from tests.e2e.participant_steps import after, open_round
@@ -179,6 +180,14 @@ async def test_a_flagged_gap_gets_an_answer_that_the_next_round_checks(
     assert "cumplidas 1, en parte 0, incumplidas 0" in text
     assert "verificada en la ronda 2: cumplida — sí 3, en parte 1, no 0, no sé 0" in text
     assert f"JAL0001 · ronda {second}: respuesta pendiente" in text
+
+    # /trend shows it round by round too, and `pulso report` writes it as a file.
+    trend = await step(pulso.admin, lambda: pulso.admin.send("/trend JAL0001"), GOVERNMENT)
+    assert "JAL0001 · ronda 1: respondió a tiempo" in trend.content
+    assert "cumplidas 1" in trend.content
+    report = await ResultsView(pulso.services).report(second, "en")
+    assert "JAL0001 · round 1: answered on time" in report["report.html"].decode()
+    assert b",kept" in report["responses.csv"]
 
     # The public site shows the answer and the promise's outcome, and publishes them as
     # open data.

@@ -205,7 +205,14 @@ async def test_report_writes_a_page_its_charts_and_the_aggregates(
     _, err = capsys.readouterr()
     assert "report.html" in err
     names = sorted(p.name for p in out_dir.iterdir())
-    assert names == ["aggregates.csv", "gap.png", "report.html", "tone.png", "trend-JAL0001.png"]
+    assert names == [
+        "aggregates.csv",
+        "gap.png",
+        "report.html",
+        "responses.csv",  # the government's answers (none here: its header only)
+        "tone.png",
+        "trend-JAL0001.png",
+    ]
     page = (out_dir / "report.html").read_text()
     assert "<h1>📊 Results of round 1 · How is the commitment going?</h1>" in page
     assert "Change for people: 25/100" in page
