@@ -267,7 +267,9 @@ class AccountabilityService:
             if due <= reply.reminders_sent:
                 continue
             async with self.db.write() as repos:
-                if not await repos.accountability.mark_reminded(reply.id, sent=due, now=now):
+                if not await repos.accountability.mark_reminded(
+                    reply.id, sent=due, previous=reply.reminders_sent
+                ):
                     continue
                 queued += await repos.outbox.enqueue(
                     [

@@ -17,12 +17,13 @@ class PeopleService:
         self.clock = clock
 
     async def set_language(self, caller: Caller, locale: Locale) -> None:
-        """Participants keep it on their record, staff per chat; strangers not at all."""
+        """Participants keep it on their record, staff and a commitment's responsible
+        people per chat (their requests and reminders come in it); strangers not at all."""
         now = self.clock.now()
         if caller.participant is not None:
             async with self.db.write() as repos:
                 await repos.participants.set_language(caller.participant.id, locale, now)
-        elif caller.is_staff:
+        elif caller.is_staff or caller.responsible_for:
             async with self.db.write() as repos:
                 await repos.chats.set_language(caller.chat_id, locale, now)
 

@@ -220,14 +220,15 @@ class AccountabilityRepository(Repository):
         )
         return [_reply(r) for r in rows]
 
-    async def mark_reminded(self, reply_id: int, *, sent: int, now: datetime) -> bool:
-        """Reminder number ``sent`` is queued (compare-and-set on the count before it)."""
+    async def mark_reminded(self, reply_id: int, *, sent: int, previous: int) -> bool:
+        """Reminder number ``sent`` is queued (compare-and-set on the count before it,
+        ``previous``: reminders missed while the bot was down are skipped, not sent)."""
         result = await self.conn.execute(
             sa.update(agency_replies)
             .where(
                 agency_replies.c.id == reply_id,
                 agency_replies.c.status.in_(_UNPUBLISHED),
-                agency_replies.c.reminders_sent == sent - 1,
+                agency_replies.c.reminders_sent == previous,
             )
             .values(reminders_sent=sent)
         )
