@@ -178,20 +178,36 @@ def gap_figure(
     label: Label,
     min_group_size: int,
     round_id: int,
+    answers: Mapping[str, str] | None = None,
 ) -> MplFigure:
-    """Per commitment, a heading and three full-width bars (see the module docstring)."""
+    """Per commitment, a heading and three full-width bars (see the module docstring);
+    ``answers``: per commitment, a short note on the government's answer (on time, late,
+    never; promises kept), drawn at the right of its heading."""
     shown = [row for row in rows if row.in_round]
     series: tuple[tuple[str, str, str, Callable[[GapRow], Figure]], ...] = (
         (label("insights.chart.official"), BLUE, "", _official),
         (label("insights.chart.implementers"), ORANGE, "///", lambda r: r.implementers.mean),
         (label("insights.chart.beneficiaries"), GREEN, "", lambda r: r.beneficiaries.mean),
     )
-    figure = _figure(1.6 + 1.05 * max(1, len(shown)))
+    notes = {cid: note for cid, note in (answers or {}).items() if note}
+    noted = any(row.commitment_id in notes for row in shown)
+    figure = _figure(1.6 + (1.35 if noted else 1.05) * max(1, len(shown)))
     axes = figure.add_subplot()
-    block = len(series) + 1.3
+    block = len(series) + (2.2 if noted else 1.3)
     for position, row in enumerate(shown):
         top = position * block
         _heading(axes, top, row.commitment_id, titles, flagged=row.flagged)
+        if row.commitment_id in notes:
+            # The government's answer, on a line of its own under the bars.
+            axes.text(
+                0,
+                top + 1 + len(series),
+                notes[row.commitment_id],
+                va="center",
+                ha="left",
+                fontsize=SMALL_SIZE,
+                color=GREY,
+            )
         for offset, (_, colour, hatch, value_of) in enumerate(series):
             y = top + 1 + offset
             value = value_of(row)
@@ -300,9 +316,17 @@ def gap_chart(
     label: Label,
     min_group_size: int,
     round_id: int,
+    answers: Mapping[str, str] | None = None,
 ) -> bytes:
     return png(
-        gap_figure(rows, titles, label=label, min_group_size=min_group_size, round_id=round_id)
+        gap_figure(
+            rows,
+            titles,
+            label=label,
+            min_group_size=min_group_size,
+            round_id=round_id,
+            answers=answers,
+        )
     )
 
 

@@ -29,7 +29,7 @@ from bot.insights.site import replies_csv
 from bot.outbox.outgoing import Outgoing
 from handlers import charts
 from handlers.site import report_page
-from handlers.texts.accountability import responsiveness_lines
+from handlers.texts.accountability import chart_notes, responsiveness_lines
 from handlers.texts.results import (
     as_plain_text,
     commitment_sections,
@@ -112,6 +112,9 @@ class ResultsView:
         size = digest.min_group_size
         made: list[charts.Chart] = []
         if any(row.in_round and row.measured for row in digest.gap):
+            found = await self.accountability.responsiveness(
+                [row.commitment_id for row in digest.gap], up_to_round=digest.info.round_id
+            )
             png = await asyncio.to_thread(
                 charts.gap_chart,
                 digest.gap,
@@ -119,6 +122,7 @@ class ResultsView:
                 label=t.plain,
                 min_group_size=size,
                 round_id=digest.info.round_id,
+                answers=chart_notes(self.t, locale, found),
             )
             made.append(
                 charts.Chart(

@@ -4,7 +4,7 @@ in (from :mod:`bot.accountability`), HTML lines out."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Final
 
@@ -128,3 +128,24 @@ def responsiveness_lines(
                     )
                 )
     return lines
+
+
+def chart_notes(
+    t: Translator, locale: Locale, found: Mapping[str, Sequence[Responsiveness]]
+) -> dict[str, str]:
+    """Per commitment, a short plain note for the gap chart: its latest answer (on time,
+    late, never, pending) and how many of its checked promises were kept."""
+    notes: dict[str, str] = {}
+    for commitment_id, entries in found.items():
+        if not entries:
+            continue
+        latest = entries[-1]
+        note = t(f"accountability.chart.{latest.timeliness}", locale, round=latest.reply.round_id)
+        checked = [p for e in entries for p in e.promises if p.outcome not in (None, "suppressed")]
+        if checked:
+            kept = sum(1 for p in checked if p.outcome == "kept")
+            note = t(
+                "accountability.chart.promises", locale, note=note, kept=kept, of=len(checked)
+            )
+        notes[commitment_id] = str(note)
+    return notes
