@@ -322,7 +322,10 @@ class AccountabilityService:
             m
             for reply in owed
             if reply.overdue_at is None
-            for m in (*reminder_moments(reply.requested_at, reply.due_at), reply.due_at)
+            for m in (
+                *reminder_moments(reply.requested_at, reply.due_at)[reply.reminders_sent :],
+                reply.due_at,
+            )
         ]
         return min(moments, default=None)
 

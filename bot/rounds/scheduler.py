@@ -5,7 +5,9 @@ module holds no job of its own that could be lost. It runs one asyncio task
 that calls the tick (:meth:`bot.rounds.RoundsService.tick`) at start-up — so
 an opening, a reminder or a closing that passed while the bot was down
 happens now — and then sleeps until the next moment the database names
-(``repos.rounds.next_event_at()``), or until :meth:`RoundScheduler.changed`
+(``repos.rounds.next_event_at()``, or ``also_due``: a government reply's reminder
+or deadline, :meth:`bot.accountability.AccountabilityService.next_due`), or until
+:meth:`RoundScheduler.changed`
 says the schedule changed, and at least every :data:`SAFETY_INTERVAL` seconds,
 because another process (``pulso round new``) may have changed it. The outbox's
 own next moment (quiet-hours deferrals) is the delivery engine's to wait for.
@@ -27,6 +29,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.clock import Clock
@@ -48,11 +51,18 @@ class RoundScheduler:
     """One timer, rebuilt from the database after every tick."""
 
     def __init__(
-        self, *, db: Database, clock: Clock, tick: Callable[[], Awaitable[object]]
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        tick: Callable[[], Awaitable[object]],
+        also_due: Callable[[], Awaitable[datetime | None]] | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
         self._tick = tick
+        #: Another moment the tick has work at (a government reply's reminder or deadline).
+        self._also_due = also_due
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.next_wake_in: float | None = None
@@ -111,6 +121,10 @@ class RoundScheduler:
     async def _delay(self) -> float:
         async with self.db.read() as repos:
             next_event = await repos.rounds.next_event_at()
+        if self._also_due is not None:
+            also = await self._also_due()
+            if also is not None and (next_event is None or also < next_event):
+                next_event = also
         if next_event is None:
             return SAFETY_INTERVAL
         seconds = (next_event - self.clock.now()).total_seconds()

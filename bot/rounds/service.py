@@ -151,7 +151,9 @@ class RoundsService:
         self.insights = insights
         self.delivery = delivery
         self.accountability = accountability
-        self.scheduler = RoundScheduler(db=db, clock=clock, tick=self.tick)
+        self.scheduler = RoundScheduler(
+            db=db, clock=clock, tick=self.tick, also_due=accountability.next_due
+        )
         self._tick_lock = asyncio.Lock()
         # What the renderers need, loaded per delivery batch (see `preload`).
         self._recipients: dict[tuple[int, int], list[Recipient]] = {}

@@ -80,14 +80,18 @@ async def test_a_close_requests_one_reply_and_the_deadline_reports_it_once(
         assert await services.accountability.request_replies(repos, closed, clock.now()) == 0
         (reply,) = await repos.accountability.of_round(round_id)
     assert (await kinds(services.db)).count(("reply_request", AGENCY)) == 1
+    # The scheduler wakes at the first reminder, then at the deadline.
+    assert await services.accountability.next_due() == reply.due_at - timedelta(days=3)
 
     # Reminders: both moments passed while down → one reminder; then the deadline, once.
     clock.set(reply.due_at - timedelta(hours=1))
     assert await services.accountability.tick(clock.now()) == 1
     assert await services.accountability.tick(clock.now()) == 0
+    assert await services.accountability.next_due() == reply.due_at - timedelta(days=1)
     clock.set(reply.due_at)
     assert await services.accountability.tick(clock.now()) == 1
     assert await services.accountability.tick(clock.now()) == 0
+    assert await services.accountability.next_due() is None  # reported: nothing more to wake for
     sent = await kinds(services.db)
     assert sent.count(("reply_reminder", AGENCY)) == 1
     assert sent.count(("reply_overdue", -100_1)) == 1
