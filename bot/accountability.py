@@ -547,7 +547,7 @@ class AccountabilityService:
             return [(r, await self._title(repos, r.commitment_id)) for r in owed]
 
     async def responsiveness(
-        self, commitment_ids: Sequence[str], *, up_to_round: int | None = None
+        self, commitment_ids: Sequence[str] | None, *, up_to_round: int | None = None
     ) -> dict[str, list[Responsiveness]]:
         """Per commitment, its replies round by round (up to ``up_to_round``): on time, late,
         never or pending, and each promise's outcome as the round that checked it published."""
@@ -555,7 +555,9 @@ class AccountabilityService:
         async with self.db.read() as repos:
             replies = [
                 r
-                for r in await repos.accountability.of_commitments(list(commitment_ids))
+                for r in await repos.accountability.of_commitments(
+                    None if commitment_ids is None else list(commitment_ids)
+                )
                 if up_to_round is None or r.round_id <= up_to_round
             ]
             outcomes = await repos.accountability.outcomes([r.id for r in replies])

@@ -27,6 +27,7 @@ from telegram.constants import ChatAction, ChatType
 from telegram.ext import CommandHandler
 
 from bot.access import Caller
+from bot.insights.site import replies_csv
 from bot.outbox.outgoing import Outgoing
 from bot.settings import SettingsError
 from handlers.context import PulsoApplication, PulsoContext
@@ -159,7 +160,18 @@ async def export(update: Update, context: PulsoContext, caller: Caller) -> None:
             n=context.services.settings.min_group_size,
         )
         name = f"pulso-round-{shown}-figures.csv"
-        await send(update, [Outgoing(caption, document=data, filename=name)])
+        files = [Outgoing(caption, document=data, filename=name)]
+        # The government's answers up to that round, when there are some (docs/responses.md).
+        replies = await context.services.accountability.responsiveness(None, up_to_round=shown)
+        if replies:
+            files.append(
+                Outgoing(
+                    t("accountability.export.caption", caller.locale, round=shown),
+                    document=b"\xef\xbb\xbf" + replies_csv(replies, context.services.settings.tz),
+                    filename=f"pulso-round-{shown}-responses.csv",
+                )
+            )
+        await send(update, files)
         return
     chat = update.effective_chat
     if not caller.is_admin:

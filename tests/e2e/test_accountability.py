@@ -189,6 +189,20 @@ async def test_a_flagged_gap_gets_an_answer_that_the_next_round_checks(
     assert "JAL0001 · round 1: answered on time" in report["report.html"].decode()
     assert b",kept" in report["responses.csv"]
 
+    # The Secretariat's /export carries the answers as a second file.
+    mark = pulso.admin.chat.cursor
+    await pulso.admin.send(f"/export {second}")
+    answers = await pulso.admin.wait_for_message(
+        predicate=lambda m: (
+            m.kind == "document"
+            and m.document is not None
+            and "responses" in (m.document.filename or "")
+        ),
+        since=mark,
+    )
+    assert answers.document is not None
+    assert b",kept" in answers.document.data
+
     # The public site shows the answer and the promise's outcome, and publishes them as
     # open data.
     files = await build_site(pulso.services, tmp_path / "site")

@@ -204,12 +204,12 @@ class AccountabilityRepository(Repository):
         )
         return [_reply(r) for r in rows]
 
-    async def of_commitments(self, commitment_ids: Sequence[str]) -> list[Reply]:
-        rows = await self.conn.execute(
-            sa.select(agency_replies)
-            .where(agency_replies.c.commitment_id.in_(commitment_ids))
-            .order_by(agency_replies.c.round_id, agency_replies.c.id)
-        )
+    async def of_commitments(self, commitment_ids: Sequence[str] | None) -> list[Reply]:
+        """The replies of these commitments (None: of every commitment), oldest first."""
+        query = sa.select(agency_replies).order_by(agency_replies.c.round_id, agency_replies.c.id)
+        if commitment_ids is not None:
+            query = query.where(agency_replies.c.commitment_id.in_(commitment_ids))
+        rows = await self.conn.execute(query)
         return [_reply(r) for r in rows]
 
     async def of_round(self, round_id: int) -> list[Reply]:
