@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Final
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -22,7 +23,7 @@ from bot.insights.service import RESULTS, SUMMARY
 from bot.journey import QuestionScreen
 from bot.journey.answering import PROMPT
 from bot.outbox import engine
-from bot.outbox.outgoing import Outgoing
+from bot.outbox.outgoing import NotYet, Outgoing
 from bot.rounds.service import INVITATION, REMINDER, ROUND_CLOSED
 from handlers import accountability
 from handlers.callback_data import StartSurvey, encode
@@ -125,6 +126,11 @@ async def render_round_closed(services: Services, item: OutboxItem) -> Outgoing 
 # --- a reply owed to a survey move, when the process died before sending it ---------------
 
 
+#: How long a lost reply waits for the person's unhandled updates; longer, and they are
+#: stuck for some other reason and the question goes out anyway.
+PROMPT_WAITS_FOR_INBOX: Final = timedelta(seconds=30)
+
+
 async def render_prompt(services: Services, item: OutboxItem) -> Outgoing | None:
     """The current question (or the recap) of a response whose reply was lost; None
     when there is nothing to say any more."""
@@ -132,6 +138,14 @@ async def render_prompt(services: Services, item: OutboxItem) -> Outgoing | None
     if item.participant_id is None or response_id is None:
         return None
     async with services.db.read() as repos:
+        if await repos.outbox.superseded(item):
+            return None  # a later change owes its own reply, which shows the newer state
+        # What the person sent and the bot has not handled yet will move the survey on
+        # and bring its own reply: drawn now, this question could arrive after they had
+        # answered it, and a text meant for it would answer the next one.
+        recently = services.clock.now() - PROMPT_WAITS_FOR_INBOX
+        if await repos.updates.waiting_in_chat(item.chat_id, received_since=recently):
+            raise NotYet(0.25)
         participant = await repos.participants.get(item.participant_id)
     if participant is None or participant.status != "active":
         return None

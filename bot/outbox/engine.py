@@ -67,7 +67,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bot.clock import Clock
 from bot.logs import describe_exception
 from bot.outbox.outcomes import DeliveryStats, Job, Outcome, OutcomeWriter
-from bot.outbox.outgoing import Outgoing, send_text
+from bot.outbox.outgoing import NotYet, Outgoing, send_text
 from bot.outbox.pacing import TokenBucket, backoff_seconds, seconds_of
 from bot.outbox.retries import ENGINE_REQUEST
 from bot.settings import Settings
@@ -375,6 +375,10 @@ class DeliveryEngine:
             if renderer is None:
                 return self._finish(job, "failed", f"no renderer for {item.kind}")
             rendered = await renderer(item)
+        except NotYet as wait:
+            self._defer(job, time.monotonic() + wait.seconds)
+            self._wake.set()
+            return None
         except Exception as exc:
             log.error("rendering outbox row %d failed: %s", item.id, describe_exception(exc))
             return self._finish(job, "failed", f"render error: {type(exc).__name__}")

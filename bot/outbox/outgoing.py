@@ -37,6 +37,15 @@ class Outgoing:
     on_sent: Callable[[int], Awaitable[None]] | None = None
 
 
+class NotYet(Exception):
+    """Raised by a renderer: draw this row again in ``seconds``, not now (what it would
+    show is about to change)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"not yet: again in {seconds:g} s")
+        self.seconds = seconds
+
+
 # What the application's Defaults add to every text (pulso.app), spelt out for the two
 # helpers below: PTB's do_api_request does not add them.
 _TEXT_DEFAULTS = {"parse_mode": ParseMode.HTML, "link_preview_options": {"is_disabled": True}}

@@ -16,7 +16,8 @@ from bot.intake.dispatcher import Dispatcher
 from bot.settings import load_settings
 from bot.storage.engine import Database
 from bot.storage.repositories.machinery import IDEMPOTENCY_WINDOW, InboxItem, UpdateRepository
-from bot.storage.schema import inbox
+from bot.storage.repositories.outbox import NewDelivery, OutboxItem
+from bot.storage.schema import inbox, outbox
 from pulso.bootstrap import build_services
 
 H = timedelta(hours=1)
@@ -191,3 +192,45 @@ async def test_an_update_finished_during_a_read_of_the_inbox_is_not_handled_agai
     for chat in range(3):  # and each chat's in order
         mine = [u for u in handled if (u - 100) % 3 == chat]
         assert mine == sorted(mine)
+
+
+async def test_a_lost_reply_knows_when_it_is_superseded_or_should_wait(
+    db: Database, clock: ManualClock
+) -> None:
+    """What the outbox asks before drawing a lost reply (handlers.outbox.render_prompt):
+    has a later change owed its own reply, and has the person sent something the bot
+    has not handled yet (recently: a stuck update must not hold the question back)."""
+    now = clock.now()
+    async with db.write() as repos:
+        person = await repos.participants.create(
+            telegram_user_id=4242, chat_id=4242, language="es", now=now
+        )
+        await repos.outbox.enqueue(
+            [
+                NewDelivery(
+                    dedupe_key=f"prompt:u{n}",
+                    kind="prompt",
+                    chat_id=4242,
+                    not_before=now,
+                    participant_id=person.id,
+                    payload={"response_id": 1},
+                )
+                for n in (1, 2)
+            ],
+            now,
+        )
+        rows = (await repos.conn.execute(sa.select(outbox.c.id).order_by(outbox.c.id))).scalars()
+        first, second = (
+            OutboxItem(i, f"prompt:u{n}", "prompt", None, person.id, 4242)
+            for n, i in enumerate(rows, start=1)
+        )
+        assert await repos.outbox.superseded(first)
+        assert not await repos.outbox.superseded(second)
+
+        assert not await repos.updates.waiting_in_chat(4242, received_since=now)
+        await repos.updates.receive([update(900, 4242)], now)
+        assert await repos.updates.waiting_in_chat(4242, received_since=now - H)
+        assert not await repos.updates.waiting_in_chat(4242, received_since=now + H)
+        assert not await repos.updates.waiting_in_chat(77, received_since=now - H)
+        await repos.updates.finish(900, now)
+        assert not await repos.updates.waiting_in_chat(4242, received_since=now - H)

@@ -110,10 +110,21 @@ class CrashingBot:
     """``python -m bot run``, started and killed again and again; each generation's
     standard error goes to its own file."""
 
-    def __init__(self, emulator: BotApiEmulator, env: dict[str, str], logs: Path) -> None:
+    def __init__(
+        self,
+        emulator: BotApiEmulator,
+        env: dict[str, str],
+        logs: Path,
+        *,
+        webhook_port: int | None = None,
+    ) -> None:
         self.emulator = emulator
         self.env = env
         self.logs = logs
+        # In webhook mode (``pulso run --webhook --port P``) the bot is up once it has
+        # called setWebhook; in polling mode, deleteWebhook is its last call before polling.
+        self.args = ("--webhook", "--port", str(webhook_port)) if webhook_port else ()
+        self.ready_call = "setWebhook" if webhook_port else "deleteWebhook"
         self.generation = 0
         self.process: asyncio.subprocess.Process | None = None
         self.up_at: float | None = None
@@ -127,22 +138,23 @@ class CrashingBot:
 
     async def start(self) -> None:
         self.generation += 1
-        webhooks = self.emulator.stats.by_method["deleteWebhook"]
+        calls = self.emulator.stats.by_method[self.ready_call]
         self._stderr = (self.logs / f"bot-{self.generation}.log").open("wb")
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "bot",
             "run",
+            *self.args,
             env=self.env,
             cwd=REPO,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=self._stderr,
         )
-        # deleteWebhook is the last call before polling: the services are up by then.
+        # The services are up by the time the bot makes this call.
         await self.emulator.wait_until(
-            lambda: self.emulator.stats.by_method["deleteWebhook"] > webhooks, timeout=60
+            lambda: self.emulator.stats.by_method[self.ready_call] > calls, timeout=60
         )
         self.up_at = time.monotonic()
 

@@ -7,7 +7,8 @@ changed for the test):
 
 * **intake** — right after a batch from ``getUpdates`` is committed to the
   inbox, before any of it is handled (and before Telegram is told, by the next
-  offset, that it arrived);
+  offset, that it arrived); in webhook mode, right after one update is
+  committed, before Telegram has its 200 (so it sends the update again);
 * **reply** — right after a survey move commits (the survey's introduction and
   first question, or an answer and the next question), before the reply is
   sent.
@@ -18,7 +19,7 @@ command: they only press and answer what the bot sends. Checked: nothing lost
 (every acknowledged answer stored with its value), nothing applied twice
 (every answer stored once), and every respondent finishes every survey — the
 owed reply comes from the outbox after the grace, the pending updates from the
-inbox. On SQLite and on PostgreSQL, in polling mode.
+inbox. On SQLite and on PostgreSQL in polling mode, and on PostgreSQL in webhook mode.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from botapi_emulator import BotApiEmulator
 from botapi_emulator.errors import EmulatorTimeoutError
 from pulso.bootstrap import open_services
 from tests.e2e.harness import TOKEN, e2e_settings
+from tests.e2e.nginx import free_ports
 from tests.e2e.process import bot_environment
 from tests.stress.respondents import Respondent, stored_answers
 from tests.stress.test_crash import (
@@ -79,6 +81,19 @@ HOOK = textwrap.dedent(
                 _maybe_die()
 
             _polling.Poller._store = _store_then_die
+
+            import pulso.webhook as _webhook
+
+            _receive = _webhook.WebhookServer.receive
+
+            async def _receive_then_die(self, request):
+                # Stored and committed; Telegram has not had its 200 yet.
+                response = await _receive(self, request)
+                if response.status == 200:
+                    _maybe_die()
+                return response
+
+            _webhook.WebhookServer.receive = _receive_then_die
         elif _point == "reply":
             import bot.journey.answering as _answering
 
@@ -98,16 +113,15 @@ HOOK = textwrap.dedent(
     "kind",
     [
         pytest.param("sqlite", id="sqlite"),
-        pytest.param(
-            "postgresql",
-            id="postgresql",
-            marks=pytest.mark.postgres,
-        ),
+        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+        pytest.param("postgresql-webhook", id="postgresql-webhook", marks=pytest.mark.postgres),
     ],
 )
 async def test_sigkill_after_intake_and_between_commit_and_reply(
     kind: str, tmp_path: Path, stress_figures, stress_seed: int, stress_full: bool
 ) -> None:
+    database_kind, _, mode = kind.partition("-")
+    webhook_port = free_ports(1)[0] if mode == "webhook" else None
     points = FULL if stress_full else SHORT
     form = Form(
         people=16 if stress_full else 8,
@@ -123,8 +137,13 @@ async def test_sigkill_after_intake_and_between_commit_and_reply(
     (hook_dir / "sitecustomize.py").write_text(HOOK)
     rng = random.Random(stress_seed)
     async with (
-        database(kind, tmp_path) as url,
-        BotApiEmulator(token=TOKEN, bot_username="pulso_test_bot", request_log_size=10**6) as emu,
+        database(database_kind, tmp_path) as url,
+        BotApiEmulator(
+            token=TOKEN,
+            bot_username="pulso_test_bot",
+            request_log_size=10**6,
+            deliver_webhooks=webhook_port is not None,
+        ) as emu,
     ):
         services = await open_services(e2e_settings(url))
         tasks: list[asyncio.Task[None]] = []
@@ -133,7 +152,13 @@ async def test_sigkill_after_intake_and_between_commit_and_reply(
             ids = await prepare(services, emu, form.people)
             base = bot_environment(emu, url, QUIET_HOURS="off", REPLY_GRACE_SECONDS="1")
             base["PYTHONPATH"] = str(hook_dir)
-            bot = CrashingBot(emu, base, tmp_path)
+            if webhook_port is not None:
+                base.update(
+                    WEBHOOK_URL=f"http://127.0.0.1:{webhook_port}/pulso/telegram",
+                    WEBHOOK_SECRET="crash-points_secret-1",
+                    WEBHOOK_LISTEN="127.0.0.1",
+                )
+            bot = CrashingBot(emu, base, tmp_path, webhook_port=webhook_port)
             people = [
                 Respondent(
                     emu.users[user_id],
@@ -190,10 +215,12 @@ async def test_sigkill_after_intake_and_between_commit_and_reply(
 
             stored = await stored_answers(services.db)
             given = {key: g.value for p in people for key, g in p.given.items()}
-            # Known defect (issue 11, open): a person shown a text question again after a
-            # crash retypes their answer just as the bot moves on, and the retyped text
-            # is stored as the next text question's answer. Counted apart; everything
-            # else must hold exactly.
+            # The race issue 11 left open, kept visible should it come back: a person shown
+            # a text question again after a crash retypes their answer just as the bot
+            # moves on, and the retyped text is stored as the next text question's answer
+            # (closed by lost replies waiting for the person's unhandled updates, and by
+            # superseded ones never being sent). Counted apart, reported as XFAIL;
+            # everything else must hold exactly.
             misplaced = sorted(
                 key
                 for key, value in stored.items()

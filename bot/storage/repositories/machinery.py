@@ -115,6 +115,19 @@ class UpdateRepository(Repository):
             if r.chat_id is None or r.chat_id not in busy_chats
         ]
 
+    async def waiting_in_chat(self, chat_id: int, *, received_since: datetime) -> bool:
+        """Whether an update of this chat, received since then, is not yet handled."""
+        found = await self.conn.execute(
+            sa.select(inbox.c.update_id)
+            .where(
+                inbox.c.status == "pending",
+                inbox.c.chat_id == chat_id,
+                inbox.c.received_at >= received_since,
+            )
+            .limit(1)
+        )
+        return found.first() is not None
+
     async def oldest_pending(
         self, chat_ids: Collection[int], update_ids: Collection[int] = ()
     ) -> list[InboxItem]:

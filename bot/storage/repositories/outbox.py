@@ -211,6 +211,21 @@ class OutboxRepository(Repository):
             .values(status=status, last_error=error[:200])
         )
 
+    async def superseded(self, item: OutboxItem) -> bool:
+        """Whether a newer row of the same kind was written for the same person since."""
+        if item.participant_id is None:
+            return False
+        found = await self.conn.execute(
+            sa.select(outbox.c.id)
+            .where(
+                outbox.c.kind == item.kind,
+                outbox.c.participant_id == item.participant_id,
+                outbox.c.id > item.id,
+            )
+            .limit(1)
+        )
+        return found.first() is not None
+
     async def note_message(self, outbox_id: int, message_id: int) -> None:
         """Telegram's id for a row's message, known before its outcome is committed."""
         await self.conn.execute(
