@@ -428,27 +428,27 @@ class RoundCancelled(PulsoError):
 class ReplyError(PulsoError):
     """A reply to a round's results cannot take this input; nothing was saved."""
 
-    key = "accountability.error.generic"
+    key = "error.reply.generic"
     template = "the reply cannot take this"
 
 
 class ReplyStale(ReplyError):
-    key = "accountability.error.stale"
+    key = "error.reply.stale"
     template = "this button is for another step of the reply"
 
 
 class ReplyUseButtons(ReplyError):
-    key = "accountability.error.use_buttons"
+    key = "error.reply.use_buttons"
     template = "choose a stance with the buttons first"
 
 
 class ReplyEmpty(ReplyError):
-    key = "accountability.error.empty"
+    key = "error.reply.empty"
     template = "the text is empty"
 
 
 class ReplyTooLong(ReplyError):
-    key = "accountability.error.too_long"
+    key = "error.reply.too_long"
     template = "the text has {length} characters; at most {limit} fit"
 
     def __init__(self, *, length: int, limit: int) -> None:
@@ -456,25 +456,25 @@ class ReplyTooLong(ReplyError):
 
 
 class ReplyBadDate(ReplyError):
-    key = "accountability.error.bad_date"
+    key = "error.reply.bad_date"
     template = "a date is written YYYY-MM-DD"
 
 
 class ReplyDateRange(ReplyError):
-    key = "accountability.error.date_range"
+    key = "error.reply.date_range"
     template = "the date must be after today and within two years"
 
 
 class ReplyNotYours(ReplyError):
-    key = "accountability.error.not_yours"
+    key = "error.reply.not_yours"
     template = "only the commitment's responsible people may answer this"
 
 
 class ReplyAlreadyPublished(ReplyError):
-    key = "accountability.error.published"
+    key = "error.reply.published"
     template = "this reply is already published"
 
 
 class ReplyIncomplete(ReplyError):
-    key = "accountability.error.incomplete"
+    key = "error.reply.incomplete"
     template = "every subject needs a stance and its text before publishing"
