@@ -159,7 +159,7 @@ async def test_a_restart_mid_survey_resumes_at_the_right_question(
 
     # The buttons she has still work, and /survey shows the same question.
     resumed = await after(ana, lambda: ana.send("/survey"), "Pregunta 3 de 6", live=True)
-    assert "¿cuánto confía hoy" in resumed.content
+    assert "¿cuánto confías hoy" in resumed.content
     assert ana.chat.message(third.message_id).buttons == []  # one live question at a time
     await after(
         ana, lambda: press(ana, SurveyPress, question="trust", code="more"), "Pregunta 4 de 6"
