@@ -39,7 +39,7 @@ from typing import Final, Protocol
 from bot.clock import Clock
 from bot.logs import describe_exception
 from bot.storage.engine import Database
-from bot.storage.repositories.machinery import InboxItem
+from bot.storage.repositories.machinery import COMMITTED_CLAIMS, InboxItem
 
 log = logging.getLogger(__name__)
 
@@ -179,14 +179,18 @@ class Dispatcher:
         return ready
 
     async def _one(self, item: InboxItem) -> None:
+        claimed: set[int] = set()
+        COMMITTED_CLAIMS.set(claimed)  # this task's own context: its handlers' claims
         try:
             try:
                 await self.handle(item)
             except Exception as exc:  # the handlers' own errors are theirs to report
                 log.error("update %d failed: %s", item.update_id, describe_exception(exc))
-            # Done even when it failed: a poison update must not come back forever.
-            async with self.db.write(durability="process") as repos:
-                await repos.updates.finish(item.update_id, self.clock.now())
+            # Done even when it failed: a poison update must not come back forever. A
+            # handler that wrote marked it done with its effects: no second write.
+            if item.update_id not in claimed:
+                async with self.db.write(durability="process") as repos:
+                    await repos.updates.finish(item.update_id, self.clock.now())
             self.handled += 1
         except Exception as exc:  # could not record it: it stays pending, handled again
             log.error("finishing update %d failed: %s", item.update_id, describe_exception(exc))

@@ -203,14 +203,18 @@ class Database:
             async with engine.begin() as connection:
                 if durability == "process":
                     await connection.execute(text("SET LOCAL synchronous_commit TO OFF"))
-                yield Repos(connection)
-            return
-        writer = self._writer_engine or self.engine
-        async with self._writer.turn(urgent=urgent), writer.connect() as connection:
-            if durability == "process":
-                await connection.execution_options(**{_NO_FSYNC: True})
-            async with connection.begin():
-                yield Repos(connection)
+                repos = Repos(connection)
+                yield repos
+        else:
+            writer = self._writer_engine or self.engine
+            async with self._writer.turn(urgent=urgent), writer.connect() as connection:
+                if durability == "process":
+                    await connection.execution_options(**{_NO_FSYNC: True})
+                async with connection.begin():
+                    repos = Repos(connection)
+                    yield repos
+        if "updates" in repos.__dict__:  # it claimed updates, maybe: they are done now
+            repos.updates.committed()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Repos]:

@@ -234,3 +234,38 @@ async def test_a_lost_reply_knows_when_it_is_superseded_or_should_wait(
         assert not await repos.updates.waiting_in_chat(77, received_since=now - H)
         await repos.updates.finish(900, now)
         assert not await repos.updates.waiting_in_chat(4242, received_since=now - H)
+
+
+async def test_an_update_its_handler_claimed_is_not_marked_done_a_second_time(
+    db: Database, clock: ManualClock
+) -> None:
+    """A handler that writes claims its update with its effects; the dispatcher then
+    spares the second write transaction that would mark it done (one fewer per answer)."""
+    async with db.write() as repos:
+        await repos.updates.receive([update(31, 10), update(32, 20)], clock.now())
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, params, context, executemany) -> None:
+        statements.append(statement)
+
+    engines = [e for e in (db.engine, db._writer_engine, db._urgent_engine) if e is not None]
+    for engine in engines:
+        sa.event.listen(engine.sync_engine, "before_cursor_execute", seen)
+
+    async def handle(item: InboxItem) -> None:
+        if item.update_id == 31:  # writes, and claims the update in that transaction
+            async with db.write() as repos:
+                assert await repos.updates.claim(item.update_id, clock.now())
+
+    dispatcher = Dispatcher(db=db, clock=clock, handle=handle)
+    await dispatcher.start()
+    try:
+        await dispatcher.idle()
+    finally:
+        await dispatcher.stop()
+        for engine in engines:
+            sa.event.remove(engine.sync_engine, "before_cursor_execute", seen)
+    finishes = [s for s in statements if s.lstrip().upper().startswith("UPDATE INBOX")]
+    assert len(finishes) == 1  # update 32's, whose handler wrote nothing
+    async with db.read() as repos:
+        assert await repos.updates.backlog() == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,8 +51,23 @@ def chat_of(update: Mapping[str, Any]) -> int | None:
     return None
 
 
+#: The updates whose claim committed, for whoever set a set here (the dispatcher, for
+#: the task handling one update): an update its handler claimed needs no second write
+#: to mark it done.
+COMMITTED_CLAIMS: ContextVar[set[int] | None] = ContextVar("pulso_committed_claims", default=None)
+
+
 class UpdateRepository(Repository):
     """The inbox: updates stored on arrival, handled once (see ``schema.inbox``)."""
+
+    claimed: list[int] | None = None  # claimed in this transaction, not yet committed
+
+    def committed(self) -> None:
+        """The transaction committed: its claims are done for good (``Database.write``)."""
+        noted = COMMITTED_CLAIMS.get()
+        if noted is not None and self.claimed:
+            noted.update(self.claimed)
+        self.claimed = None
 
     def _insert(self) -> Any:
         return (postgresql if self.dialect == "postgresql" else sqlite).insert(inbox)
@@ -182,7 +198,10 @@ class UpdateRepository(Repository):
                 ),
             )
         )
-        return result.rowcount == 1
+        if result.rowcount != 1:
+            return False
+        self.claimed = [*(self.claimed or ()), update_id]
+        return True
 
     async def finish(self, update_id: int, now: datetime) -> None:
         """Mark an update done after its handlers returned (those that wrote nothing never
