@@ -80,8 +80,7 @@ async def identify(
     """Look the person up; their stored language wins over Telegram's guess."""
     async with db.read() as repos:
         participant = await repos.participants.by_telegram_id(user_id)
-        staff: set[StaffRole] = await repos.staff.roles_of(user_id)
-        responsible = await repos.accountability.commitments_of(user_id)
+        staff, responsible = await repos.staff.roles_and_commitments(user_id)
         chat_language = None if participant else await repos.chats.language(chat_id)
     if user_id in admin_ids:
         staff.add("admin")

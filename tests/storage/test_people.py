@@ -189,6 +189,16 @@ async def test_staff_roles_are_granted_once_and_revoked(
         assert not await repos.staff.revoke(500, "admin")
         assert await repos.staff.roles_of(500) == {"secretariat"}
         assert [g.role for g in await repos.staff.all()] == ["secretariat"]
+        # What every update asks (bot.access.identify): roles and commitments at once.
+        assert await repos.staff.roles_and_commitments(500) == ({"secretariat"}, frozenset())
+        assert await repos.accountability.grant("TST0002", 500, granted_by=1, now=clock.now())
+        assert await repos.accountability.grant("TST0001", 501, granted_by=1, now=clock.now())
+        assert await repos.staff.roles_and_commitments(500) == (
+            {"secretariat"},
+            frozenset({"TST0002"}),
+        )
+        assert await repos.staff.roles_and_commitments(501) == (set(), frozenset({"TST0001"}))
+        assert await repos.staff.roles_and_commitments(502) == (set(), frozenset())
 
 
 async def test_chat_language_is_upserted(plan_db: Database, clock: ManualClock) -> None:

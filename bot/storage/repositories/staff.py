@@ -9,7 +9,7 @@ from typing import Literal
 import sqlalchemy as sa
 
 from bot.storage.repositories.base import Repository, excluded
-from bot.storage.schema import chat_settings, staff_roles
+from bot.storage.schema import chat_settings, responsible_people, staff_roles
 
 StaffRole = Literal["secretariat", "admin"]
 
@@ -28,6 +28,26 @@ class StaffRepository(Repository):
             sa.select(staff_roles.c.role).where(staff_roles.c.telegram_user_id == telegram_user_id)
         )
         return set(rows.scalars())
+
+    async def roles_and_commitments(
+        self, telegram_user_id: int
+    ) -> tuple[set[StaffRole], frozenset[str]]:
+        """The person's staff roles and the commitments they answer for, in one statement
+        (asked on every update: :func:`bot.access.identify`)."""
+        rows = await self.conn.execute(
+            sa.union_all(
+                sa.select(
+                    sa.literal("role").label("kind"), staff_roles.c.role.label("value")
+                ).where(staff_roles.c.telegram_user_id == telegram_user_id),
+                sa.select(
+                    sa.literal("commitment").label("kind"),
+                    responsible_people.c.commitment_id.label("value"),
+                ).where(responsible_people.c.telegram_user_id == telegram_user_id),
+            )
+        )
+        found = rows.all()
+        roles: set[StaffRole] = {r.value for r in found if r.kind == "role"}
+        return roles, frozenset(r.value for r in found if r.kind == "commitment")
 
     async def grant(
         self, telegram_user_id: int, role: StaffRole, *, granted_by: int | None, now: datetime
