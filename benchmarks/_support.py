@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import signal
@@ -197,3 +198,72 @@ def bot_environment(**values: str) -> dict[str, str]:
     }
     keep.update(values)
     return keep
+
+
+# --- CPU time of processes that are not ours, and of the whole machine --------------------------
+
+
+def pid_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of any process so far, from ``/proc/PID/stat`` (0 once gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def machine_busy_seconds() -> float:
+    """CPU-seconds every core of the machine spent busy (not idle, not waiting for I/O)
+    since boot, from ``/proc/stat``: whatever ran, ours or another's."""
+    first = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    ticks = [int(v) for v in first[:8]]  # user nice system idle iowait irq softirq steal
+    return (sum(ticks) - ticks[3] - ticks[4]) / CLOCK_TICKS
+
+
+async def postgres_backends_cpu(db: Database) -> dict[int, float]:
+    """CPU-seconds so far of each PostgreSQL server process connected to ``db``'s database
+    (the server runs on this machine): its share of the server's work, background
+    writers aside."""
+    async with db.read() as repos:
+        pids = (
+            await repos.conn.execute(
+                sa.text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            )
+        ).scalars()
+        return {int(pid): pid_cpu_seconds(int(pid)) for pid in pids}
+
+
+def cpu_spent(before: Mapping[int, float], after: Mapping[int, float]) -> float:
+    """CPU-seconds between two :func:`postgres_backends_cpu` readings (a process that
+    started in between counts whole; one that ended loses its last stretch)."""
+    return sum(value - before.get(pid, 0.0) for pid, value in after.items())
+
+
+def answering_environment(
+    token: str, base_url: str, database_url: str, **values: str
+) -> dict[str, str]:
+    """A bot's environment for the answering benchmarks, plus ``values``: the benchmark's
+    pseudonym secret, quiet hours off, and the send rate lifted so that the
+    invitations go out fast before the measuring starts (replies are not paced).
+    (``load.run_answers`` spells out the same settings.)"""
+    return bot_environment(
+        TELEGRAM_BOT_TOKEN=token,
+        TELEGRAM_API_BASE_URL=base_url,
+        DATABASE_URL=database_url,
+        PSEUDONYM_SECRET="load-benchmark-secret-0123456789",
+        QUIET_HOURS="off",
+        SEND_RATE_PER_SECOND="10000",
+        **values,
+    )
+
+
+def add_think_argument(parser: argparse.ArgumentParser) -> None:
+    """``--think LOW HIGH``: how long a paced person reads each question (as in ``load``)."""
+    parser.add_argument(
+        "--think",
+        type=float,
+        nargs=2,
+        default=(1.0, 3.0),
+        metavar=("LOW", "HIGH"),
+        help="seconds a paced person reads each question (uniform; default 1 3)",
+    )
