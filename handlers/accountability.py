@@ -31,7 +31,6 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
-    filters,
 )
 
 from bot.access import Caller
@@ -55,6 +54,7 @@ from handlers.callback_data import (
     encode,
     matches,
 )
+from handlers.common import PRIVATE_TEXT
 from handlers.context import PulsoApplication, PulsoContext
 from handlers.guards import explain, guarded, pressed, refuse, reply
 from handlers.results import ResultsView
@@ -347,10 +347,7 @@ def register(application: PulsoApplication) -> None:
     # text and stops it there; any other text goes on.
     application.add_handler(
         MessageHandler(
-            filters.UpdateType.MESSAGE
-            & filters.ChatType.PRIVATE
-            & filters.TEXT
-            & ~filters.COMMAND,
+            PRIVATE_TEXT,
             reply_text,
         )
     )

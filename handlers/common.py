@@ -7,10 +7,11 @@
 from __future__ import annotations
 
 import logging
+from typing import Final
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
-from telegram.ext import CallbackQueryHandler, CommandHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.access import Caller
 from bot.i18n import LOCALES, Locale
@@ -18,6 +19,12 @@ from bot.logs import describe_exception
 from handlers.callback_data import ChooseLanguage, encode, matches
 from handlers.context import PulsoApplication, PulsoContext
 from handlers.guards import guarded, pressed, reply
+
+#: A person's own words in a private chat: a text message that is no command (a survey's
+#: text answer, feedback, a reply being written).
+PRIVATE_TEXT: Final = (
+    filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
+)
 
 log = logging.getLogger(__name__)
 

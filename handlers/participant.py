@@ -63,6 +63,7 @@ from handlers.callback_data import (
     encode,
     matches,
 )
+from handlers.common import PRIVATE_TEXT
 from handlers.context import PulsoApplication, PulsoContext
 from handlers.guards import command_args, guarded, pressed, refuse, reply
 from handlers.keyboards import (
@@ -434,10 +435,7 @@ def register(application: PulsoApplication) -> None:
     application.add_handler(CommandHandler("resume", resume_command))
     application.add_handler(
         MessageHandler(
-            filters.UpdateType.MESSAGE
-            & filters.ChatType.PRIVATE
-            & filters.TEXT
-            & ~filters.COMMAND,
+            PRIVATE_TEXT,
             text_received,
         ),
         group=1,

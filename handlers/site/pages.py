@@ -16,7 +16,7 @@ from markupsafe import Markup
 from bot.i18n import Html, Locale, Translator, local_date
 from bot.insights.site import SiteData
 from handlers.site.svg import Bar, Segment, Stack, grouped_bars, safe, stacked_bars
-from handlers.texts.accountability import day, item_lines
+from handlers.texts.accountability import item_lines, promise_line
 from handlers.texts.results import as_plain_text, delta, index, percent, whole
 from surveys.aggregation import NUMERIC_MEASURES, ROLE_ORDER, Figure, GroupResult, compare
 from surveys.digest import Digest
@@ -335,28 +335,8 @@ class Pages:
             for promise in entry.promises:
                 if promise.tally is None or promise.item.by is None:
                     continue
-                outcome = self.plain(f"accountability.outcome.{promise.outcome}")
-                lines.append(
-                    self.plain(
-                        "accountability.gap.promise",
-                        text=promise.item.text,
-                        by=day(promise.item.by, self.locale),
-                        round=promise.checked_in or 0,
-                        outcome=outcome,
-                        yes=promise.tally.yes,
-                        partly=promise.tally.partly,
-                        no=promise.tally.no,
-                        unknown=promise.tally.unknown,
-                    ).strip()
-                    if promise.outcome != "suppressed"
-                    else self.plain(
-                        "accountability.gap.promise_suppressed",
-                        text=promise.item.text,
-                        by=day(promise.item.by, self.locale),
-                        round=promise.checked_in or 0,
-                        outcome=outcome,
-                    ).strip()
-                )
+                line = promise_line(self._translator, self.locale, promise)
+                lines.append(as_plain_text(Html(line)).strip())
             found.append({"heading": heading, "lines": lines})
         return found
 

@@ -10,7 +10,7 @@ from typing import Final
 
 from babel.dates import format_date
 
-from bot.accountability import Responsiveness
+from bot.accountability import PromiseView, Responsiveness
 from bot.i18n import Html, Locale, Translator, babel_locale, local_date
 from bot.storage.repositories.accountability import Reply
 from surveys.accountability import Item, Stance, Subject
@@ -101,33 +101,34 @@ def responsiveness_lines(
                     )
                 )
             for promise in kept:
-                assert promise.tally is not None
-                assert promise.item.by is not None
-                outcome = t(f"accountability.outcome.{promise.outcome}", locale)
-                lines.append(
-                    t(
-                        "accountability.gap.promise",
-                        locale,
-                        text=promise.item.text,
-                        by=day(promise.item.by, locale),
-                        round=promise.checked_in or 0,
-                        outcome=outcome,
-                        yes=promise.tally.yes,
-                        partly=promise.tally.partly,
-                        no=promise.tally.no,
-                        unknown=promise.tally.unknown,
-                    )
-                    if promise.outcome != "suppressed"
-                    else t(
-                        "accountability.gap.promise_suppressed",
-                        locale,
-                        text=promise.item.text,
-                        by=day(promise.item.by, locale),
-                        round=promise.checked_in or 0,
-                        outcome=outcome,
-                    )
-                )
+                lines.append(promise_line(t, locale, promise))
     return lines
+
+
+def promise_line(t: Translator, locale: Locale, promise: PromiseView) -> str:
+    """One checked promise: what was promised by when, and what the round that checked
+    it found (its counts withheld under the group size)."""
+    assert promise.tally is not None
+    assert promise.item.by is not None
+    outcome = t(f"accountability.outcome.{promise.outcome}", locale)
+    said = {
+        "text": promise.item.text,
+        "by": day(promise.item.by, locale),
+        "round": promise.checked_in or 0,
+        "outcome": outcome,
+    }
+    if promise.outcome == "suppressed":
+        return t("accountability.gap.promise_suppressed", locale, **said)
+    tally = promise.tally
+    return t(
+        "accountability.gap.promise",
+        locale,
+        **said,
+        yes=tally.yes,
+        partly=tally.partly,
+        no=tally.no,
+        unknown=tally.unknown,
+    )
 
 
 def chart_notes(
