@@ -244,8 +244,7 @@ def answering_environment(
 ) -> dict[str, str]:
     """A bot's environment for the answering benchmarks, plus ``values``: the benchmark's
     pseudonym secret, quiet hours off, and the send rate lifted so that the
-    invitations go out fast before the measuring starts (replies are not paced).
-    (``load.run_answers`` spells out the same settings.)"""
+    invitations go out fast before the measuring starts (replies are not paced)."""
     return bot_environment(
         TELEGRAM_BOT_TOKEN=token,
         TELEGRAM_API_BASE_URL=base_url,

@@ -55,7 +55,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchmarks._support import BotProcess, add_participants, bot_environment, fresh_database
+from benchmarks._support import (
+    BotProcess,
+    add_participants,
+    add_think_argument,
+    answering_environment,
+    bot_environment,
+    fresh_database,
+)
 from botapi_emulator import BotApiEmulator, ChatMessage, SimUser
 from botapi_emulator.simulation import AnswerPolicy, SimulatedRespondent
 from pulso.cli.demo import read_payload
@@ -173,6 +180,15 @@ class EchoPerson:
             update = await self.user.send(f"{TEXTS[number % len(TEXTS)]} #{number}")
             sent = int(update["message"]["message_id"])
             latencies.append(await _next_new_message(self.user, sent, mark) - began)
+
+
+def timed_respondents(users: Sequence[SimUser]) -> list[TimedRespondent]:
+    """One timed respondent per user, each answering at random from a fixed seed."""
+    seeds = random.Random(7)
+    return [
+        TimedRespondent(u, AnswerPolicy.random(seeds.randrange(1 << 30), TEXTS), read=read_payload)
+        for u in users
+    ]
 
 
 async def _pool(concurrency: int, jobs: Iterable[Callable[[], Awaitable[None]]]) -> None:
@@ -381,15 +397,7 @@ async def run_answers(args: argparse.Namespace, cores: Cores, folder: Path) -> A
     try:
         await _prepare_round(url, respondent_ids)
         users = [emulator.user(u, f"P{u}", started=True) for u in respondent_ids]
-        env = bot_environment(
-            TELEGRAM_BOT_TOKEN=TOKEN,
-            TELEGRAM_API_BASE_URL=emulator.base_url,
-            DATABASE_URL=url,
-            PSEUDONYM_SECRET="load-benchmark-secret-0123456789",
-            QUIET_HOURS="off",
-            # Invitations go out fast before the measuring starts; replies are not paced.
-            SEND_RATE_PER_SECOND="10000",
-        )
+        env = answering_environment(TOKEN, emulator.base_url, url)
         pulso = BotProcess(
             ["bot", "--log-level", "WARNING", "run"],
             env=env,
@@ -404,13 +412,7 @@ async def run_answers(args: argparse.Namespace, cores: Cores, folder: Path) -> A
             await asyncio.gather(*(u.wait_for_message(ANSWER_TIMEOUT, since=0) for u in users))
             result.invitations_seconds = time.perf_counter() - began
             await asyncio.sleep(1.0)  # let the outcomes of the last invitations commit
-            seeds = random.Random(7)
-            respondents = [
-                TimedRespondent(
-                    u, AnswerPolicy.random(seeds.randrange(1 << 30), TEXTS), read=read_payload
-                )
-                for u in users
-            ]
+            respondents = timed_respondents(users)
             for spec in specs:
                 group, respondents = respondents[: spec.people], respondents[spec.people :]
                 # Not measured: everyone presses Start and sees the first question.
@@ -816,14 +818,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--paced-people", type=int, default=500, help="answering 100 at a time, at people's pace"
     )
-    parser.add_argument(
-        "--think",
-        type=float,
-        nargs=2,
-        default=(1.0, 3.0),
-        metavar=("LOW", "HIGH"),
-        help="seconds a paced person reads each question (uniform; default 1 3)",
-    )
+    add_think_argument(parser)
     parser.add_argument("--participants", type=int, default=100_000, help="memory: people")
     parser.add_argument(
         "--memory-window", type=float, default=20.0, help="memory: seconds of sending watched"

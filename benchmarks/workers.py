@@ -76,7 +76,6 @@ from benchmarks._support import (
 )
 from benchmarks.load import (
     ANSWER_TIMEOUT,
-    TEXTS,
     TOKEN,
     Pace,
     PhaseResult,
@@ -84,12 +83,11 @@ from benchmarks.load import (
     TimedRespondent,
     _pool,
     _prepare_round,
+    timed_respondents,
 )
 from bot.storage.engine import Database
 from botapi_emulator import BotApiEmulator
-from botapi_emulator.simulation import AnswerPolicy
 from botapi_emulator.webhook import SECRET_HEADER
-from pulso.cli.demo import read_payload
 from tests.e2e.nginx import NGINX, Nginx, free_ports, site_from_docs
 from tests.e2e.test_workers_nginx import health
 
@@ -334,13 +332,7 @@ async def run_workers(count: int, args: argparse.Namespace, folder: Path) -> Run
         await asyncio.sleep(1.0)  # the last invitations' outcomes commit
         db = Database.from_url(url)
         try:
-            seeds = random.Random(7)
-            respondents = [
-                TimedRespondent(
-                    u, AnswerPolicy.random(seeds.randrange(1 << 30), TEXTS), read=read_payload
-                )
-                for u in users
-            ]
+            respondents = timed_respondents(users)
             for spec in specs:
                 group, respondents = respondents[: spec.people], respondents[spec.people :]
                 await _pool(100, (r.begin for r in group))  # not measured
