@@ -65,6 +65,7 @@ from handlers.texts.accountability import (
     published_message,
     subject_text,
 )
+from handlers.texts.results import split_messages
 from surveys.accountability import PromiseAnswer, Stance
 from surveys.errors import ReplyError, RoundCancelled, RoundNotOpened, UnknownRound
 
@@ -205,7 +206,9 @@ async def responses_command(update: Update, context: PulsoContext, caller: Calle
                 status=t(f"accountability.status.{r.status}", locale),
             )
         )
-    await reply(update, "\n".join(lines))
+    # A long backlog (many commitments, rounds unanswered) outgrows one Telegram message.
+    for text in split_messages(["\n".join(lines)]):
+        await reply(update, text)
 
 
 async def _edit_or_send(
