@@ -1,10 +1,11 @@
 """The command menus Telegram shows, per language and per audience (``setMyCommands``).
 
 Every private chat gets the everyday and participant commands; each staff
-member's chat gets theirs on top, and the Secretariat's group chats get the
-results commands. Descriptions come from the catalogs (``cmd.<name>``), and
-each menu exists in Spanish and English, following the person's Telegram
-language (Spanish for any other).
+member's chat, and each commitment's responsible person's (``/respond``), gets
+theirs on top, and the Secretariat's group chats get the results commands.
+Descriptions come from the catalogs (``cmd.<name>``), and each menu exists in
+Spanish and English, following the person's Telegram language (Spanish for any
+other). The menus are published at start-up.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 EVERYONE = ("start", "help", "language", "privacy")
 PARTICIPANT = ("survey", "feedback", "mydata", "forget", "stop", "resume")
+RESPONSIBLE = ("respond",)
 SECRETARIAT = ("summary", "gap", "trend", "export", "responses")
 ADMIN = (
     "newround",
@@ -49,8 +51,12 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 
-def menu_for(staff: set[StaffRole] | frozenset[StaffRole]) -> tuple[str, ...]:
+def menu_for(
+    staff: set[StaffRole] | frozenset[StaffRole], *, responsible: bool = False
+) -> tuple[str, ...]:
     names: tuple[str, ...] = EVERYONE + PARTICIPANT
+    if responsible:
+        names += RESPONSIBLE
     if staff:
         names += SECRETARIAT
     if "admin" in staff:
@@ -75,11 +81,17 @@ async def _publish(
 
 
 async def publish_staff_menu(
-    bot: Bot, services: Services, user_id: int, staff: set[StaffRole] | frozenset[StaffRole]
+    bot: Bot,
+    services: Services,
+    user_id: int,
+    staff: set[StaffRole] | frozenset[StaffRole],
+    *,
+    responsible: bool = False,
 ) -> None:
     """One person's menu after their roles changed (best effort)."""
     try:
-        await _publish(bot, services, menu_for(staff), BotCommandScopeChat(user_id))
+        names = menu_for(staff, responsible=responsible)
+        await _publish(bot, services, names, BotCommandScopeChat(user_id))
     except TelegramError as exc:
         log.warning("could not publish a staff menu: %s", describe_exception(exc))
 
@@ -90,13 +102,18 @@ async def publish_commands(bot: Bot, services: Services) -> None:
         await _publish(bot, services, menu_for(frozenset()), BotCommandScopeAllPrivateChats())
         async with services.db.read() as repos:
             grants = await repos.staff.all()
+            answering = await repos.accountability.responsible()
         staff: dict[int, set[StaffRole]] = {}
         for grant in grants:
             staff.setdefault(grant.telegram_user_id, set()).add(grant.role)
         for admin_id in services.admin_ids:
             staff.setdefault(admin_id, set()).add("admin")
+        responsible = {user_id for ids in answering.values() for user_id in ids}
+        for user_id in responsible:
+            staff.setdefault(user_id, set())
         for user_id, roles in sorted(staff.items()):
-            await _publish(bot, services, menu_for(roles), BotCommandScopeChat(user_id))
+            names = menu_for(roles, responsible=user_id in responsible)
+            await _publish(bot, services, names, BotCommandScopeChat(user_id))
         for chat_id in services.settings.secretariat_chat_ids:
             await _publish(bot, services, SECRETARIAT, BotCommandScopeChat(chat_id))
     except TelegramError as exc:
