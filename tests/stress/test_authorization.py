@@ -4,15 +4,24 @@ One table (:data:`ACTIONS`): each command of docs/operations.md and each button
 action, who may use it, what it does when allowed, and which refusal the others
 get. Each cell runs against one bot shared by the module, with people made for
 the cell — the person acting (a stranger, a participant of another commitment,
-the participant, a Secretariat member, an admin) and the participant whose
-survey, invite or data the action is about — so no cell depends on another:
+the participant, a Secretariat member, an admin, a commitment's responsible
+person with no other role) and the participant whose survey, invite, data or
+government reply the action is about — so no cell depends on another:
 
 * an allowed action does its thing (checked in the database or in the reply);
 * a refused one gets the translated refusal, in the caller's language (the
   stranger, the other participant and the Secretariat member speak English, the
-  participant and the admin Spanish), as a message or a button's toast, and the
-  database is exactly as before (every table, every row);
+  participant, the admin and the responsible person Spanish), as a message or a
+  button's toast, and the database is exactly as before (every table, every row);
 * no Bot API call of the bot's was refused (the emulator parses HTML strictly).
+
+Closing the loop (issue 14, docs/responses.md): the responsible person answers
+for :data:`REPLIED`; each cell about a reply closes a round of its own so that a
+reply is owed, written as far as the cell needs by that commitment's responsible
+person (the actor, when the actor is the responsible person). Forged and stale
+presses of the reply flow pass the gate for the responsible person and are
+refused by the service (:func:`refused`): someone else's reply, a reply that
+does not exist, a step not in front of them, an unfinished or a published reply.
 
 Group chats (:data:`GROUP_ACTIONS`) repeat the Secretariat's commands, and a few
 others, in the Secretariat's group. Each refusal checked counts towards the
@@ -41,7 +50,7 @@ import pytest_asyncio
 import sqlalchemy as sa
 
 from bot.i18n import Locale
-from bot.storage.schema import answers, feedback
+from bot.storage.schema import agency_replies, answers, feedback
 from botapi_emulator import ChatMessage, SimGroup, SimUser
 from tests.e2e.harness import RunningBot, running_bot
 from tests.factories import answer_response
@@ -58,18 +67,25 @@ from tests.stress.world import (
 
 pytestmark = [pytest.mark.stress, pytest.mark.asyncio(loop_scope="module")]
 
-ROLES = ("stranger", "other", "participant", "secretariat", "admin")
+ROLES = ("stranger", "other", "participant", "secretariat", "admin", "responsible")
 LANGUAGE: dict[str, Locale] = {
     "stranger": "en",
     "other": "en",
     "participant": "es",
     "secretariat": "en",
     "admin": "es",
+    "responsible": "es",
 }
 PARTICIPANTS = frozenset({"other", "participant"})
 STAFF = frozenset({"secretariat", "admin"})
 EVERYONE = frozenset(ROLES)
 ADMINS = frozenset({"admin"})
+RESPONSIBLE = frozenset({"responsible"})
+
+#: The commitment the responsible person answers for, and another one's (whose reply
+#: they must not touch).
+REPLIED = "JAL0004"
+ELSEWHERE = "JAL0005"
 
 Changes = dict[str, TableDiff]
 
@@ -173,9 +189,21 @@ class World:
                 answered = {"age_band": "30_44", "gender": None, "municipality": "zapopan"}
                 await repos.participants.set_demographics(pid, answered, pulso.clock.now())
             return user
+        if role == "responsible":
+            return await self.responsible_person(REPLIED, language)
         if role in STAFF:
             await grant(pulso, user_id, "admin" if role == "admin" else "secretariat")
         return pulso.emulator.user(user_id, f"Persona {user_id}", language_code=language)
+
+    async def responsible_person(self, commitment: str, language: Locale = "es") -> SimUser:
+        """Someone who answers for ``commitment`` and has no other role; they have started
+        the bot, so the requests at close reach them."""
+        user_id = self.next_id()
+        user = self.pulso.emulator.user(
+            user_id, f"Persona {user_id}", language_code=language, started=True
+        )
+        await self.pulso.services.accountability.grant(None, user_id, commitment)
+        return user
 
 
 @dataclass
@@ -323,6 +351,9 @@ class Action:
     refusal: str = "error.not_allowed"  # what everyone else hears
     memberships: tuple[tuple[str, str], ...] = (("JAL0001", "beneficiary"),)
     about_someone: bool = False  # acts on a participant's survey: make one for every role
+    #: Who tries it: everyone, but for a forged variant of a button that has a row of its
+    #: own (the gate refuses everyone else before the payload is read, as that row shows).
+    roles: tuple[str, ...] = ROLES
 
 
 async def _nothing(cell: Cell) -> None:
@@ -360,7 +391,9 @@ def says(key: str, **params: object) -> Expect:
 
 async def _help(cell: Cell, reply: Reply, changes: Changes) -> None:
     (text,) = reply.texts
-    sections = {"stranger": False, "participant": False, "secretariat": False, "admin": False}
+    sections = dict.fromkeys(
+        ("stranger", "participant", "responsible", "secretariat", "admin"), False
+    )
     for audience in sections:
         sections[audience] = cell.t(f"help.{audience}").strip()[:40] in text
     expected = {
@@ -369,6 +402,7 @@ async def _help(cell: Cell, reply: Reply, changes: Changes) -> None:
         "participant": {"participant"},
         "secretariat": {"secretariat"},
         "admin": {"secretariat", "admin"},
+        "responsible": {"responsible"},
     }[cell.role]
     assert {a for a, shown in sections.items() if shown} == expected
     only(changes)
@@ -677,7 +711,7 @@ async def _language_set(cell: Cell, reply: Reply, changes: Changes) -> None:
     assert reply.texts == [plain(cell.world.t("language.changed", "en"))]
     if cell.role in PARTICIPANTS:
         only(changes, "participants")
-    elif cell.role in STAFF:
+    elif cell.role in STAFF or cell.role == "responsible":
         only(changes, "chat_settings")
         (row,) = changes["chat_settings"].added
         assert (row["chat_id"], row["language"]) == (cell.actor.id, "en")
@@ -754,6 +788,262 @@ def _wizard_actions() -> list[Action]:
     return out
 
 
+# --- closing the loop: /respond, /responses, the reply flow ---------------------------------
+
+
+async def _reply_row(cell: Cell) -> sa.RowMapping:
+    async with cell.pulso.services.db.read() as repos:
+        query = sa.select(agency_replies).where(agency_replies.c.id == cell.extra["reply"])
+        return (await repos.conn.execute(query)).mappings().one()
+
+
+def _draft(row: sa.RowMapping | dict[str, object]) -> dict[str, object]:
+    draft = row["draft"]
+    if isinstance(draft, str):  # the driver's JSON text
+        draft = json.loads(draft)
+    assert isinstance(draft, dict), row
+    return draft
+
+
+def owed_reply(commitment: str = REPLIED) -> Arrange:
+    """A round of ``commitment`` closed, so a reply is owed (``cell.extra["reply"]``) by its
+    responsible person (``cell.extra["agency"]``): the actor when they answer for it,
+    someone made for the cell otherwise."""
+
+    async def arrange(cell: Cell) -> None:
+        if cell.role == "responsible" and commitment == REPLIED:
+            agency = cell.actor
+        else:
+            agency = await cell.world.responsible_person(commitment)
+        # The earlier cells' responsible people no longer answer for it: each close asks
+        # only this cell's (otherwise every close would ask everyone made so far).
+        service = cell.pulso.services.accountability
+        async with cell.pulso.services.db.read() as repos:
+            earlier = (await repos.accountability.responsible()).get(commitment, [])
+        for user_id in earlier:
+            if user_id != agency.id:
+                await service.revoke(None, user_id, commitment)
+        round_id = await open_round(cell.pulso, "pulse", (commitment,), days=2)
+        await cell.pulso.services.rounds.close(round_id, actor=None)
+        async with cell.pulso.services.db.read() as repos:
+            (found,) = [
+                r
+                for r in await repos.accountability.of_commitments([commitment])
+                if r.round_id == round_id
+            ]
+        cell.extra.update(reply=found.id, agency=agency.id)
+        await cell.world.settle()
+        # The request reached them, with its button.
+        assert f"p:{found.id}" in Reply(agency.chat.messages).data()
+
+    return arrange
+
+
+async def agency_does(cell: Cell, *steps: str) -> None:
+    """The reply's responsible person presses (``p:``, ``q:``, ``u:`` payloads) or writes,
+    in their own chat, as arrangement for the cell."""
+    agency = cell.pulso.emulator.user(int(cell.extra["agency"]))
+    for step in steps:
+        mark = agency.chat.cursor
+        if step[:2] in ("p:", "q:", "u:"):
+            pressed = await agency.press_data(step.format(**cell.extra))
+            await cell.world.settle()
+            assert (await pressed.wait_answer()).text is None, step
+        else:
+            await agency.send(step)
+            await cell.world.settle()
+        assert agency.chat.events[mark:], step
+
+
+def opened_reply(commitment: str = REPLIED) -> Arrange:
+    """The reply is being written: its first subject waits for a stance."""
+
+    async def arrange(cell: Cell) -> None:
+        await owed_reply(commitment)(cell)
+        await agency_does(cell, "p:{reply}")
+
+    return arrange
+
+
+def ready_reply(commitment: str = REPLIED) -> Arrange:
+    """Every subject of the reply has a stance and its text: it waits to be published."""
+
+    async def arrange(cell: Cell) -> None:
+        await opened_reply(commitment)(cell)
+        while (draft := _draft(await _reply_row(cell)))["step"] != "review":
+            await agency_does(cell, f"q:{{reply}}:{draft['cursor']}:done", "Se publicó el padrón")
+
+    return arrange
+
+
+async def _published_reply(cell: Cell) -> None:
+    await ready_reply()(cell)
+    await agency_does(cell, "u:{reply}:y")
+    assert (await _reply_row(cell))["status"] == "published"
+
+
+async def _owed_listed(cell: Cell, reply: Reply, changes: Changes) -> None:
+    assert f"p:{cell.extra['reply']}" in reply.data(), reply.texts
+    only(changes)
+
+
+async def _owed_reported(cell: Cell, reply: Reply, changes: Changes) -> None:
+    """Every reply owed (by now many: each cell closes a round), in as many messages as
+    fit, the cell's among them."""
+    assert reply.texts[0].startswith(cell.t("accountability.responses.head")), reply.texts
+    round_id = (await _reply_row(cell))["round_id"]
+    assert any(f" {round_id} · {REPLIED} " in text for text in reply.texts), reply.texts
+    only(changes)
+
+
+async def _someone_started(cell: Cell) -> None:
+    """Someone with no role who has started the bot (once they answer for a commitment, the
+    requests of the later cells' closes reach them)."""
+    await _someone(cell)
+    cell.pulso.emulator.user(int(cell.extra["someone"]), started=True)
+
+
+async def _someone_responsible(cell: Cell) -> None:
+    await _someone_started(cell)
+    await cell.pulso.services.accountability.grant(None, int(cell.extra["someone"]), REPLIED)
+
+
+def _responsibility(action: str) -> Expect:
+    """/grant or /revoke … responsible: one row of responsible_people, audited as the
+    admin's."""
+
+    async def expect(cell: Cell, reply: Reply, changes: Changes) -> None:
+        only(changes, "responsible_people", "audit_log")
+        people = changes["responsible_people"]
+        (row,) = people.added if action == "grant" else people.removed
+        assert (row["telegram_user_id"], row["commitment_id"]) == (cell.extra["someone"], REPLIED)
+        (entry,) = changes["audit_log"].added
+        assert (entry["actor"], entry["action"]) == (cell.actor.id, action)
+        writers = cell.pulso.services.accountability.writers
+        assert (cell.extra["someone"] in writers) == (action == "grant")
+
+    return expect
+
+
+async def _reply_started(cell: Cell, reply: Reply, changes: Changes) -> None:
+    assert reply.toast is None
+    assert f"q:{cell.extra['reply']}:0:act" in reply.data(), reply.texts
+    only(changes, "agency_replies")
+    ((old, new),) = changes["agency_replies"].changed
+    assert (old["status"], new["status"], new["updated_by"]) == (
+        "requested",
+        "draft",
+        cell.actor.id,
+    )
+
+
+async def _stance_taken(cell: Cell, reply: Reply, changes: Changes) -> None:
+    assert reply.toast is None
+    only(changes, "agency_replies")
+    ((_, new),) = changes["agency_replies"].changed
+    draft = _draft(new)
+    assert (draft["step"], draft["items"][0]["stance"]) == ("what", "act")  # type: ignore[index]
+
+
+async def _reply_published(cell: Cell, reply: Reply, changes: Changes) -> None:
+    assert reply.toast is None
+    only(changes, "agency_replies", "audit_log", "outbox")
+    ((_, new),) = changes["agency_replies"].changed
+    assert (new["status"], new["published_by"]) == ("published", cell.actor.id)
+    (entry,) = changes["audit_log"].added
+    assert (entry["actor"], entry["action"]) == (cell.actor.id, "reply_publish")
+    kinds = {row["kind"] for row in changes["outbox"].added}
+    assert kinds == {"reply_published"}  # to the Secretariat's chat
+
+
+async def _reply_kept(cell: Cell, reply: Reply, changes: Changes) -> None:
+    assert reply.toast is None
+    assert reply.texts == [cell.t("accountability.flow.kept")]
+    only(changes)  # every step was saved already
+
+
+async def _unchanged(cell: Cell, reply: Reply, changes: Changes) -> None:
+    assert reply.toast is None
+    only(changes)
+
+
+def refused(key: str) -> Expect:
+    """The gate let the caller through; the service refused the press with ``key`` (a
+    toast), and nothing changed."""
+
+    async def expect(cell: Cell, reply: Reply, changes: Changes) -> None:
+        assert reply.toast == cell.t(key), reply.toast
+        assert changes == {}, describe(changes)
+
+    return expect
+
+
+async def _nothing_allowed(cell: Cell, reply: Reply, changes: Changes) -> None:
+    raise AssertionError("nobody may do this here")
+
+
+def _reply_actions() -> list[Action]:
+    mine, elsewhere = "reply", f"reply of {ELSEWHERE}"
+    not_yours, stale = refused("error.reply.not_yours"), refused("error.reply.stale")
+
+    def forged(name: str, data: str, expect: Expect, arrange: Arrange | None = None) -> Action:
+        """A forged or stale press of a reply button, by the person who passes its gate."""
+        return Action(name, RESPONSIBLE, press(data), expect, arrange, roles=("responsible",))
+
+    return [
+        Action(f"{mine} open", RESPONSIBLE, press("p:{reply}"), _reply_started, owed_reply()),
+        Action(
+            f"{mine} stance", RESPONSIBLE, press("q:{reply}:0:act"), _stance_taken, opened_reply()
+        ),
+        Action(
+            f"{mine} publish", RESPONSIBLE, press("u:{reply}:y"), _reply_published, ready_reply()
+        ),
+        Action(
+            f"{mine} keep draft", RESPONSIBLE, press("u:{reply}:n"), _reply_kept, ready_reply()
+        ),
+        Action(
+            f"{mine} publish again",
+            RESPONSIBLE,
+            press("u:{reply}:y"),
+            _unchanged,
+            _published_reply,
+        ),
+        # Someone else's reply, a reply that does not exist, a step not in front of them, an
+        # unfinished or a published reply: the service refuses, and nothing changes.
+        forged(f"{elsewhere} open", "p:{reply}", not_yours, owed_reply(ELSEWHERE)),
+        forged(f"{elsewhere} stance", "q:{reply}:0:act", not_yours, opened_reply(ELSEWHERE)),
+        forged(f"{elsewhere} publish", "u:{reply}:y", not_yours, ready_reply(ELSEWHERE)),
+        forged(f"{elsewhere} keep draft", "u:{reply}:n", not_yours, ready_reply(ELSEWHERE)),
+        forged(f"{mine} no such", "p:999999999", stale),
+        forged(f"{mine} stance before opening", "q:{reply}:0:act", stale, owed_reply()),
+        forged(f"{mine} stance on another subject", "q:{reply}:7:done", stale, opened_reply()),
+        forged(
+            f"{mine} publish unfinished",
+            "u:{reply}:y",
+            refused("error.reply.incomplete"),
+            opened_reply(),
+        ),
+        forged(
+            f"{mine} stance after publishing",
+            "q:{reply}:0:act",
+            refused("error.reply.published"),
+            _published_reply,
+        ),
+        # A payload Pulso never makes (no such stance): no handler takes it, from anyone.
+        Action(
+            f"{mine} malformed",
+            frozenset(),
+            press("q:1:0:maybe"),
+            _nothing_allowed,
+            refusal="error.stale_button",
+        ),
+        # A beneficiary's "did it happen?" about a question that does not exist.
+        Action(
+            "promise forged", PARTICIPANTS, press("v:999999999:yes"), refused("error.stale_button")
+        ),
+    ]
+
+
 ACTIONS: list[Action] = [
     # Commands for everyone.
     Action("/start TOKEN", EVERYONE, command("/start {token}"), _consent_offered),
@@ -804,6 +1094,23 @@ ACTIONS: list[Action] = [
     Action("/grant", ADMINS, command("/grant {someone} secretariat"), _granted, _someone),
     Action("/revoke", ADMINS, command("/revoke {someone} secretariat"), _revoked, _someone_staff),
     Action("/official", ADMINS, command("/official JAL0002 40"), _official),
+    Action(
+        "/grant responsible",
+        ADMINS,
+        command(f"/grant {{someone}} responsible {REPLIED}"),
+        _responsibility("grant"),
+        _someone_started,
+    ),
+    Action(
+        "/revoke responsible",
+        ADMINS,
+        command(f"/revoke {{someone}} responsible {REPLIED}"),
+        _responsibility("revoke"),
+        _someone_responsible,
+    ),
+    # A commitment's responsible people, and the Secretariat's view of what is owed.
+    Action("/respond", RESPONSIBLE, command("/respond"), _owed_listed, owed_reply()),
+    Action("/responses", STAFF, command("/responses"), _owed_reported, owed_reply()),
     # Buttons.
     Action("consent yes", EVERYONE, press("c:y:{token}"), _joined, _open_invite),
     Action("consent no", EVERYONE, press("c:n:{token}"), _declined, _open_invite),
@@ -875,11 +1182,8 @@ ACTIONS: list[Action] = [
     Action("forget no", EVERYONE, press("f:n"), _forget_cancelled),
     Action("language", EVERYONE, press("l:en"), _language_set),
     *_wizard_actions(),
+    *_reply_actions(),
 ]
-
-
-async def _nothing_allowed(cell: Cell, reply: Reply, changes: Changes) -> None:
-    raise AssertionError("nobody may do this here")
 
 
 #: In the Secretariat's group: results for staff, and what must stay private.
@@ -890,10 +1194,19 @@ GROUP_ACTIONS: list[Action] = [
     Action("/export", STAFF, command("/export {closed}"), _exported),
     Action("/rounds", ADMINS, command("/rounds"), says("rounds.list.header", timezone=...)),
     Action("/official", ADMINS, command("/official JAL0002 40"), _official),
+    Action("/responses", STAFF, command("/responses"), _owed_reported, owed_reply()),
     Action("/help", EVERYONE, command("/help"), _help),
     *(
         Action(name, frozenset(), command(name), _nothing_allowed, refusal="error.private_only")
-        for name in ("/start {token}", "/survey", "/feedback hola", "/mydata", "/forget", "/stop")
+        for name in (
+            "/start {token}",
+            "/survey",
+            "/feedback hola",
+            "/mydata",
+            "/forget",
+            "/stop",
+            "/respond",
+        )
     ),
 ]
 
@@ -917,7 +1230,7 @@ def cells(actions: Iterable[Action], where: str) -> list[object]:
     return [
         pytest.param(action, role, id=f"{where}{action.name}-{role}")
         for action in actions
-        for role in ROLES
+        for role in action.roles
     ]
 
 
