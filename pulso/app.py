@@ -155,7 +155,7 @@ class Intake:
                 bot=self.application.bot,
                 db=self.services.db,
                 clock=self.services.clock,
-                stored=self.dispatcher.wake,
+                stored=self.dispatcher.offer,
                 allowed_updates=Update.ALL_TYPES,
                 timeout=timeout,
             )

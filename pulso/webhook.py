@@ -101,14 +101,14 @@ class WebhookServer:
             return web.Response(status=400, text="not an update")
         try:
             async with self.services.db.write() as repos:
-                await repos.updates.receive([update], self.services.clock.now())
+                new = await repos.updates.store([update], self.services.clock.now())
                 if self.intake.cluster is not None:  # wakes every worker, at the commit
                     await repos.conn.execute(sa.text(notify_sql("inbox")))
         except Exception as exc:  # not stored: no 200, so Telegram sends it again
             log.error("storing update %d failed: %s", update["update_id"], describe_exception(exc))
             return web.Response(status=503, text="try again")
         self.stored += 1
-        self.intake.dispatcher.wake()
+        self.intake.dispatcher.offer(new)
         return web.Response(status=200)
 
     async def health(self, request: web.Request) -> web.Response:

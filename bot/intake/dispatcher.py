@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Collection
 from typing import Final, Protocol
 
@@ -46,6 +47,9 @@ log = logging.getLogger(__name__)
 MAX_CONCURRENT: Final = 64
 #: Without a wake-up, look at the inbox at least this often (another process may store).
 SAFETY_INTERVAL: Final = 1.0
+#: Working from what this process stored (see :meth:`Dispatcher.offer`), read the inbox
+#: itself at least this often anyway.
+SCAN_INTERVAL: Final = 5.0
 
 Handle = Callable[[InboxItem], Awaitable[None]]
 Key = tuple[str, int]
@@ -81,13 +85,26 @@ class Dispatcher:
         self.handled = 0
         self._busy: set[int] = set()  # chats with an update being handled
         self._handling: set[int] = set()  # the updates being handled
+        # Updates this process stored and has not finished, as stored: while the inbox
+        # holds nothing else (known from a full read), they are taken from here, with
+        # no read of the inbox per update. Several workers always read the inbox.
+        self._offered: dict[int, InboxItem] = {}
+        self._scan_at = 0.0  # monotonic time of the next read of the inbox itself
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._stopping = False
         self._loop: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
-        """Something was stored: look at the inbox now."""
+        """Something was stored (by whom, unknown): read the inbox now."""
+        self._scan_at = 0.0
+        self._wake.set()
+
+    def offer(self, items: Collection[InboxItem]) -> None:
+        """These updates were just stored (committed) by this process: handle them."""
+        if self.claims is None:
+            for item in items:
+                self._offered[item.update_id] = item
         self._wake.set()
 
     async def start(self) -> None:
@@ -134,8 +151,23 @@ class Dispatcher:
         # ran may still look pending in it, and must not be handled a second time. The
         # finish wakes the loop, so the chat's next update is read afresh at once.
         handling, busy = set(self._handling), set(self._busy)
-        async with self.db.read() as repos:
-            waiting = await repos.updates.pending(free * 4 + 16, busy_chats=busy)
+        limit = free * 4 + 16
+        now = time.monotonic()
+        if self.claims is None and now < self._scan_at:
+            waiting = [
+                item
+                for _, item in sorted(self._offered.items())
+                if item.chat_id is None or item.chat_id not in busy
+            ][:limit]
+        else:
+            async with self.db.read() as repos:
+                waiting = await repos.updates.pending(limit, busy_chats=busy)
+            # Nothing in the inbox but what this process stored (and was offered): the
+            # next takes can work from memory until the next scheduled read.
+            complete = len(waiting) < limit
+            unknown = [i for i in waiting if i.update_id not in self._offered]
+            if self.claims is None and complete and not unknown:
+                self._scan_at = now + SCAN_INTERVAL
         chosen: list[InboxItem] = []
         chats: set[int] = set()
         for item in waiting:
@@ -191,6 +223,7 @@ class Dispatcher:
             if item.update_id not in claimed:
                 async with self.db.write(durability="process") as repos:
                     await repos.updates.finish(item.update_id, self.clock.now())
+            self._offered.pop(item.update_id, None)
             self.handled += 1
         except Exception as exc:  # could not record it: it stays pending, handled again
             log.error("finishing update %d failed: %s", item.update_id, describe_exception(exc))

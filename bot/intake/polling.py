@@ -21,6 +21,7 @@ from telegram.error import Conflict, InvalidToken, TelegramError
 from bot.clock import Clock
 from bot.logs import describe_exception
 from bot.storage.engine import Database
+from bot.storage.repositories.machinery import InboxItem
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class Poller:
         bot: Bot,
         db: Database,
         clock: Clock,
-        stored: Callable[[], None],
+        stored: Callable[[list[InboxItem]], None],
         allowed_updates: Sequence[str],
         timeout: float = LONG_POLL_SECONDS,
     ) -> None:
@@ -108,8 +109,8 @@ class Poller:
 
     async def _store(self, batch: list[dict[str, Any]]) -> None:
         async with self.db.write() as repos:
-            new = await repos.updates.receive(batch, self.clock.now())
+            new = await repos.updates.store(batch, self.clock.now())
         self.offset = max(int(update["update_id"]) for update in batch) + 1
         self.fetched += len(batch)
-        log.debug("stored %d update(s) in the inbox (%d new)", len(batch), new)
-        self.stored()
+        log.debug("stored %d update(s) in the inbox (%d new)", len(batch), len(new))
+        self.stored(new)

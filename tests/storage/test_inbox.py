@@ -269,3 +269,59 @@ async def test_an_update_its_handler_claimed_is_not_marked_done_a_second_time(
     assert len(finishes) == 1  # update 32's, whose handler wrote nothing
     async with db.read() as repos:
         assert await repos.updates.backlog() == 0
+
+
+async def test_updates_this_process_stored_are_taken_without_reading_the_inbox_each_time(
+    db: Database, clock: ManualClock
+) -> None:
+    """What the poller (or the webhook) stored is offered to the dispatcher as stored: one
+    full read of the inbox shows it holds nothing else, and the rest come from memory,
+    one chat's in order — while a wake-up (someone else stored) reads the inbox again."""
+    reads: list[str] = []
+
+    def seen(conn, cursor, statement, params, context, executemany) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM inbox" in statement:
+            reads.append(statement)
+
+    handled: list[int] = []
+
+    async def handle(item: InboxItem) -> None:
+        handled.append(item.update_id)
+        await asyncio.sleep(0.001)
+
+    dispatcher = Dispatcher(db=db, clock=clock, handle=handle)
+    engines = [e for e in (db.engine, db._writer_engine, db._urgent_engine) if e is not None]
+    for engine in engines:
+        sa.event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    await dispatcher.start()
+    try:
+        for batch in range(4):  # as the poller does: store, then offer what is new
+            async with db.write() as repos:
+                new = await repos.updates.store(
+                    [update(200 + 10 * batch + n, 50 + n % 2) for n in range(10)], clock.now()
+                )
+            dispatcher.offer(new)
+            for _ in range(300):
+                if len(handled) == 10 * (batch + 1):
+                    break
+                await asyncio.sleep(0.01)
+        assert sorted(handled) == [200 + 10 * b + n for b in range(4) for n in range(10)]
+        for chat in (50, 51):
+            mine = [u for u in handled if (u % 10) % 2 == chat - 50]
+            assert mine == sorted(mine)
+        assert len(reads) <= 3  # not one (or three) per update, as before
+        # Someone else stored one: a wake-up reads the inbox, and it is handled.
+        async with db.write() as repos:
+            await repos.updates.receive([update(300, 52)], clock.now())
+        dispatcher.wake()
+        for _ in range(300):
+            if 300 in handled:
+                break
+            await asyncio.sleep(0.01)
+        assert 300 in handled
+    finally:
+        await dispatcher.stop()
+        for engine in engines:
+            sa.event.remove(engine.sync_engine, "before_cursor_execute", seen)
+    async with db.read() as repos:
+        assert await repos.updates.backlog() == 0

@@ -35,13 +35,15 @@ def update(update_id: int) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def hook(db: Database, clock: Any) -> AsyncIterator[tuple[TestClient[Any, Any], list[int]]]:
-    woken: list[int] = []
+async def hook(
+    db: Database, clock: Any
+) -> AsyncIterator[tuple[TestClient[Any, Any], list[list[int]]]]:
+    woken: list[list[int]] = []
     services = SimpleNamespace(db=db, clock=clock)
     intake = SimpleNamespace(
         services=services,
         cluster=None,
-        dispatcher=SimpleNamespace(wake=lambda: woken.append(1)),
+        dispatcher=SimpleNamespace(offer=lambda items: woken.append([i.update_id for i in items])),
         application=None,
     )
     settings: Settings = e2e_settings("sqlite+aiosqlite:///:memory:")
@@ -66,10 +68,11 @@ async def test_an_update_is_answered_200_once_stored(db: Database, hook) -> None
     answer = await client.post(PATH, json=update(5), headers={SECRET_HEADER: SECRET})
     assert answer.status == 200
     assert await inbox_ids(db) == [5]
-    assert woken == [1]
+    assert woken == [[5]]  # handed to the dispatcher as stored
     again = await client.post(PATH, json=update(5), headers={SECRET_HEADER: SECRET})
-    assert again.status == 200  # a redelivery: stored once
+    assert again.status == 200  # a redelivery: stored once, nothing new to handle
     assert await inbox_ids(db) == [5]
+    assert woken == [[5], []]
 
 
 @pytest.mark.parametrize("secret", ["wrong", "", None])
@@ -113,10 +116,10 @@ async def test_a_failed_write_gets_503_so_telegram_sends_it_again(
     client, _ = hook
     from bot.storage.repositories.machinery import UpdateRepository
 
-    async def broken(*_: object, **__: object) -> int:
+    async def broken(*_: object, **__: object) -> list[object]:
         raise OSError("disk full")
 
-    monkeypatch.setattr(UpdateRepository, "receive", broken)
+    monkeypatch.setattr(UpdateRepository, "store", broken)
     answer = await client.post(PATH, json=update(8), headers={SECRET_HEADER: SECRET})
     assert answer.status == 503
     monkeypatch.undo()

@@ -73,14 +73,18 @@ class UpdateRepository(Repository):
         return (postgresql if self.dialect == "postgresql" else sqlite).insert(inbox)
 
     async def receive(self, updates: Sequence[Mapping[str, Any]], now: datetime) -> int:
-        """Store updates as they arrived (raw JSON), pending; how many are new.
+        """Store updates as they arrived (raw JSON), pending; how many are new."""
+        return len(await self.store(updates, now))
+
+    async def store(self, updates: Sequence[Mapping[str, Any]], now: datetime) -> list[InboxItem]:
+        """Store updates as they arrived (raw JSON), pending; the new ones, in order.
 
         One already here is a redelivery and is left as it is, unless it was done
         longer ago than :data:`IDEMPOTENCY_WINDOW`: then the id came back as a new
         update, which replaces it.
         """
         if not updates:
-            return 0
+            return []
         rows = [
             {
                 "update_id": int(update["update_id"]),
@@ -109,7 +113,13 @@ class UpdateRepository(Repository):
                 ),
             ).returning(inbox.c.update_id)
         )
-        return len(stored.all())
+        new = {int(update_id) for update_id in stored.scalars()}
+        found = [
+            InboxItem(int(update["update_id"]), chat_of(update), dict(update))
+            for update in updates
+            if int(update["update_id"]) in new
+        ]
+        return sorted(found, key=lambda item: item.update_id)
 
     async def pending(
         self, limit: int, *, busy_chats: Collection[int] = (), after: int | None = None
