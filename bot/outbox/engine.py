@@ -110,6 +110,8 @@ class DeliveryEngine:
         self.preloaders: Mapping[str, Preloader] = {}
         self.stats = DeliveryStats()
         self.rate = float(settings.send_rate_per_second)
+        #: Seconds between two messages to one chat (Telegram's per-chat limit).
+        self.per_chat_interval = PER_CHAT_INTERVAL
         self.bot: Bot | None = None
         self.running = False
         self._wake = asyncio.Event()
@@ -266,7 +268,7 @@ class DeliveryEngine:
         self._holding = None
         chat = job.item.chat_id
         self._in_flight_chats.add(chat)
-        self._chat_free[chat] = time.monotonic() + PER_CHAT_INTERVAL
+        self._chat_free[chat] = time.monotonic() + self.per_chat_interval
         task = asyncio.create_task(self._send(job), name=f"pulso-send-{job.item.id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

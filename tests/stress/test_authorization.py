@@ -1218,6 +1218,9 @@ GROUP_ACTIONS: list[Action] = [
 async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
     folder: Path = tmp_path_factory.mktemp("authorization")
     async with running_bot(f"sqlite+aiosqlite:///{folder / 'pulso.db'}") as pulso:
+        # Who may do what is the question here, not Telegram's pace: a reply cell's two
+        # messages to one responsible person need not wait a second between them.
+        pulso.services.delivery.per_chat_interval = 0.0
         found = World(pulso)
         await found.set_up()
         try:
