@@ -19,6 +19,7 @@ from bot.i18n import Translator
 from bot.storage.repositories.staff import StaffRole
 from handlers.context import PulsoApplication, PulsoContext
 from handlers.guards import command_args, guarded, reply
+from handlers.menu import refresh_menu
 
 STAFF_ROLES: tuple[StaffRole, ...] = get_args(StaffRole)
 
@@ -67,11 +68,14 @@ async def grant(update: Update, context: PulsoContext, caller: Caller) -> None:
         )
         key = "admin.grant.responsible_done" if changed else "admin.grant.responsible_already"
         await reply(update, t(key, caller.locale, user=user_id, commitment=commitment_id))
-        return
-    user_id, role = parsed
-    changed = await context.services.people.grant(caller.user_id, user_id, role)
-    key = "admin.grant.done" if changed else "admin.grant.already"
-    await reply(update, t(key, caller.locale, user=user_id, role=t(f"role.{role}", caller.locale)))
+    else:
+        user_id, role = parsed
+        changed = await context.services.people.grant(caller.user_id, user_id, role)
+        key = "admin.grant.done" if changed else "admin.grant.already"
+        role_name = t(f"role.{role}", caller.locale)
+        await reply(update, t(key, caller.locale, user=user_id, role=role_name))
+    if changed:
+        await refresh_menu(context.bot, context.services, user_id)
 
 
 @guarded("admin")
@@ -89,14 +93,17 @@ async def revoke(update: Update, context: PulsoContext, caller: Caller) -> None:
         )
         key = "admin.revoke.responsible_done" if changed else "admin.revoke.responsible_not_held"
         await reply(update, t(key, caller.locale, user=user_id, commitment=commitment_id))
-        return
-    user_id, role = parsed
-    if role == "admin" and user_id in context.services.admin_ids:
-        await reply(update, t("admin.revoke.from_settings", caller.locale, user=user_id))
-        return
-    changed = await context.services.people.revoke(caller.user_id, user_id, role)
-    key = "admin.revoke.done" if changed else "admin.revoke.not_held"
-    await reply(update, t(key, caller.locale, user=user_id, role=t(f"role.{role}", caller.locale)))
+    else:
+        user_id, role = parsed
+        if role == "admin" and user_id in context.services.admin_ids:
+            await reply(update, t("admin.revoke.from_settings", caller.locale, user=user_id))
+            return
+        changed = await context.services.people.revoke(caller.user_id, user_id, role)
+        key = "admin.revoke.done" if changed else "admin.revoke.not_held"
+        role_name = t(f"role.{role}", caller.locale)
+        await reply(update, t(key, caller.locale, user=user_id, role=role_name))
+    if changed:
+        await refresh_menu(context.bot, context.services, user_id)
 
 
 def register(application: PulsoApplication) -> None:

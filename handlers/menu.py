@@ -96,6 +96,16 @@ async def publish_staff_menu(
         log.warning("could not publish a staff menu: %s", describe_exception(exc))
 
 
+async def refresh_menu(bot: Bot, services: Services, user_id: int) -> None:
+    """A person's menu after ``/grant`` or ``/revoke`` changed what they may do: the
+    commands of the roles they hold now (best effort, like every menu)."""
+    async with services.db.read() as repos:
+        roles, commitments = await repos.staff.roles_and_commitments(user_id)
+    if user_id in services.admin_ids:
+        roles.add("admin")
+    await publish_staff_menu(bot, services, user_id, roles, responsible=bool(commitments))
+
+
 async def publish_commands(bot: Bot, services: Services) -> None:
     """Best effort at start-up: a menu that fails must not keep the bot from starting."""
     try:

@@ -105,3 +105,23 @@ async def test_updates_of_every_kind_do_not_crash_the_bot(pulso: RunningBot) -> 
     await ana.send("hola")
     await ana.send("/help")
     assert "Lo que puedes hacer" in (await ana.wait_for_message()).content
+
+
+async def test_a_grant_or_revoke_changes_the_persons_menu_at_once(
+    pulso_any_db: RunningBot,
+) -> None:
+    """The menu follows the roles: /grant gives the Secretariat's commands, /revoke takes
+    them back, without waiting for a restart."""
+    emulator = pulso_any_db.emulator
+    admin = pulso_any_db.admin
+    scope = {"type": "chat", "chat_id": 4242}
+
+    def menu() -> set[str]:
+        return {c.command for c in emulator.commands(scope, "es")}
+
+    await admin.send("/grant 4242 secretariat")
+    await emulator.wait_until(lambda: "summary" in menu())
+    assert "grant" not in menu()  # the Secretariat's, not an admin's
+    await admin.send("/revoke 4242 secretariat")
+    await emulator.wait_until(lambda: "summary" not in menu())
+    assert {"start", "help"} <= menu()
