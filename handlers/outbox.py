@@ -44,6 +44,11 @@ Preloader = Callable[["Services", Sequence["OutboxItem"]], Awaitable[None]]
 # --- a round's messages to participants and the Secretariat ---------------------------------
 
 
+#: How long an invitation waits for someone who just joined to finish the optional
+#: questions about themselves.
+ONBOARDING_WAIT: Final = timedelta(minutes=10)
+
+
 async def preload_survey_messages(services: Services, items: Sequence[OutboxItem]) -> None:
     """What a batch of invitations or reminders needs, in a few queries for the batch."""
     await services.rounds.preload(items)
@@ -59,6 +64,11 @@ async def _survey_message(services: Services, item: OutboxItem, kind: str) -> Ou
     response = first.response
     if first.participant_status != "active" or response.round_status != "open":
         return None
+    since = first.onboarding_since
+    if kind == INVITATION and since is not None and services.clock.now() - since < ONBOARDING_WAIT:
+        # Being asked about themselves right now: invited once they are done (or, should
+        # they leave the questions, once the wait is over), never in the same moment.
+        raise NotYet(1)
     unfinished = [r.response for r in recipients if r.response.status != "completed"]
     if not unfinished:
         return None

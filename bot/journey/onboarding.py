@@ -156,7 +156,12 @@ class Onboarding(JourneyPart):
 
         async def apply(repos: Repos) -> tuple[Membership, bool, Joined]:
             membership, new = await self._join(repos, caller, token, now)
-            return membership, new, await self._joined(repos, membership)
+            joined = await self._joined(repos, membership)
+            if new and joined.next_demographic is not None:
+                # Asked about themselves from now on: a round's invitation going out
+                # meanwhile waits for the last question (the outbox's renderer).
+                await repos.participants.set_onboarding(membership.participant_id, now, now)
+            return membership, new, joined
 
         async def replay() -> tuple[Membership, bool, Joined]:
             async with self.db.read() as repos:
@@ -255,6 +260,8 @@ class Onboarding(JourneyPart):
             demographics = {**participant.demographics, question_id: value}
             await repos.participants.set_demographics(participant_id, demographics, now)
             following = next_demographic(plan, demographics)
+            if following is None:
+                await repos.participants.set_onboarding(participant_id, None, now)
             welcome = None if following else await self.welcome(repos, participant_id)
             return DemographicReply(step, value, following, welcome)
 

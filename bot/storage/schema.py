@@ -155,6 +155,9 @@ participants = sa.Table(
     sa.Column("demographics", sa.JSON(), nullable=False),
     # What a free-text message from this person means right now, e.g. "feedback:JAL0004".
     sa.Column("awaiting", sa.String(120), nullable=True),
+    # Since when they are being asked the optional questions about themselves, having just
+    # joined (NULL: done, or never asked): their invitations wait (issue 14).
+    sa.Column("onboarding_since", UTCDateTime(), nullable=True),
     _created(),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.CheckConstraint(

@@ -4,15 +4,16 @@ Spanish text a participant reads speaks one register, «tú»."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
 import pytest
 
-from handlers.callback_data import StartSurvey
+from handlers.callback_data import Demographic, StartSurvey
 from surveys.loader import load_instrument, load_plan
-from tests.e2e.harness import EXAMPLE_PLAN, RunningBot, shows
-from tests.e2e.participant_steps import issue_invite, join, open_round
+from tests.e2e.harness import EXAMPLE_PLAN, RunningBot, press, shows
+from tests.e2e.participant_steps import consent, issue_invite, join, open_round
 
 ROOT = Path(__file__).resolve().parents[2]
 #: «usted» forms that would creep into texts written for «tú» (a third person's «su» —
@@ -70,3 +71,35 @@ def spanish_texts() -> list[tuple[str, str]]:
 def test_spanish_speaks_one_register_to_participants() -> None:
     mixed = [(where, text) for where, text in spanish_texts() if USTED.search(text)]
     assert mixed == []
+
+
+@pytest.mark.e2e
+async def test_a_round_opening_mid_onboarding_invites_after_the_optional_questions(
+    pulso: RunningBot,
+) -> None:
+    """The other order: she is being asked about herself when a round opens and its
+    invitations go out; hers waits until she has answered (or skipped) the last one."""
+    await pulso.import_example_plan()
+    token = await issue_invite(pulso, "JAL0001", "beneficiary")
+    lucia = pulso.person(3102, "Lucía")
+    await consent(lucia, token)
+    await lucia.wait_for_message(predicate=lambda m: shows(m, Demographic, code=None), since=0)
+    await open_round(pulso, "progress", ("JAL0001",), ("beneficiary",), days=3)
+    await pulso.settle()
+    await asyncio.sleep(1.5)  # the fan-out has had its chance to send
+    assert not any(shows(m, StartSurvey) for m in lucia.messages)
+    for _ in range(3):
+        mark = lucia.chat.cursor
+        await press(lucia, Demographic, code=None)
+        await lucia.wait_for_message(
+            predicate=lambda m: (
+                "Listo: ya participas" in m.content or shows(m, Demographic, code=None)
+            ),
+            since=mark,
+        )
+    invitation = await lucia.wait_for_message(
+        10, predicate=lambda m: shows(m, StartSurvey), since=0
+    )
+    welcome = next(m for m in lucia.messages if "Listo: ya participas" in m.content)
+    assert welcome.message_id < invitation.message_id
+    assert sum(shows(m, StartSurvey) for m in lucia.messages) == 1  # invited once

@@ -130,6 +130,12 @@ class ParticipantRepository(Repository):
         )
         return _participant(result.one())
 
+    async def set_onboarding(
+        self, participant_id: int, since: datetime | None, now: datetime
+    ) -> None:
+        """Being asked about themselves since ``since`` (None: done)."""
+        await self._update(participant_id, now, onboarding_since=since)
+
     async def _update(self, participant_id: int, now: datetime, **values: Any) -> None:
         await self.conn.execute(
             sa.update(participants)

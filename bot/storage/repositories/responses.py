@@ -80,6 +80,8 @@ class Recipient:
     instrument_pk: int
     participant_status: str
     language: str
+    #: Since when they are being asked about themselves, having just joined (None: not).
+    onboarding_since: datetime | None = None
 
 
 _RESPONSE_COLUMNS = (
@@ -227,6 +229,7 @@ class ResponseRepository(Repository):
                 *_RESPONSE_COLUMNS,
                 participants.c.status.label("participant_status"),
                 participants.c.language,
+                participants.c.onboarding_since,
             )
             .join(rounds, rounds.c.id == responses.c.round_id)
             .join(participants, participants.c.id == responses.c.participant_id)
@@ -237,7 +240,13 @@ class ResponseRepository(Repository):
             .order_by(responses.c.round_id, responses.c.participant_id, responses.c.id)
         )
         return [
-            Recipient(_response(row), row.instrument_pk, row.participant_status, row.language)
+            Recipient(
+                _response(row),
+                row.instrument_pk,
+                row.participant_status,
+                row.language,
+                row.onboarding_since,
+            )
             for row in rows
         ]
 
