@@ -39,6 +39,7 @@ import socket
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any, Final, Literal
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.logs import describe_exception
@@ -69,6 +70,34 @@ def worker_name() -> str:
 def notify_sql(notice: Notice) -> str:
     """The statement that wakes every worker with ``notice`` (at commit, in a transaction)."""
     return f"SELECT pg_notify('{CHANNEL}', '{notice}')"
+
+
+class Wakener:
+    """Wakes the workers from a process that is none of them but changes their work (the
+    command line creating a round, a script enqueueing messages) on PostgreSQL: the
+    leader would otherwise notice only at its next timer. Installed as the scheduler's
+    and the delivery engine's ``elsewhere`` (:func:`pulso.bootstrap.open_services`)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def notify(self, notice: Notice) -> None:
+        task = asyncio.get_running_loop().create_task(self._send(notice))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, notice: Notice) -> None:
+        try:
+            async with self.db.write(durability="process") as repos:
+                await repos.conn.execute(sa.text(notify_sql(notice)))
+        except Exception as exc:  # the leader's own timers notice instead
+            log.warning("could not wake the workers (%s): %s", notice, describe_exception(exc))
+
+    async def flush(self) -> None:
+        """Wait for the notices sent so far (before the database is closed)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 class Cluster:

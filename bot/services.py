@@ -18,6 +18,7 @@ from telegram import Bot
 
 from bot.accountability import AccountabilityService
 from bot.clock import Clock
+from bot.cluster import Wakener
 from bot.i18n import Translator
 from bot.insights.service import InsightsService
 from bot.journey import JourneyService
@@ -45,6 +46,8 @@ class Services:
     journey: JourneyService
     accountability: AccountabilityService
     bot: Bot | None = field(default=None, init=False)
+    #: Wakes the workers after a change made outside them (PostgreSQL; None elsewhere).
+    wakener: Wakener | None = field(default=None, init=False)
 
     @property
     def admin_ids(self) -> frozenset[int]:
@@ -67,5 +70,7 @@ class Services:
         try:
             await self.rounds.stop()
             await self.delivery.stop()
+            if self.wakener is not None:
+                await self.wakener.flush()
         finally:
             await self.db.close()

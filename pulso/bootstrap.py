@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from bot.accountability import AccountabilityService
 from bot.clock import Clock, SystemClock
+from bot.cluster import Wakener
 from bot.i18n import Translator, translator
 from bot.insights.service import InsightsService
 from bot.journey import JourneyService
@@ -91,4 +92,11 @@ async def open_services(
         before, after = await upgrade(db)
         if before != after:
             log.info("database schema upgraded from %s to %s", before or "empty", after)
-    return build_services(settings, db, clock or SystemClock(), translator())
+    services = build_services(settings, db, clock or SystemClock(), translator())
+    if db.dialect == "postgresql":
+        # A change made here (a round created from the command line) wakes the leader of
+        # the webhook workers at once; a worker replaces these with its cluster's.
+        wakener = services.wakener = Wakener(db)
+        services.rounds.scheduler.elsewhere = lambda: wakener.notify("schedule")
+        services.delivery.elsewhere = lambda: wakener.notify("outbox")
+    return services

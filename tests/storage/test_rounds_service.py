@@ -4,13 +4,14 @@ overdue reminders settled to one, late joiners invited without doubles."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from bot.clock import ManualClock
+from bot.cluster import Cluster
 from bot.i18n import translator
 from bot.plans import import_plan
 from bot.rounds.service import NewRound
@@ -19,9 +20,10 @@ from bot.settings import load_settings
 from bot.storage.engine import Database
 from bot.storage.repositories.outbox import Finished, Sent
 from bot.storage.schema import outbox
-from pulso.bootstrap import build_services
+from pulso.bootstrap import build_services, open_services
 from surveys.errors import RoundStateError, UnknownRound
 from surveys.loader import load_plan
+from tests.conftest import drop_postgres_database, make_postgres_database_url
 from tests.factories import add_participant, complete_responses
 
 EXAMPLE_PLAN = Path(__file__).resolve().parents[2] / "surveys/data/plans/jalisco-2016.yaml"
@@ -221,3 +223,43 @@ async def test_a_consent_committed_while_a_round_opens_is_not_missed(
     assert await asyncio.wait_for(late_joined[0], 5) == 1
     keys = await outbox_keys(services, created.round.id)
     assert f"r{created.round.id}:p{late[0]}:invitation" in keys
+
+
+@pytest.mark.postgres
+async def test_a_round_created_outside_the_workers_wakes_their_leader() -> None:
+    """Issue 11: a round created from the command line (another process) reaches the
+    webhook workers' leader through NOTIFY at once, not at its next timer. (SQLite
+    runs one process: there are no workers to wake.)"""
+    url, name = await make_postgres_database_url()
+    settings = load_settings(env_file=None, overrides={"database_url": url, "quiet_hours": "off"})
+    clock = ManualClock(datetime(2026, 3, 2, 15, 0, tzinfo=UTC))
+    heard: list[str] = []
+
+    async def nothing() -> None:
+        return None
+
+    worker_db = Database.from_url(url)
+    try:
+        outside = await open_services(settings, clock=clock)  # migrates the database
+        try:
+            await import_plan(
+                outside.db, load_plan(EXAMPLE_PLAN), source_file=None, actor=None, now=clock.now()
+            )
+            worker = Cluster(worker_db, lead=nothing, follow=nothing, heard=heard.append)
+            await worker.start()
+            try:
+                await outside.rounds.create(request(clock), actor=None)
+                assert outside.wakener is not None  # PostgreSQL: it has one
+                await outside.wakener.flush()
+                for _ in range(100):
+                    if "schedule" in heard:
+                        break
+                    await asyncio.sleep(0.02)
+                assert "schedule" in heard
+            finally:
+                await worker.stop()
+        finally:
+            await outside.close()
+    finally:
+        await worker_db.close()
+        await drop_postgres_database(name)
