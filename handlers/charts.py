@@ -442,10 +442,13 @@ def trend_figure(
     official: float | None,
     label: Label,
     dates: Callable[[TrendPoint], str] = lambda p: p.info.when.date().isoformat(),
+    answers: Mapping[int, str] | None = None,
 ) -> MplFigure:
     """A commitment round by round: the beneficiaries' perceived change and the implementers'
     perceived completion (the two sides of the gap), each role's sentiment index, and the
-    latest official figure as a dashed line. ``dates`` writes a round's date (Babel)."""
+    latest official figure as a dashed line. ``dates`` writes a round's date (Babel);
+    ``answers``, per round, the government's answer to it (on time, late, never; promises
+    kept), written under the round."""
     series: tuple[TrendSeries, ...] = (
         (
             label("insights.chart.trend.outcome"),
@@ -472,7 +475,12 @@ def trend_figure(
             lambda p: _sentiment(p, Role.IMPLEMENTER),
         ),
     )
-    figure = _figure(5.6)
+    marks = {
+        round_id: "\n".join(printable(line) for line in mark.splitlines())
+        for round_id, mark in (answers or {}).items()
+        if mark
+    }
+    figure = _figure(6.4 if marks else 5.6)
     axes = figure.add_subplot()
     xs = list(range(len(points)))
     for name, colour, marker, value_of in series:
@@ -503,7 +511,12 @@ def trend_figure(
         )
     axes.set_xticks(xs)
     axes.set_xticklabels(
-        [label("insights.chart.round", round=p.info.round_id) + f"\n{dates(p)}" for p in points],
+        [
+            label("insights.chart.round", round=p.info.round_id)
+            + f"\n{dates(p)}"
+            + (f"\n{marks[p.info.round_id]}" if p.info.round_id in marks else "")
+            for p in points
+        ],
         fontsize=SMALL_SIZE,
     )
     axes.set_xlim(-0.5, max(0.5, len(points) - 0.5))
@@ -531,6 +544,7 @@ def trend_chart(
     official: float | None,
     label: Label,
     dates: Callable[[TrendPoint], str] = lambda p: p.info.when.date().isoformat(),
+    answers: Mapping[int, str] | None = None,
 ) -> bytes:
     return png(
         trend_figure(
@@ -540,6 +554,7 @@ def trend_chart(
             official=official,
             label=label,
             dates=dates,
+            answers=answers,
         )
     )
 

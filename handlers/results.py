@@ -29,7 +29,7 @@ from bot.insights.site import replies_csv
 from bot.outbox.outgoing import Outgoing
 from handlers import charts
 from handlers.site import report_page
-from handlers.texts.accountability import chart_notes, responsiveness_lines
+from handlers.texts.accountability import chart_notes, responsiveness_lines, trend_marks
 from handlers.texts.results import (
     as_plain_text,
     commitment_sections,
@@ -172,9 +172,8 @@ class ResultsView:
         t = self._t(locale)
         sections = trend_sections(t, commitment_id, title, points, locale)
         # Round by round, did the government answer, and keep its promises?
-        answered = responsiveness_lines(
-            self.t, locale, await self.accountability.responsiveness([commitment_id])
-        )
+        responsiveness = await self.accountability.responsiveness([commitment_id])
+        answered = responsiveness_lines(self.t, locale, responsiveness)
         if answered:
             sections = [*sections, "\n".join(answered)]
         messages = split_messages(sections)
@@ -188,6 +187,7 @@ class ResultsView:
             official=await self.insights.official_percent(commitment_id),
             label=t.plain,
             dates=lambda point: local_date(point.info.when, locale),
+            answers=trend_marks(self.t, locale, responsiveness.get(commitment_id, ())),
         )
         caption = t("insights.chart.trend.caption", id=commitment_id)
         return Rendered(messages, [charts.Chart("trend", png, caption)])

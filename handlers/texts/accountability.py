@@ -150,3 +150,22 @@ def chart_notes(
             )
         notes[commitment_id] = str(note)
     return notes
+
+
+def trend_marks(
+    t: Translator, locale: Locale, entries: Sequence[Responsiveness]
+) -> dict[int, str]:
+    """Per round, a short plain mark for the trend chart under that round: whether the
+    government answered it (on time, late, never, pending) and, of the promises the
+    round's answer made that later rounds checked, how many were kept."""
+    marks: dict[int, str] = {}
+    for entry in entries:
+        note = t(f"accountability.trend.{entry.timeliness}", locale)
+        checked = [p for p in entry.promises if p.outcome not in (None, "suppressed")]
+        if checked:
+            kept = sum(1 for p in checked if p.outcome == "kept")
+            note = t(
+                "accountability.trend.promises", locale, note=note, kept=kept, of=len(checked)
+            )
+        marks[entry.reply.round_id] = str(note)
+    return marks

@@ -129,6 +129,26 @@ def test_the_trend_chart_leaves_gaps_where_figures_are_suppressed() -> None:
     assert list(lines["Official completion (latest figure)"]) == [100.0, 100.0]
 
 
+def test_the_trend_chart_marks_the_governments_answer_under_each_round() -> None:
+    a = result().commitment("A")
+    points = [
+        TrendPoint(RoundInfo(n, PROGRESS.title, "closed", datetime(2026, n, 10, tzinfo=UTC)), a, 5)
+        for n in (1, 2)
+    ]
+    answers = {1: "✓ answered on time\npromises kept: 1 of 2"}
+    figure = trend_figure(
+        points,
+        commitment_id="A",
+        title=TITLES["A"],
+        official=None,
+        label=label_for("en"),
+        answers=answers,
+    )
+    ticks = [t.get_text() for t in figure.axes[0].get_xticklabels()]
+    assert ticks[0].endswith("✓ answered on time\npromises kept: 1 of 2")
+    assert "answered" not in ticks[1]  # round 2 had no answer owed (yet)
+
+
 def test_printable_drops_what_the_font_cannot_draw() -> None:
     assert printable("Agua 🚰  potable\nñandú") == "Agua potable ñandú"
 
