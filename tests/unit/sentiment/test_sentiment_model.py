@@ -26,27 +26,30 @@ from surveys.sentiment.evaluation import CorpusItem, Example, evaluate, parse_co
 CORPUS = Path(__file__).resolve().parents[3] / "corpus" / "sentiment"
 SPLITS = ("train", "validation", "test")
 
-# language: (measured, floor) on the test split (tone-4)
-MACRO_F1_FLOORS: dict[Language, tuple[float, float]] = {"es": (0.855, 0.84), "en": (0.858, 0.84)}
-NEG_RECALL_FLOORS: dict[Language, tuple[float, float]] = {"es": (0.942, 0.92), "en": (0.859, 0.84)}
-# (language, phenomenon): (measured, floor) accuracy on the test split (tone-4)
+# language: (measured, floor) on the test split (tone-5)
+MACRO_F1_FLOORS: dict[Language, tuple[float, float]] = {"es": (0.857, 0.84), "en": (0.858, 0.84)}
+NEG_RECALL_FLOORS: dict[Language, tuple[float, float]] = {"es": (0.958, 0.94), "en": (0.889, 0.87)}
+# (language, phenomenon): (measured, floor) accuracy on the test split (tone-5). Four cells
+# measure less than with tone-4 (es chat 0.909, fact 0.810, question 0.889; en fact 0.802):
+# es fact, es question and en fact had to follow it down (docs/sentiment.md); the floors of
+# the cells that improved were raised to just below the new figure.
 PHENOMENON_FLOORS: dict[tuple[str, str], tuple[float, float]] = {
-    ("es", "chat"): (0.909, 0.89),
-    ("es", "contrast"): (0.911, 0.89),
+    ("es", "chat"): (0.906, 0.89),
+    ("es", "contrast"): (0.935, 0.91),
     ("es", "emoji"): (1.000, 0.90),
-    ("es", "explicit"): (0.859, 0.84),
-    ("es", "fact"): (0.810, 0.79),
-    ("es", "question"): (0.889, 0.86),
-    ("es", "sarcasm"): (0.898, 0.87),
-    ("es", "suggestion"): (0.859, 0.83),
-    ("en", "casual"): (0.923, 0.90),
+    ("es", "explicit"): (0.865, 0.84),
+    ("es", "fact"): (0.798, 0.78),
+    ("es", "question"): (0.867, 0.84),
+    ("es", "sarcasm"): (0.926, 0.90),
+    ("es", "suggestion"): (0.915, 0.89),
+    ("en", "casual"): (0.943, 0.92),
     ("en", "contrast"): (0.947, 0.92),
     ("en", "emoji"): (1.000, 0.90),
-    ("en", "explicit"): (0.901, 0.88),
-    ("en", "fact"): (0.802, 0.78),
-    ("en", "question"): (0.924, 0.90),
-    ("en", "sarcasm"): (0.787, 0.76),
-    ("en", "suggestion"): (0.922, 0.90),
+    ("en", "explicit"): (0.910, 0.89),
+    ("en", "fact"): (0.768, 0.75),
+    ("en", "question"): (0.955, 0.93),
+    ("en", "sarcasm"): (0.861, 0.84),
+    ("en", "suggestion"): (0.935, 0.91),
 }
 #: Items of the first source batch per split: tone-3's whole corpus. A later batch is split
 #: among its own skeletons, so these never move (and tone-3's test split stays inside).

@@ -144,6 +144,9 @@ FINGERPRINTS = {
     "tone-4": {
         "tone-model.json.gz": "cfd577db62b80e1530e28f26c433811068874d16f6169ea8e3d9a578e09b396d",
     },
+    "tone-5": {
+        "tone-model.json.gz": "79a98661436269c0f3d4e0088564bc14b45d659b55776767742fce5ac1c05b1c",
+    },
 }
 
 

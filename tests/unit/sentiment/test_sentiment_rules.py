@@ -107,19 +107,21 @@ TOPIC = [
 
 CASES = NEGATION + CONTRAST + EMOJI + CIVIC + TOPIC
 
-#: Rule cases the tone model (tone-4) labels otherwise. Answers of up to four words whose
+#: Rule cases the tone model (tone-5) labels otherwise. Answers of up to four words whose
 #: lexicon score is at least 0.4 from zero follow the lexicon (the short rule, chosen on the
-#: validation split); these six fall outside it ("no estuvo mal" scores 0.34, "no tengo
-#: quejas" 0.38, "I didn't like the course" and "Less crime than last year" have five
-#: words) and the n-grams ("no", "mal", "crime") outweigh the lexicon.
+#: validation split); these seven fall outside it ("no estuvo mal" scores 0.34, "I didn't
+#: like the course", "Less crime than last year" and "Menos asaltos en la colonia" have
+#: five words, a URL has no lexicon score) and the n-grams ("no", "mal", "crime",
+#: "asaltos") outweigh the lexicon.
 #: Known misses, kept visible (docs/sentiment.md).
 MODEL_MISSES = {
     "no-estuvo-mal",
     "concord-no-nada-mal",
     "nada-mal",
     "didnt-like",
-    "no-quejas",  # tone-4: neu (lexicon 0.38, under the short rule's 0.4)
-    "less-bad",  # tone-4: neg ("crime" and "year" lean to complaints)
+    "less-bad",  # neg ("crime" and "year" lean to complaints)
+    "menos-bad",  # tone-5: neg at 0.55 ("asaltos"); tone-4 had it right
+    "url-is-not-emoticon",  # tone-5: pos at 0.44, uncertain; tone-4 had it right
 }
 
 
