@@ -25,8 +25,8 @@ from handlers.results import ResultsView
 from handlers.site import build_site
 from tests.e2e.harness import RunningBot, press, shows
 from tests.e2e.participant_steps import after, open_round
-from tests.e2e.test_insights import ANSWERS
-from tests.factories import add_participant, answer_response
+from tests.e2e.test_insights import ANSWERS, respondents
+from tests.factories import answer_response
 
 pytestmark = pytest.mark.e2e
 
@@ -38,14 +38,7 @@ PROMISE = "Instalaremos tomas de agua potable en la colonia"
 
 
 async def beneficiaries(pulso: RunningBot) -> tuple[list[SimUser], SimUser]:
-    """Five beneficiaries of JAL0001 (one in English); four will answer, one never does."""
-    users = []
-    for n in range(5):
-        user_id = 8201 + n
-        language = "en" if n == 3 else "es"
-        await add_participant(pulso.services.db, pulso.clock.now(), user_id, language=language)
-        users.append(pulso.emulator.user(user_id, f"Persona {n}", started=True))
-    return users[:4], users[4]
+    return await respondents(pulso, first=8201)
 
 
 async def answer_round(pulso: RunningBot, round_id: int, users: list[SimUser]) -> None:

@@ -29,10 +29,11 @@ ANSWERS = [
 ]  # fmt: skip
 
 
-async def respondents(pulso: RunningBot) -> tuple[list[SimUser], SimUser]:
+async def respondents(pulso: RunningBot, first: int = 8101) -> tuple[list[SimUser], SimUser]:
+    """Five beneficiaries of JAL0001 (one in English); four will answer, one never does."""
     users = []
     for n in range(5):
-        user_id = 8101 + n
+        user_id = first + n
         language = "en" if n == 3 else "es"
         await add_participant(pulso.services.db, pulso.clock.now(), user_id, language=language)
         users.append(pulso.emulator.user(user_id, f"Persona {n}", started=True))

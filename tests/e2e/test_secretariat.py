@@ -47,8 +47,10 @@ async def closed_round(pulso: RunningBot) -> tuple[int, list[SimUser]]:
             participant_id=participant_id, answers_given=given,
         )  # fmt: skip
     await says(pulso, pulso.admin, f"/closeround {round_id}")
+    # The summary's texts go first, one a second to the group, then its charts (drawn
+    # in a thread): on a busy machine that has taken over 15 s.
     await pulso.emulator.wait_until(
-        lambda: any(m.kind == "photo" for m in pulso.secretariat_chat.messages), timeout=15
+        lambda: any(m.kind == "photo" for m in pulso.secretariat_chat.messages), timeout=40
     )
     await pulso.services.delivery.idle()
     return round_id, answered
