@@ -45,10 +45,21 @@ class StressFigures:
         self.counts: Counter[str] = Counter()
         self.order: list[str] = []
         self.outside_window = 0
+        # Under pytest-xdist each worker counts its own tests' figures and sends them to
+        # the controller with each test's report, where the line is printed.
+        self.unsent: list[tuple[str, int, bool | None]] = []
+
+    def merge(self, entries: list[tuple[str, int, bool | None]]) -> None:
+        for name, n, inside_window in entries:
+            self._count(name, n, inside_window)
 
     def add(self, name: str, n: int = 1, *, inside_window: bool | None = None) -> None:
         """Add ``n`` to the figure ``name`` (created at 0). For ``"duplicated"``, say
         whether these duplicates were inside the documented double-send window."""
+        self.unsent.append((name, n, inside_window))
+        self._count(name, n, inside_window)
+
+    def _count(self, name: str, n: int, inside_window: bool | None) -> None:
         if name not in self.counts:
             self.order.append(name)
         self.counts[name] += n
@@ -93,7 +104,32 @@ _FIGURES = pytest.StashKey[StressFigures]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.stash[_FIGURES] = StressFigures()
+    global _CONTROLLER
+    figures = config.stash[_FIGURES] = StressFigures()
+    if not hasattr(config, "workerinput"):  # the process that prints the summary
+        _CONTROLLER = figures
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    outcome = yield
+    figures = item.config.stash.get(_FIGURES, None)
+    if figures is None or not hasattr(item.config, "workerinput"):
+        return  # one process: the figures are counted where they are added
+    report = outcome.get_result()
+    if report.when == "teardown" and figures.unsent:
+        report.user_properties.append(("stress_figures", list(figures.unsent)))
+        figures.unsent.clear()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """The controller under pytest-xdist: add what a worker's test counted."""
+    for key, value in report.user_properties:
+        if key == "stress_figures" and _CONTROLLER is not None:
+            _CONTROLLER.merge([(str(n), int(c), w) for n, c, w in value])
+
+
+_CONTROLLER: StressFigures | None = None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
