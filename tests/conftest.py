@@ -130,8 +130,26 @@ def clock() -> ManualClock:
     return ManualClock(datetime(2026, 3, 2, 15, 0, tzinfo=UTC))
 
 
+#: Under pytest-xdist, the stress figures the workers' tests counted (see
+#: tests/stress/conftest.py), gathered here in the controller from the reports.
+_WORKER_FIGURES: list[tuple[str, int, bool | None]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    for key, value in report.user_properties:
+        if key == "stress_figures":
+            _WORKER_FIGURES.extend((str(n), int(c), w) for n, c, w in value)  # type: ignore[attr-defined]
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     """Say how many database-backed tests ran on each database, so CI shows both did."""
+    if _WORKER_FIGURES:
+        from tests.stress.conftest import STRESS_FULL, STRESS_SEED, StressFigures
+
+        figures = StressFigures()
+        figures.merge(_WORKER_FIGURES)
+        form = "full" if STRESS_FULL else "short"
+        terminalreporter.write_sep("-", f"stress ({form}, seed {STRESS_SEED}): {figures.line()}")
     counts: dict[str, int] = {"sqlite": 0, "postgresql": 0}
     for report in terminalreporter.stats.get("passed", []):
         if report.when != "call":

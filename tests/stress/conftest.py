@@ -45,8 +45,8 @@ class StressFigures:
         self.counts: Counter[str] = Counter()
         self.order: list[str] = []
         self.outside_window = 0
-        # Under pytest-xdist each worker counts its own tests' figures and sends them to
-        # the controller with each test's report, where the line is printed.
+        # Under pytest-xdist each worker sends what its tests counted to the controller
+        # with each test's report; tests/conftest.py adds them up and prints the line.
         self.unsent: list[tuple[str, int, bool | None]] = []
 
     def merge(self, entries: list[tuple[str, int, bool | None]]) -> None:
@@ -104,10 +104,7 @@ _FIGURES = pytest.StashKey[StressFigures]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    global _CONTROLLER
-    figures = config.stash[_FIGURES] = StressFigures()
-    if not hasattr(config, "workerinput"):  # the process that prints the summary
-        _CONTROLLER = figures
+    config.stash[_FIGURES] = StressFigures()
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -120,16 +117,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     if report.when == "teardown" and figures.unsent:
         report.user_properties.append(("stress_figures", list(figures.unsent)))
         figures.unsent.clear()
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """The controller under pytest-xdist: add what a worker's test counted."""
-    for key, value in report.user_properties:
-        if key == "stress_figures" and _CONTROLLER is not None:
-            _CONTROLLER.merge([(str(n), int(c), w) for n, c, w in value])
-
-
-_CONTROLLER: StressFigures | None = None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
