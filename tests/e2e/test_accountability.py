@@ -25,8 +25,7 @@ from handlers.results import ResultsView
 from handlers.site import build_site
 from tests.e2e.harness import RunningBot, press, shows
 from tests.e2e.participant_steps import after, open_round
-from tests.e2e.test_insights import ANSWERS, respondents
-from tests.factories import answer_response
+from tests.e2e.test_insights import answer_round, respondents
 
 pytestmark = pytest.mark.e2e
 
@@ -39,19 +38,6 @@ PROMISE = "Instalaremos tomas de agua potable en la colonia"
 
 async def beneficiaries(pulso: RunningBot) -> tuple[list[SimUser], SimUser]:
     return await respondents(pulso, first=8201)
-
-
-async def answer_round(pulso: RunningBot, round_id: int, users: list[SimUser]) -> None:
-    async with pulso.services.db.read() as repos:
-        ids = [(await repos.participants.by_telegram_id(u.id)).id for u in users]
-    for participant_id, given in zip(ids, ANSWERS, strict=True):
-        await answer_response(
-            pulso.services.db,
-            pulso.clock.now(),
-            round_id=round_id,
-            participant_id=participant_id,
-            answers_given=given,
-        )
 
 
 async def close_round(pulso: RunningBot, days: int = 3) -> None:

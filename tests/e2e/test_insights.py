@@ -40,16 +40,10 @@ async def respondents(pulso: RunningBot, first: int = 8101) -> tuple[list[SimUse
     return users[:4], users[4]
 
 
-async def test_a_closing_round_posts_the_summary_and_the_results(pulso_any_db: RunningBot) -> None:
-    pulso = pulso_any_db
-    await pulso.import_example_plan()
-    answered, silent = await respondents(pulso)
-    round_id = await open_round(pulso, "progress", ("JAL0001",), ("beneficiary",), days=3)
-    await pulso.emulator.wait_until(
-        lambda: all(u.messages for u in (*answered, silent)), timeout=10
-    )
+async def answer_round(pulso: RunningBot, round_id: int, users: list[SimUser]) -> None:
+    """Each of ``users`` answers the round as ANSWERS says, in order."""
     async with pulso.services.db.read() as repos:
-        ids = [(await repos.participants.by_telegram_id(u.id)).id for u in answered]
+        ids = [(await repos.participants.by_telegram_id(u.id)).id for u in users]
     for participant_id, given in zip(ids, ANSWERS, strict=True):
         await answer_response(
             pulso.services.db,
@@ -58,6 +52,17 @@ async def test_a_closing_round_posts_the_summary_and_the_results(pulso_any_db: R
             participant_id=participant_id,
             answers_given=given,
         )
+
+
+async def test_a_closing_round_posts_the_summary_and_the_results(pulso_any_db: RunningBot) -> None:
+    pulso = pulso_any_db
+    await pulso.import_example_plan()
+    answered, silent = await respondents(pulso)
+    round_id = await open_round(pulso, "progress", ("JAL0001",), ("beneficiary",), days=3)
+    await pulso.emulator.wait_until(
+        lambda: all(u.messages for u in (*answered, silent)), timeout=10
+    )
+    await answer_round(pulso, round_id, answered)
 
     # While the round is open, the Secretariat sees who took part, not what they said
     # (privacy rule: published results are a snapshot taken at close).
@@ -124,12 +129,7 @@ async def test_a_round_that_keeps_results_to_itself_sends_none(pulso: RunningBot
         await repos.conn.execute(
             rounds.update().where(rounds.c.id == round_id).values(send_results=False)
         )
-        ids = [(await repos.participants.by_telegram_id(u.id)).id for u in answered]
-    for participant_id, given in zip(ids, ANSWERS, strict=True):
-        await answer_response(
-            pulso.services.db, pulso.clock.now(), round_id=round_id,
-            participant_id=participant_id, answers_given=given,
-        )  # fmt: skip
+    await answer_round(pulso, round_id, answered)
     assert "cerrada" in await _admin_says(pulso, f"/closeround {round_id}")
     await pulso.emulator.wait_until(
         lambda: any(m.kind == "photo" for m in pulso.secretariat_chat.messages), timeout=15

@@ -12,8 +12,7 @@ import pytest
 from botapi_emulator import ChatMessage, SimGroup, SimUser
 from tests.e2e.harness import ADMIN_ID, RunningBot
 from tests.e2e.participant_steps import open_round
-from tests.e2e.test_insights import ANSWERS, respondents
-from tests.factories import answer_response
+from tests.e2e.test_insights import answer_round, respondents
 
 pytestmark = pytest.mark.e2e
 
@@ -39,13 +38,7 @@ async def closed_round(pulso: RunningBot) -> tuple[int, list[SimUser]]:
     await pulso.import_example_plan()
     answered, _ = await respondents(pulso)
     round_id = await open_round(pulso, "progress", ("JAL0001",), ("beneficiary",), days=3)
-    async with pulso.services.db.read() as repos:
-        ids = [(await repos.participants.by_telegram_id(u.id)).id for u in answered]
-    for participant_id, given in zip(ids, ANSWERS, strict=True):
-        await answer_response(
-            pulso.services.db, pulso.clock.now(), round_id=round_id,
-            participant_id=participant_id, answers_given=given,
-        )  # fmt: skip
+    await answer_round(pulso, round_id, answered)
     await says(pulso, pulso.admin, f"/closeround {round_id}")
     # The summary's texts go first, one a second to the group, then its charts (drawn
     # in a thread): on a busy machine that has taken over 15 s.
@@ -146,13 +139,7 @@ async def test_an_open_round_shows_who_took_part_not_what_they_said(pulso: Runni
     await pulso.import_example_plan()
     answered, _ = await respondents(pulso)
     round_id = await open_round(pulso, "progress", ("JAL0001",), ("beneficiary",), days=3)
-    async with pulso.services.db.read() as repos:
-        ids = [(await repos.participants.by_telegram_id(u.id)).id for u in answered]
-    for participant_id, given in zip(ids, ANSWERS, strict=True):
-        await answer_response(
-            pulso.services.db, pulso.clock.now(), round_id=round_id,
-            participant_id=participant_id, answers_given=given,
-        )  # fmt: skip
+    await answer_round(pulso, round_id, answered)
     (progress,) = await says(pulso, pulso.admin, f"/summary {round_id}")
     assert "4 de 5 personas completaron" in progress.content
     assert "/100" not in progress.content
