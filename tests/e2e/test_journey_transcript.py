@@ -33,7 +33,7 @@ from handlers.callback_data import (
 )
 from tests.e2e.harness import RunningBot, press, shows
 from tests.e2e.participant_steps import issue_invite, open_round
-from tests.e2e.test_accountability import ANSWERS
+from tests.e2e.test_insights import ANSWERS
 from tests.factories import add_participant, answer_response
 
 pytestmark = pytest.mark.e2e
