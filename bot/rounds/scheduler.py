@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SAFETY_INTERVAL = 30.0
+#: Seconds :meth:`RoundScheduler.stop` lets a tick in progress finish before cancelling it.
+STOP_GRACE = 10.0
 #: Seconds between two prunings of the inbox.
 PRUNE_INTERVAL = 3600.0
 
@@ -64,6 +66,7 @@ class RoundScheduler:
         #: Another moment the tick has work at (a government reply's reminder or deadline).
         self._also_due = also_due
         self._changed = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self.next_wake_in: float | None = None
         self._next_prune = 0.0  # monotonic; 0: at the first wake-up
@@ -73,11 +76,22 @@ class RoundScheduler:
 
     async def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name="pulso-scheduler")
 
     async def stop(self) -> None:
+        """Stop between two ticks: a tick in progress finishes (each of its steps commits
+        on its own, but a transaction cut by cancellation may hold SQLite's write lock
+        until the connection closes); one that hangs past :data:`STOP_GRACE` is cancelled."""
         task, self._task = self._task, None
-        if task is not None:
+        if task is None:
+            return
+        self._stopping = True
+        self._changed.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), STOP_GRACE)
+        except TimeoutError:
+            log.warning("scheduler: a tick still running after %.0f s is cancelled", STOP_GRACE)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -93,7 +107,7 @@ class RoundScheduler:
             self.elsewhere()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._changed.clear()
             try:
                 await self._tick()

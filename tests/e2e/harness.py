@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.clock import ManualClock
 from bot.plans import import_plan
+from bot.rounds.service import TickReport
 from bot.services import Services
 from bot.settings import Settings, load_settings
 from botapi_emulator import (
@@ -113,6 +114,18 @@ class RunningBot:
             await add_participant(self.services.db, self.clock.now(), user_id)
             self.emulator.user(user_id, f"P{user_id}", started=True)
         return ids
+
+    async def tick(self) -> TickReport:
+        """Do what is due at the test's clock, as the scheduler's tick does, and say what.
+
+        The test moves the clock, so it owns the tick: the background scheduler is
+        stopped first (the way the bot stops it at shutdown), or a wake-up of its own
+        could take the work between the clock moving and this call, and this report would
+        say nothing happened. A restart starts the scheduler again."""
+        rounds = self.services.rounds
+        if rounds.scheduler.running:
+            await rounds.stop()
+        return await rounds.tick()
 
     async def settle(self) -> None:
         """Wait until the bot has taken every update the emulator holds, and handled it."""

@@ -42,7 +42,7 @@ async def beneficiaries(pulso: RunningBot) -> tuple[list[SimUser], SimUser]:
 
 async def close_round(pulso: RunningBot, days: int = 3) -> None:
     pulso.clock.advance(timedelta(days=days, minutes=1))
-    assert (await pulso.services.rounds.tick()).closed == 1
+    assert (await pulso.tick()).closed == 1
 
 
 async def grant_responsible(pulso: RunningBot) -> None:
@@ -225,8 +225,8 @@ async def test_an_answer_never_given_is_reported_to_the_secretariat_at_its_deadl
     # Reminders 3 days and 1 day before the deadline, each once.
     for days_left in (3, 1):
         pulso.clock.set(DUE - timedelta(days=days_left))
-        await pulso.services.rounds.tick()
-        await pulso.services.rounds.tick()
+        await pulso.tick()
+        await pulso.tick()
     await pulso.emulator.wait_until(
         lambda: sum("Recordatorio" in m.content for m in agency.messages) == 2, 10
     )
@@ -234,8 +234,8 @@ async def test_an_answer_never_given_is_reported_to_the_secretariat_at_its_deadl
 
     # The deadline passes: the Secretariat is told, once.
     pulso.clock.set(DUE)
-    await pulso.services.rounds.tick()
-    await pulso.services.rounds.tick()
+    await pulso.tick()
+    await pulso.tick()
     overdue = await chat.wait_for_message(
         10, predicate=lambda m: "Respuesta vencida" in m.content, since=0
     )

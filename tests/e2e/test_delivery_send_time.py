@@ -30,7 +30,7 @@ async def test_no_reminder_for_someone_who_stops_while_it_waits_to_be_sent(
     # send pauses for two seconds, during which Ana says /stop.
     pulso.emulator.faults.fail_next("sendMessage", kind="429", retry_after=2)
     pulso.clock.advance(48 * H + timedelta(minutes=1))
-    assert (await pulso.services.rounds.tick()).reminded == 2
+    assert (await pulso.tick()).reminded == 2
     await pulso.emulator.wait_until(lambda: pulso.emulator.faults.injected["429"] == 1)
     await ana.send("/stop")
     stopped = await ana.wait_for_message()
@@ -52,7 +52,7 @@ async def test_no_reminder_for_someone_who_finishes_while_it_waits_to_be_sent(
     await ana.wait_for_message(predicate=lambda m: shows(m, SurveyPress, action="skip"))
     pulso.emulator.faults.fail_next("sendMessage", kind="429", retry_after=2)
     pulso.clock.advance(48 * H + timedelta(minutes=1))
-    assert (await pulso.services.rounds.tick()).reminded == 2
+    assert (await pulso.tick()).reminded == 2
     await pulso.emulator.wait_until(lambda: pulso.emulator.faults.injected["429"] == 1)
     await press(ana, SurveyPress, action="skip")  # the last question: Ana is done
     await ana.wait_for_message(predicate=lambda m: "🙏" in m.content)
@@ -73,7 +73,7 @@ async def test_one_batch_with_two_rounds_renders_every_message(pulso: RunningBot
     pulso.clock.advance(48 * H + timedelta(minutes=1))
     await open_round(pulso, "progress", tick=False)
     pulso.clock.advance(timedelta(minutes=1))
-    await pulso.services.rounds.tick()
+    await pulso.tick()
     await wait_sent(pulso, lambda: len(ana.messages) == 2 and len(luis.messages) == 3)
     assert "¿Cómo va el compromiso?" in ana.messages[1].content
     assert sorted(m.content[:14] for m in luis.messages[1:]) == [
@@ -112,7 +112,7 @@ async def test_two_rounds_opened_at_once_invite_everyone_to_both(pulso: RunningB
     first = await open_round(pulso, "pulse", tick=False)
     await open_round(pulso, "progress", tick=False)
     pulso.clock.advance(timedelta(minutes=1))
-    assert (await pulso.services.rounds.tick()).opened == 2
+    assert (await pulso.tick()).opened == 2
     await wait_sent(pulso, lambda: all(len(u.messages) == 2 for u in users), timeout=30)
     async with pulso.services.db.read() as repos:
         counts = await repos.outbox.counts_by_round([first, first + 1])

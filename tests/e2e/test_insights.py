@@ -76,7 +76,7 @@ async def test_a_closing_round_posts_the_summary_and_the_results(pulso_any_db: R
 
     # The deadline passes; the rounds service closes the round and hands it to insights.
     pulso.clock.advance(timedelta(days=3, minutes=1))
-    assert (await pulso.services.rounds.tick()).closed == 1
+    assert (await pulso.tick()).closed == 1
     chat = pulso.secretariat_chat
     await pulso.emulator.wait_until(
         lambda: (

@@ -157,7 +157,7 @@ async def whole_journey(pulso: RunningBot, language: str) -> list[str]:
 
     journey.note("a round opens")
     first = await open_round(pulso, "progress", ("JAL0001",), ("beneficiary",), days=3)
-    await pulso.services.rounds.tick()
+    await pulso.tick()
     await journey.shown()
     await journey.press(StartSurvey)
     await answer_survey(journey, answer_text)
@@ -174,7 +174,7 @@ async def whole_journey(pulso: RunningBot, language: str) -> list[str]:
 
     journey.note("the round closes")
     pulso.clock.set(datetime(2026, 3, 5, 16, 1, tzinfo=UTC))
-    await pulso.services.rounds.tick()
+    await pulso.tick()
     await journey.shown()
 
     journey.note("the agency responsible for the commitment publishes its answer")
@@ -207,7 +207,7 @@ async def whole_journey(pulso: RunningBot, language: str) -> list[str]:
     journey.note("after the promised date, the next round opens")
     pulso.clock.set(datetime(2026, 3, 23, 16, 0, tzinfo=UTC))
     await open_round(pulso, "progress", ("JAL0001",), ("beneficiary",), days=3)
-    await pulso.services.rounds.tick()
+    await pulso.tick()
     await journey.shown()
     await journey.press(PromisePress, answer="partly")
     return journey.lines

@@ -53,11 +53,11 @@ async def test_a_scheduled_round_opens_on_time_and_invites_everyone_once(
     assert "2026-03-10 09:00" in reply
     assert "2 persona(s)" in reply
 
-    await pulso.services.rounds.tick()
+    await pulso.tick()
     assert ana.messages == []
 
     pulso.clock.set(datetime(2026, 3, 3, 15, 0, tzinfo=UTC))  # 09:00 in Mexico City
-    report = await pulso.services.rounds.tick()
+    report = await pulso.tick()
     assert report.opened == 1
     await wait_sent(pulso, lambda: bool(ana.messages) and bool(luis.messages))
     invitation = ana.messages[0]
@@ -69,7 +69,7 @@ async def test_a_scheduled_round_opens_on_time_and_invites_everyone_once(
     assert invitation.buttons[0][0].callback_data.startswith("s:")
 
     # A repeated tick, or a late one, changes nothing.
-    assert (await pulso.services.rounds.tick()).opened == 0
+    assert (await pulso.tick()).opened == 0
     await pulso.services.delivery.idle()
     assert len(ana.messages) == len(luis.messages) == 1
     async with pulso.services.db.read() as repos:
@@ -99,7 +99,7 @@ async def test_reminders_go_only_to_those_who_have_not_finished(pulso: RunningBo
     sent_to_ana = len(ana.messages)
 
     pulso.clock.advance(48 * H + timedelta(minutes=1))
-    assert (await pulso.services.rounds.tick()).reminded == 1
+    assert (await pulso.tick()).reminded == 1
     await wait_sent(pulso, lambda: len(luis.messages) == 2)
     assert "Recordatorio" in luis.messages[1].content
     assert luis.messages[1].button_texts() == ["▶️ Continuar"]
@@ -111,14 +111,14 @@ async def test_invitations_wait_for_the_end_of_quiet_hours(pulso: RunningBot) ->
     (ana,) = await people(pulso, 1)
     pulso.clock.set(datetime(2026, 3, 3, 4, 0, tzinfo=UTC))  # 22:00 in Mexico City
     assert "abierta" in await admin_says(pulso, "/newround pulse JAL0001 all now 7d")
-    await pulso.services.rounds.tick()
+    await pulso.tick()
     await pulso.services.delivery.idle()
     assert ana.messages == []
     async with pulso.services.db.read() as repos:
         assert await repos.outbox.next_due_at() == datetime(2026, 3, 3, 14, 0, tzinfo=UTC)
 
     pulso.clock.set(datetime(2026, 3, 3, 14, 0, tzinfo=UTC))  # 08:00
-    await pulso.services.rounds.tick()
+    await pulso.tick()
     await wait_sent(pulso, lambda: bool(ana.messages))
     assert "Pulso rápido" in ana.messages[0].content
 
@@ -134,7 +134,7 @@ async def test_the_deadline_closes_the_round_and_tells_the_secretariat(pulso: Ru
     await complete_responses(pulso.services.db, round_id, ana_id, pulso.clock.now())
 
     pulso.clock.advance(3 * D)
-    assert (await pulso.services.rounds.tick()).closed == 1
+    assert (await pulso.tick()).closed == 1
     chat = pulso.secretariat_chat
     line = f"🔒 La ronda {round_id} cerró: 1 de 3 respuestas completas."
     # The closing line comes first; the insights' full summary may follow it.
@@ -154,12 +154,12 @@ async def test_a_recurring_schedule_creates_rounds(pulso: RunningBot) -> None:
     assert "2026-03-03 09:00" in await admin_says(pulso, "/schedules")
 
     pulso.clock.set(datetime(2026, 3, 3, 15, 0, tzinfo=UTC))
-    report = await pulso.services.rounds.tick()
+    report = await pulso.tick()
     assert (report.created, report.opened) == (1, 1)
     await wait_sent(pulso, lambda: bool(ana.messages))
     # A week later (the first round long closed) the next one; missed firings make one round.
     pulso.clock.set(datetime(2026, 3, 17, 15, 30, tzinfo=UTC))
-    report = await pulso.services.rounds.tick()
+    report = await pulso.tick()
     assert (report.created, report.opened, report.closed) == (1, 1, 1)
     async with pulso.services.db.read() as repos:
         made = await repos.rounds.recent()
@@ -180,7 +180,7 @@ async def test_cancelling_withdraws_what_was_not_sent(pulso: RunningBot) -> None
         round_id = (await repos.rounds.recent())[0].id
     assert "cancelada" in await admin_says(pulso, f"/cancelround {round_id}")
     pulso.clock.set(datetime(2026, 3, 4, 16, 0, tzinfo=UTC))
-    assert (await pulso.services.rounds.tick()).opened == 0
+    assert (await pulso.tick()).opened == 0
     await pulso.services.delivery.idle()
     assert ana.messages == []
     reply = await admin_says(pulso, f"/cancelround {round_id}")
@@ -256,6 +256,6 @@ async def test_no_reminder_after_stop(pulso: RunningBot) -> None:
     sent_to_ana = len(ana.messages)
 
     pulso.clock.advance(48 * H + timedelta(minutes=1))
-    assert (await pulso.services.rounds.tick()).reminded == 1  # Luis only
+    assert (await pulso.tick()).reminded == 1  # Luis only
     await wait_sent(pulso, lambda: len(luis.messages) == 2)
     assert len(ana.messages) == sent_to_ana
