@@ -54,6 +54,9 @@ PHENOMENON_FLOORS: dict[tuple[str, str], tuple[float, float]] = {
 #: Items of the first source batch per split: tone-3's whole corpus. A later batch is split
 #: among its own skeletons, so these never move (and tone-3's test split stays inside).
 FIRST_BATCH = {"train": 5035, "validation": 1733, "test": 1730}
+#: Items of the second batch per split (tone-4's and tone-5's corpus with the first): the
+#: third batch (tone-6) is split among its own skeletons, so these never move either.
+SECOND_BATCH = {"train": 2002, "validation": 654, "test": 696}
 
 
 def load(split: str) -> list[CorpusItem]:
@@ -91,7 +94,13 @@ def test_first_batch_keeps_its_split() -> None:
     for split, count in FIRST_BATCH.items():
         items = load(split)
         assert sum(1 for i in items if i.batch == 1) == count, split
-        assert {i.batch for i in items} == {1, 2}, split
+        assert {i.batch for i in items} == {1, 2, 3}, split
+
+
+def test_second_batch_keeps_its_split() -> None:
+    for split, count in SECOND_BATCH.items():
+        items = load(split)
+        assert sum(1 for i in items if i.batch == 2) == count, split
 
 
 @pytest.mark.parametrize(
