@@ -87,14 +87,16 @@ TEXTS = (
 # --- measuring one exchange at the emulator ------------------------------------------------
 
 
-async def _next_new_message(user: SimUser, after: int, mark: int) -> float:
-    """Wait for the bot's next *new* message (id above ``after``) in the user's chat; the
-    moment the emulator recorded it. The predicate runs inside the emulator's handling of
+async def _next_reply(user: SimUser, after: int, mark: int) -> float:
+    """Wait for the bot's next screen in the user's chat: a new message (id above
+    ``after``), or message ``after`` itself redrawn with buttons (the next question drawn
+    in the pressed message; an edit that only retires its buttons does not count). The
+    moment the emulator recorded it: the predicate runs inside the emulator's handling of
     the bot's request, so the time is the emulator's, not when this task wakes up."""
     arrived: list[float] = []
 
     def newer(message: ChatMessage) -> bool:
-        if message.message_id > after:
+        if message.message_id > after or (message.message_id == after and message.buttons):
             arrived.append(time.perf_counter())
             return True
         return False
@@ -130,7 +132,7 @@ class TimedRespondent(SimulatedRespondent):
         mark, newest = chat.cursor, screen.message.message_id
         await self._press(screen, payload)
         while True:
-            await _next_new_message(self.user, newest, mark)
+            await _next_reply(self.user, newest, mark)
             newest, mark = max(m.message_id for m in chat.messages), chat.cursor
             shown = self.screen()
             if shown is not None and shown.message.message_id == newest:
@@ -161,7 +163,7 @@ class TimedRespondent(SimulatedRespondent):
                     await self._press(screen, skip)
                 else:
                     await self.user.send(text or "-")
-            latencies.append(await _next_new_message(self.user, shown, mark) - began)
+            latencies.append(await _next_reply(self.user, shown, mark) - began)
             self.answered += 1
 
 
@@ -179,7 +181,7 @@ class EchoPerson:
             began = time.perf_counter()
             update = await self.user.send(f"{TEXTS[number % len(TEXTS)]} #{number}")
             sent = int(update["message"]["message_id"])
-            latencies.append(await _next_new_message(self.user, sent, mark) - began)
+            latencies.append(await _next_reply(self.user, sent, mark) - began)
 
 
 def timed_respondents(users: Sequence[SimUser]) -> list[TimedRespondent]:
@@ -684,7 +686,7 @@ async def run_big_round(args: argparse.Namespace, cores: Cores, folder: Path) ->
             await admin.wait_for_message(120, since=mark)
 
             async def person(index: int, user: SimUser) -> None:
-                arrived = await _next_new_message(user, 0, 0)
+                arrived = await _next_reply(user, 0, 0)
                 result.invited_at.append(arrived - began)
                 if index not in answering:
                     return

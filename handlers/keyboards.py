@@ -301,9 +301,12 @@ def feedback_text(t: Translator, locale: Locale, reply: FeedbackReply) -> Html:
 def question_message(
     t: Translator, locale: Locale, screen: QuestionScreen
 ) -> tuple[Html, InlineKeyboardMarkup]:
-    """A question, its hint, and its buttons."""
+    """A question, its hint, and its buttons; below the question answered just before,
+    when the pressed message becomes the next question."""
     question, answer = screen.question, screen.answer
     lines: list[str] = []
+    if screen.answered is not None:
+        lines += [answered_text(t, locale, screen.answered), ""]
     if screen.revising:
         lines.append(t("journey.question.revising", locale))
     lines += [

@@ -200,9 +200,7 @@ async def show(
     for retire in outcome.retire:
         await _retire(context, caller, retire)
     if outcome.replace is not None and query is not None and query.message is not None:
-        text, keyboard = question_message(t, locale, outcome.replace)
-        pressed = query.message.message_id
-        await _quietly(edit_text(context.bot, caller.chat_id, pressed, text, keyboard=keyboard))
+        await _redraw(context, caller, query.message.message_id, outcome)
     for screen in outcome.send:
         sent = await _send(context, caller, screen)
         if isinstance(screen, QuestionScreen):
@@ -210,6 +208,26 @@ async def show(
     if outcome.owed is not None:
         # Sent: the row written with the change to send it after a crash is not needed.
         services.delivery.delivered(outcome.owed)
+
+
+async def _redraw(
+    context: PulsoContext, caller: Caller, pressed: int, outcome: SurveyReply
+) -> None:
+    """Draw ``outcome.replace`` in the pressed message. When that is the next question (a
+    reply is owed) and the message cannot be edited (deleted, or too old), send the
+    question as a new message instead, so the person is never left without it."""
+    screen = outcome.replace
+    assert screen is not None
+    text, keyboard = question_message(context.services.t, caller.locale, screen)
+    try:
+        await edit_text(context.bot, caller.chat_id, pressed, text, keyboard=keyboard)
+    except BadRequest as exc:
+        if outcome.owed is None or "not modified" in str(exc).lower():
+            log.debug("edit skipped: %s", describe_exception(exc))
+            return
+        log.info("could not redraw message %d: %s; sending anew", pressed, exc)
+        sent = await _send(context, caller, screen)
+        await context.services.journey.record_prompt(screen.survey.response_id, sent)
 
 
 async def _retire(context: PulsoContext, caller: Caller, retire: Retire) -> None:

@@ -123,13 +123,17 @@ class Answering(JourneyPart):
         response_id: int,
         update_id: int,
         now: datetime,
+        *,
+        edited: bool = False,
     ) -> SurveyReply:
         """Write, with the change, the reply it owes: an outbox row that shows the current
         question (or the recap) should the reply never leave, because the process died
         between this commit and the send. Sent at once by the edge, the row is settled
         in the delivery engine's next group commit and never sent; otherwise the engine
-        sends it after ``reply_grace``. A reply with nothing to send owes nothing."""
-        if not reply.send:
+        sends it after ``reply_grace``. A reply with nothing to send owes nothing, unless
+        it is the next question ``edited`` into the pressed message: lost, it would leave
+        the person before an answered question."""
+        if not reply.send and not edited:
             return reply
         owed = f"{PROMPT}:u{update_id}"
         await repos.outbox.enqueue(
@@ -381,13 +385,20 @@ class Answering(JourneyPart):
             # the prompt — read before the move, which may clear the prompt.
             shown_in = pressed if pressed is not None else state.response.prompt_message_id
             decision = decide(state, question, move)
-            after = await self._apply(repos, state, question, decision, caller.locale, now)
+            onward = self._onward_in_place(state, decision, pressed)
+            after = await self._apply(
+                repos, state, question, decision, caller.locale, now, keep_prompt=onward
+            )
             if participant.awaiting is not None:
                 # The person went on with the survey: /feedback waits no more.
                 await repos.participants.set_awaiting(participant.id, None, now)
             survey = await self.context(repos, after)
-            reply = await self._moved(repos, after, survey, question, decision, shown_in)
-            reply = await self._owe(repos, reply, caller, response_id, update_id, now)
+            reply = await self._moved(
+                repos, after, survey, question, decision, shown_in, onward=onward
+            )
+            reply = await self._owe(
+                repos, reply, caller, response_id, update_id, now, edited=onward
+            )
             return reply, after.response.status == "completed"
 
         async def replayed() -> tuple[SurveyReply, bool]:
@@ -404,6 +415,27 @@ class Answering(JourneyPart):
             self.rounds.person_changed(participant.id)  # no reminder for it now
         return reply
 
+    @staticmethod
+    def _onward_in_place(state: State, decision: Decision, pressed: int | None) -> bool:
+        """Whether the pressed message becomes the next question (its text showing the
+        answer just given above it), instead of being retired and followed by a new
+        message: one Bot API call and no second write, for the common case of a button
+        question after a button question.
+
+        Only from the prompt itself (an older message's buttons move on the old way),
+        and never onto a text question: a text counts as the answer to the question on
+        screen only when it was written after that question's message (``text_answer``),
+        and an edited message keeps its older id.
+        """
+        show = decision.show
+        return (
+            not decision.in_place
+            and show is not None
+            and show.type is not QuestionType.TEXT
+            and pressed is not None
+            and pressed == state.response.prompt_message_id
+        )
+
     async def _apply(
         self,
         repos: Repos,
@@ -412,8 +444,11 @@ class Answering(JourneyPart):
         decision: Decision,
         language: Locale,
         now: datetime,
+        *,
+        keep_prompt: bool = False,
     ) -> State:
-        """Store what ``decision`` says (texts with their sentiment); the state after it."""
+        """Store what ``decision`` says (texts with their sentiment); the state after it.
+        ``keep_prompt``: the next question is shown in the prompt's own message."""
         response = state.response
         if decision.save is not None:
             sentiment = None
@@ -439,7 +474,7 @@ class Answering(JourneyPart):
         elif decision.cursor != response.cursor:
             await repos.responses.set_cursor(response.id, decision.cursor, now)
         prompt = response.prompt_message_id
-        if decision.show is None or not decision.in_place:
+        if decision.show is None or not (decision.in_place or keep_prompt):
             # The next question is not in front of the person until its message is sent
             # (``record_prompt``): until then no text counts as its answer.
             prompt = None
@@ -457,10 +492,18 @@ class Answering(JourneyPart):
         question: Question,
         decision: Decision,
         shown_in: int | None,
+        *,
+        onward: bool = False,
     ) -> SurveyReply:
         if decision.in_place:
             assert decision.show is not None
             return SurveyReply(replace=question_screen(after, survey, decision.show))
+        if onward:
+            assert decision.show is not None
+            answered = answered_screen(after, survey, question)
+            return SurveyReply(
+                replace=question_screen(after, survey, decision.show, answered=answered)
+            )
         retire: tuple[Retire, ...] = ()
         if shown_in is not None:
             retire = (Retire(shown_in, answered_screen(after, survey, question)),)
@@ -505,6 +548,16 @@ class Answering(JourneyPart):
                 answered = answered_screen(state, survey, state.instrument.question(question_id))
             except UnknownQuestion:
                 answered = None
+            if (
+                prompt == message_id
+                and current is not None
+                and current.type is not QuestionType.TEXT
+            ):
+                # The move went on in the pressed message itself: draw it again (a
+                # redraw that changes nothing is harmless), send nothing new.
+                return SurveyReply(
+                    replace=question_screen(state, survey, current, answered=answered)
+                )
             # The pressed message is the old prompt: retire it showing its answer.
             unprompted = replace(state.response, prompt_message_id=None)
             presented = await self._present(repos, replace(state, response=unprompted), now)

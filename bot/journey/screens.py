@@ -132,6 +132,9 @@ class QuestionScreen:
     answer: Answer | None
     can_back: bool
     revising: bool
+    #: The question just answered, shown above this one when the pressed message is
+    #: redrawn as the next question (one Bot API call instead of an edit and a send).
+    answered: AnsweredScreen | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,9 +210,14 @@ class SurveyReply:
 
 
 def question_screen(
-    state: SurveyState[Response], survey: SurveyContext, question: Question
+    state: SurveyState[Response],
+    survey: SurveyContext,
+    question: Question,
+    *,
+    answered: AnsweredScreen | None = None,
 ) -> QuestionScreen:
-    """``question`` with its buttons, where it stands, and its stored answer."""
+    """``question`` with its buttons, where it stands, and its stored answer (and, above
+    it, the question ``answered`` just before, when both share one message)."""
     number, total = state.position(question)
     return QuestionScreen(
         survey=survey,
@@ -219,6 +227,7 @@ def question_screen(
         answer=state.answers.get(question.id),
         can_back=state.can_go_back(question),
         revising=state.revising,
+        answered=answered,
     )
 
 

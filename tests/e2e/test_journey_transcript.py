@@ -62,6 +62,7 @@ class Transcript:
         self.user = user
         self.lines: list[str] = []
         self.seen = 0
+        self.drawn: dict[int, list[str]] = {}  # each message as last written down
 
     async def settle(self) -> None:
         for _ in range(3):
@@ -69,19 +70,30 @@ class Transcript:
             await self.pulso.services.delivery.idle()
 
     async def shown(self) -> list[ChatMessage]:
-        """The bot's new messages since the last look, written down."""
+        """The bot's messages new or edited since the last look, written down (an edited
+        one marked ✏️: the message above it, redrawn)."""
         await self.settle()
         new = [m for m in self.user.messages if m.message_id > self.seen]
-        for message in new:
-            self.seen = message.message_id
-            text = message.content.strip()
-            token = re.compile(r"start=[A-Za-z0-9_-]+")
-            self.lines += ["🤖 " + line for line in token.sub("start=…", text).splitlines()]
-            if message.buttons:
-                rows = [" ".join(f"[{b.text}]" for b in row) for row in message.buttons]
-                self.lines += ["   " + row for row in rows]
+        for message in self.user.messages:
+            drawn = self._draw(message)
+            if message.message_id > self.seen:
+                mark = "🤖 "
+            elif self.drawn.get(message.message_id, drawn) != drawn:
+                mark = "🤖✏️ "
+            else:
+                continue
+            self.lines += [line if line.startswith("   [") else mark + line for line in drawn]
             self.lines.append("")
+            self.drawn[message.message_id] = drawn
+        if new:
+            self.seen = new[-1].message_id
         return new
+
+    @staticmethod
+    def _draw(message: ChatMessage) -> list[str]:
+        text = re.sub(r"start=[A-Za-z0-9_-]+", "start=…", message.content.strip())
+        rows = [" ".join(f"[{b.text}]" for b in row) for row in message.buttons]
+        return text.splitlines() + ["   " + row for row in rows]
 
     async def does(self, what: str, action) -> list[ChatMessage]:  # type: ignore[no-untyped-def]
         self.lines.append(f"👤 {what}")
