@@ -26,30 +26,34 @@ from surveys.sentiment.evaluation import CorpusItem, Example, evaluate, parse_co
 CORPUS = Path(__file__).resolve().parents[3] / "corpus" / "sentiment"
 SPLITS = ("train", "validation", "test")
 
-# language: (measured, floor) on the test split (tone-5)
-MACRO_F1_FLOORS: dict[Language, tuple[float, float]] = {"es": (0.857, 0.84), "en": (0.858, 0.84)}
-NEG_RECALL_FLOORS: dict[Language, tuple[float, float]] = {"es": (0.958, 0.94), "en": (0.889, 0.87)}
-# (language, phenomenon): (measured, floor) accuracy on the test split (tone-5). Four cells
-# measure less than with tone-4 (es chat 0.909, fact 0.810, question 0.889; en fact 0.802):
-# es fact, es question and en fact had to follow it down (docs/sentiment.md); the floors of
-# the cells that improved were raised to just below the new figure.
+# language: (measured, floor) on the test split (tone-6). The split grew with the third
+# source batch (2,426 -> 3,194 answers), so these figures are not tone-5's: on tone-5's own
+# 2,426 answers (batches 1-2) tone-6 reaches macro-F1 0.874 / 0.874 (tone-5 0.857 / 0.858)
+# and negative recall 0.939 / 0.863 (tone-5 0.958 / 0.889; docs/sentiment.md).
+MACRO_F1_FLOORS: dict[Language, tuple[float, float]] = {"es": (0.870, 0.85), "en": (0.858, 0.84)}
+NEG_RECALL_FLOORS: dict[Language, tuple[float, float]] = {"es": (0.942, 0.93), "en": (0.874, 0.86)}
+# (language, phenomenon): (measured, floor) accuracy on the test split (tone-6), floors just
+# under the figure. Lower than tone-5's floor: es explicit, es sarcasm, en contrast, en
+# sarcasm; the split changed (batch 3), and on tone-5's part es explicit (0.865 -> 0.846),
+# es sarcasm (0.926 -> 0.898) and en sarcasm (0.861 -> 0.824) measure less than with tone-5,
+# en contrast the same (0.947); docs/sentiment.md.
 PHENOMENON_FLOORS: dict[tuple[str, str], tuple[float, float]] = {
-    ("es", "chat"): (0.906, 0.89),
-    ("es", "contrast"): (0.935, 0.91),
+    ("es", "chat"): (0.919, 0.90),
+    ("es", "contrast"): (0.942, 0.92),
     ("es", "emoji"): (1.000, 0.90),
-    ("es", "explicit"): (0.865, 0.84),
-    ("es", "fact"): (0.798, 0.78),
-    ("es", "question"): (0.867, 0.84),
-    ("es", "sarcasm"): (0.926, 0.90),
-    ("es", "suggestion"): (0.915, 0.89),
-    ("en", "casual"): (0.943, 0.92),
-    ("en", "contrast"): (0.947, 0.92),
+    ("es", "explicit"): (0.846, 0.83),
+    ("es", "fact"): (0.827, 0.81),
+    ("es", "question"): (0.877, 0.85),
+    ("es", "sarcasm"): (0.900, 0.88),
+    ("es", "suggestion"): (0.937, 0.91),
+    ("en", "casual"): (0.923, 0.90),
+    ("en", "contrast"): (0.917, 0.90),
     ("en", "emoji"): (1.000, 0.90),
     ("en", "explicit"): (0.910, 0.89),
-    ("en", "fact"): (0.768, 0.75),
-    ("en", "question"): (0.955, 0.93),
-    ("en", "sarcasm"): (0.861, 0.84),
-    ("en", "suggestion"): (0.935, 0.91),
+    ("en", "fact"): (0.796, 0.78),
+    ("en", "question"): (0.949, 0.93),
+    ("en", "sarcasm"): (0.833, 0.81),
+    ("en", "suggestion"): (0.931, 0.91),
 }
 #: Items of the first source batch per split: tone-3's whole corpus. A later batch is split
 #: among its own skeletons, so these never move (and tone-3's test split stays inside).

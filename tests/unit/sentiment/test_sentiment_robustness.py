@@ -147,6 +147,9 @@ FINGERPRINTS = {
     "tone-5": {
         "tone-model.json.gz": "79a98661436269c0f3d4e0088564bc14b45d659b55776767742fce5ac1c05b1c",
     },
+    "tone-6": {
+        "tone-model.json.gz": "35339350711ed446598b5686232678fa40e46630bee6e1ca5e12a34bc3ccef9c",
+    },
 }
 
 
