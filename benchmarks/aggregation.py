@@ -47,12 +47,13 @@ import sqlalchemy as sa
 
 from bot.clock import ManualClock
 from bot.i18n import translator
-from bot.insights.service import InsightsService
 from bot.plans import import_plan
+from bot.services import Services
 from bot.settings import Settings, load_settings
 from bot.storage.engine import Database
 from bot.storage.migrate import upgrade
 from bot.storage.schema import instruments, responses, round_targets, rounds
+from handlers.results import ResultsView
 from pulso.bootstrap import build_services
 from surveys.instruments import builtin_instrument
 from surveys.loader import load_plan
@@ -177,16 +178,16 @@ def synthetic(
             given.append(("may_quote", "no", 0.0, None, False))
         else:
             given.append(("may_quote", None, None, None, True))
-        for question, choice, score, text, skipped in given:
+        for question, choice, score, said, skipped in given:
             if len(answer_rows) == target:
                 break
             label = (
-                labels[text.rsplit(" (", 1)[0]]
-                if text is not None and question == "what_changed"
+                labels[said.rsplit(" (", 1)[0]]
+                if said is not None and question == "what_changed"
                 else None
             )
             answer_rows.append(
-                (response_id, commitment, role, question, choice, score, text, skipped, label)
+                (response_id, commitment, role, question, choice, score, said, skipped, label)
             )
     return response_rows, answer_rows
 
@@ -320,8 +321,8 @@ async def timed(work: Awaitable[object]) -> float:
     return time.perf_counter() - start
 
 
-def _fresh(settings: Settings, db: Database) -> InsightsService:
-    return build_services(settings, db, ManualClock(NOW), translator()).insights
+def _fresh(settings: Settings, db: Database) -> Services:
+    return build_services(settings, db, ManualClock(NOW), translator())
 
 
 async def measure(url: str, name: str, answers: int, runs: int) -> Timing:
@@ -343,8 +344,9 @@ async def measure(url: str, name: str, answers: int, runs: int) -> Timing:
             async with db.read() as repos:
                 counts_s.append(await timed(repos.insights.round_counts(round_id)))
             # A new service each time: nothing computed before is reused.
-            summary_s.append(await timed(_fresh(settings, db).digest(round_id)))
-            render_s.append(await timed(_fresh(settings, db).summary("es", round_id)))
+            summary_s.append(await timed(_fresh(settings, db).insights.digest(round_id)))
+            view = ResultsView(_fresh(settings, db))
+            render_s.append(await timed(view.summary("es", round_id)))
         async with db.read() as repos:
             total = (
                 await repos.conn.execute(sa.select(sa.func.count()).select_from(responses))

@@ -31,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from multiprocessing.connection import Connection
@@ -171,7 +172,8 @@ async def _run(
         def httpx_request(connection_pool_size: int = 256) -> HTTPXRequest:
             return HTTPXRequest(connection_pool_size=connection_pool_size)
 
-        pulso.app.AiohttpRequest = httpx_request  # type: ignore[assignment,misc]
+        # pulso.app imports the transport by name: replace that name where it is used.
+        pulso.app.AiohttpRequest = httpx_request  # type: ignore[attr-defined,assignment]
     application = build_application(settings)
     try:
         async with running(application) as services:
@@ -234,7 +236,7 @@ async def _run(
     )
 
 
-async def _postgres_database():
+async def _postgres_database() -> tuple[str, Callable[[], Awaitable[None]]]:
     import uuid
 
     import sqlalchemy as sa
