@@ -90,6 +90,10 @@ class Dispatcher:
         # no read of the inbox per update. Several workers always read the inbox.
         self._offered: dict[int, InboxItem] = {}
         self._scan_at = 0.0  # monotonic time of the next read of the inbox itself
+        # Chats the last read of the inbox did not look at (they were busy): they may hold
+        # updates another process (an earlier life of this one) stored, so their next
+        # update comes from a read, never from memory, which would put it first.
+        self._unread_chats: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._stopping = False
@@ -153,19 +157,24 @@ class Dispatcher:
         handling, busy = set(self._handling), set(self._busy)
         limit = free * 4 + 16
         now = time.monotonic()
+        waiting: list[InboxItem] | None = None
         if self.claims is None and now < self._scan_at:
             waiting = [
                 item
                 for _, item in sorted(self._offered.items())
                 if item.chat_id is None or item.chat_id not in busy
             ][:limit]
-        else:
+            if any(item.chat_id in self._unread_chats for item in waiting):
+                waiting = None  # a chat the last read skipped: read it now
+        if waiting is None:
             async with self.db.read() as repos:
                 waiting = await repos.updates.pending(limit, busy_chats=busy)
             # Nothing in the inbox but what this process stored (and was offered): the
-            # next takes can work from memory until the next scheduled read.
+            # next takes can work from memory until the next scheduled read — except for
+            # the chats this read skipped as busy.
             complete = len(waiting) < limit
             unknown = [i for i in waiting if i.update_id not in self._offered]
+            self._unread_chats = busy
             if self.claims is None and complete and not unknown:
                 self._scan_at = now + SCAN_INTERVAL
         chosen: list[InboxItem] = []

@@ -271,6 +271,42 @@ async def test_an_update_its_handler_claimed_is_not_marked_done_a_second_time(
         assert await repos.updates.backlog() == 0
 
 
+async def test_an_earlier_lifes_update_goes_before_one_this_process_stored(
+    db: Database, clock: ManualClock
+) -> None:
+    """A chat with updates a killed process stored and never handled, and a newer one this
+    process stored: the read that found the inbox otherwise known ran while the chat was
+    busy, so it did not see the older update — which must still go first. (The crash
+    suite saw a Start press handled after the survey it started was finished.)"""
+    async with db.write() as repos:  # stored by an earlier life, never offered here
+        await repos.updates.receive([update(1, 7), update(2, 7)], clock.now())
+    first_taken, release = asyncio.Event(), asyncio.Event()
+    handled: list[int] = []
+
+    async def handle(item: InboxItem) -> None:
+        handled.append(item.update_id)
+        if item.update_id == 1:
+            first_taken.set()
+            await release.wait()
+
+    dispatcher = Dispatcher(db=db, clock=clock, handle=handle)
+    await dispatcher.start()
+    try:
+        await asyncio.wait_for(first_taken.wait(), 5)
+        async with db.write() as repos:  # this life's poller stores the next press
+            new = await repos.updates.store([update(3, 7)], clock.now())
+        dispatcher.offer(new)
+        await asyncio.sleep(0.05)  # the dispatcher reads the inbox while chat 7 is busy
+        release.set()
+        for _ in range(300):
+            if len(handled) == 3:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await dispatcher.stop()
+    assert handled == [1, 2, 3]
+
+
 async def test_updates_this_process_stored_are_taken_without_reading_the_inbox_each_time(
     db: Database, clock: ManualClock
 ) -> None:
