@@ -4,7 +4,7 @@
 
 
 Reads ``source_es.txt`` and ``source_en.txt`` beside this file, then the later batches
-(``source_{lang}_2.txt``, ``source_{lang}_3.txt``: ``BATCHES``), and writes ``train.jsonl``,
+(``source_{lang}_2.txt`` … ``source_{lang}_4.txt``: ``BATCHES``), and writes ``train.jsonl``,
 ``validation.jsonl`` and ``test.jsonl`` (one answer per line: id, lang, label, role,
 phenomenon, group, batch, text). Deterministic: the same sources give byte-identical files.
 
@@ -41,7 +41,12 @@ REWRITE_SHARE = {"es": 0.45, "en": 0.20}  # share of answers also rewritten as c
 #: themselves (60/20/20 within each section, with a generator of its own), so the groups of
 #: earlier batches keep their split and their texts, and a test split stays a superset of
 #: the one before.
-BATCHES = ("source_{lang}.txt", "source_{lang}_2.txt", "source_{lang}_3.txt")
+BATCHES = (
+    "source_{lang}.txt",
+    "source_{lang}_2.txt",
+    "source_{lang}_3.txt",
+    "source_{lang}_4.txt",
+)
 
 _CHOICE = re.compile(r"\{([^{}]*)\}")
 LABELS = ("pos", "neu", "neg")
@@ -56,7 +61,7 @@ class Item:
     role: str
     phenomenon: str
     group: str
-    batch: int  #: the source batch (1: source_{lang}.txt, 2: source_{lang}_2.txt, 3: …_3.txt)
+    batch: int  #: the source batch (1: source_{lang}.txt, 2: source_{lang}_2.txt, … 4: …_4.txt)
     text: str
 
 

@@ -61,6 +61,9 @@ FIRST_BATCH = {"train": 5035, "validation": 1733, "test": 1730}
 #: Items of the second batch per split (tone-4's and tone-5's corpus with the first): the
 #: third batch (tone-6) is split among its own skeletons, so these never move either.
 SECOND_BATCH = {"train": 2002, "validation": 654, "test": 696}
+#: Items of the third batch per split (tone-6's corpus with the first two): the fourth batch
+#: (tone-7) is split among its own skeletons, so these never move either.
+THIRD_BATCH = {"train": 2275, "validation": 746, "test": 768}
 
 
 def load(split: str) -> list[CorpusItem]:
@@ -98,13 +101,19 @@ def test_first_batch_keeps_its_split() -> None:
     for split, count in FIRST_BATCH.items():
         items = load(split)
         assert sum(1 for i in items if i.batch == 1) == count, split
-        assert {i.batch for i in items} == {1, 2, 3}, split
+        assert {i.batch for i in items} == {1, 2, 3, 4}, split
 
 
 def test_second_batch_keeps_its_split() -> None:
     for split, count in SECOND_BATCH.items():
         items = load(split)
         assert sum(1 for i in items if i.batch == 2) == count, split
+
+
+def test_third_batch_keeps_its_split() -> None:
+    for split, count in THIRD_BATCH.items():
+        items = load(split)
+        assert sum(1 for i in items if i.batch == 3) == count, split
 
 
 @pytest.mark.parametrize(
