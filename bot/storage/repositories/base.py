@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+#: Statements built once per dialect (:meth:`Repository.prebuilt`).
+_PREBUILT: dict[tuple[str, str], Any] = {}
 
 
 class Repository:
@@ -19,6 +22,16 @@ class Repository:
     @property
     def dialect(self) -> str:
         return self.conn.dialect.name
+
+    def prebuilt(self, name: str, build: Callable[[], Any]) -> Any:
+        """The statement ``name`` for this connection's dialect, built once by ``build``
+        and then run with parameters. On the answer path, building a statement and its
+        cache key cost about as much CPU as running it (docs/benchmarks.md)."""
+        key = (self.dialect, name)
+        statement = _PREBUILT.get(key)
+        if statement is None:
+            statement = _PREBUILT[key] = build()
+        return statement
 
     def insert_ignore(
         self,

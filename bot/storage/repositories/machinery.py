@@ -195,23 +195,35 @@ class UpdateRepository(Repository):
         up again after a crash, finds it done and changes nothing. An update that
         never came through the inbox (a service called directly) gets a done row.
         """
-        insert = self._insert()
         result = await self.conn.execute(
-            insert.values(
-                update_id=update_id, status="done", received_at=now, handled_at=now
-            ).on_conflict_do_update(
-                index_elements=["update_id"],
-                set_={"status": "done", "handled_at": now, "lease_owner": None},
-                where=sa.or_(
-                    inbox.c.status == "pending",
-                    inbox.c.handled_at < now - IDEMPOTENCY_WINDOW,
-                ),
-            )
+            self.prebuilt("claim", self._claim_statement),
+            {"update_id": update_id, "now": now, "stale_before": now - IDEMPOTENCY_WINDOW},
         )
         if result.rowcount != 1:
             return False
         self.claimed = [*(self.claimed or ()), update_id]
         return True
+
+    def _claim_statement(self) -> Any:
+        now = sa.bindparam("now", type_=inbox.c.handled_at.type)
+        return (
+            self._insert()
+            .values(
+                update_id=sa.bindparam("update_id"),
+                status="done",
+                received_at=now,
+                handled_at=now,
+            )
+            .on_conflict_do_update(
+                index_elements=["update_id"],
+                set_={"status": "done", "handled_at": now, "lease_owner": None},
+                where=sa.or_(
+                    inbox.c.status == "pending",
+                    inbox.c.handled_at
+                    < sa.bindparam("stale_before", type_=inbox.c.handled_at.type),
+                ),
+            )
+        )
 
     async def finish(self, update_id: int, now: datetime) -> None:
         """Mark an update done after its handlers returned (those that wrote nothing never

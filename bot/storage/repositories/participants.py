@@ -93,12 +93,16 @@ def _membership(row: sa.Row[Any]) -> Membership:
     )
 
 
+_BY_TELEGRAM_ID = sa.select(participants).where(
+    participants.c.telegram_user_id == sa.bindparam("telegram_user_id")
+)
+
+
 class ParticipantRepository(Repository):
     async def by_telegram_id(self, telegram_user_id: int) -> Participant | None:
+        # Asked on every update (bot.access.identify): the statement is built once.
         row = (
-            await self.conn.execute(
-                sa.select(participants).where(participants.c.telegram_user_id == telegram_user_id)
-            )
+            await self.conn.execute(_BY_TELEGRAM_ID, {"telegram_user_id": telegram_user_id})
         ).first()
         return _participant(row) if row else None
 

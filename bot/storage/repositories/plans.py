@@ -6,6 +6,7 @@ way out, so what a handler gets is always a :mod:`surveys` model.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -72,6 +73,19 @@ def _instrument(row: sa.Row[Any]) -> StoredInstrument:
     )
 
 
+# Read for every survey answer: the statement is built once, and the definition comes as
+# its JSON text (a CAST: PostgreSQL's driver would decode it), parsed once per distinct text (an
+# import that changes it changes the text: nothing stale, whoever imported it).
+_DEFINITION_OF = sa.select(sa.cast(commitments.c.definition, sa.Text).label("definition")).where(
+    commitments.c.id == sa.bindparam("commitment_id")
+)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_commitment(definition: str) -> Commitment:
+    return Commitment.model_validate_json(definition)
+
+
 class PlanRepository(Repository):
     # --- the plan and its commitments ----------------------------------------------------
 
@@ -119,12 +133,8 @@ class PlanRepository(Repository):
         ]
 
     async def commitment(self, commitment_id: str) -> Commitment | None:
-        row = (
-            await self.conn.execute(
-                sa.select(commitments.c.definition).where(commitments.c.id == commitment_id)
-            )
-        ).first()
-        return Commitment.model_validate(row.definition) if row else None
+        row = (await self.conn.execute(_DEFINITION_OF, {"commitment_id": commitment_id})).first()
+        return _parsed_commitment(row.definition) if row else None
 
     async def save_commitment(
         self, plan_id: str, position: int, commitment: Commitment, now: datetime
