@@ -150,6 +150,9 @@ FINGERPRINTS = {
     "tone-6": {
         "tone-model.json.gz": "35339350711ed446598b5686232678fa40e46630bee6e1ca5e12a34bc3ccef9c",
     },
+    "tone-7": {
+        "tone-model.json.gz": "3086d3be1121ffe7b109fad2da6daab71d577582b99f59f96fd7e2cf38d02549",
+    },
 }
 
 
