@@ -31,13 +31,13 @@ SPLITS = ("train", "validation", "test")
 # 3,194 answers (batches 1-3) tone-7 reaches macro-F1 0.878 / 0.863 (tone-6 0.870 / 0.858)
 # and negative recall 0.939 / 0.871 (tone-6 0.942 / 0.874; docs/sentiment.md).
 MACRO_F1_FLOORS: dict[Language, tuple[float, float]] = {"es": (0.862, 0.85), "en": (0.856, 0.84)}
-NEG_RECALL_FLOORS: dict[Language, tuple[float, float]] = {"es": (0.937, 0.92), "en": (0.874, 0.86)}
+NEG_RECALL_FLOORS: dict[Language, tuple[float, float]] = {"es": (0.937, 0.93), "en": (0.874, 0.86)}
 # (language, phenomenon): (measured, floor) accuracy on the test split (tone-7), floors just
 # under the figure. Lower than tone-6's floor, because the split grew with batch 4 (whose
 # own answers are the hard part): es fact (0.81 -> 0.79; on tone-6's answers 0.827 -> 0.837),
-# en question (0.93 -> 0.90; on tone-6's answers 0.949 both), es neg recall (0.93 -> 0.92; on
-# tone-6's answers 0.942 -> 0.939); and en sarcasm (0.81 -> 0.78), where tone-7 itself is
-# worse: on tone-6's 120 answers 0.833 -> 0.800 (four answers); docs/sentiment.md.
+# en question (0.93 -> 0.90; on tone-6's answers 0.949 both); and en sarcasm (0.81 -> 0.78),
+# where tone-7 itself is worse: on tone-6's 120 answers 0.833 -> 0.800 (four answers);
+# docs/sentiment.md.
 PHENOMENON_FLOORS: dict[tuple[str, str], tuple[float, float]] = {
     ("es", "chat"): (0.920, 0.90),
     ("es", "contrast"): (0.936, 0.92),
@@ -48,7 +48,7 @@ PHENOMENON_FLOORS: dict[tuple[str, str], tuple[float, float]] = {
     ("es", "sarcasm"): (0.894, 0.88),
     ("es", "suggestion"): (0.944, 0.92),
     ("en", "casual"): (0.930, 0.91),
-    ("en", "contrast"): (0.901, 0.89),
+    ("en", "contrast"): (0.901, 0.90),
     ("en", "emoji"): (1.000, 0.90),
     ("en", "explicit"): (0.922, 0.90),
     ("en", "fact"): (0.802, 0.79),
