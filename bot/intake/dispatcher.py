@@ -90,10 +90,12 @@ class Dispatcher:
         # no read of the inbox per update. Several workers always read the inbox.
         self._offered: dict[int, InboxItem] = {}
         self._scan_at = 0.0  # monotonic time of the next read of the inbox itself
-        # Chats the last read of the inbox did not look at (they were busy): they may hold
-        # updates another process (an earlier life of this one) stored, so their next
-        # update comes from a read, never from memory, which would put it first.
-        self._unread_chats: set[int] = set()
+        # Chats that may hold updates this process was not offered (stored by an earlier
+        # life of it, or by someone who woke it): their next update comes from a read,
+        # never from memory, which would put it before those. None: any chat may. A read
+        # clears the chats it looked at and found nothing unknown in; it cannot clear the
+        # chats it skipped as busy.
+        self._suspect_chats: set[int] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._stopping = False
@@ -102,6 +104,7 @@ class Dispatcher:
     def wake(self) -> None:
         """Something was stored (by whom, unknown): read the inbox now."""
         self._scan_at = 0.0
+        self._suspect_chats = None
         self._wake.set()
 
     def offer(self, items: Collection[InboxItem]) -> None:
@@ -164,8 +167,9 @@ class Dispatcher:
                 for _, item in sorted(self._offered.items())
                 if item.chat_id is None or item.chat_id not in busy
             ][:limit]
-            if any(item.chat_id in self._unread_chats for item in waiting):
-                waiting = None  # a chat the last read skipped: read it now
+            suspect = self._suspect_chats
+            if suspect is None or any(item.chat_id in suspect for item in waiting):
+                waiting = None  # a chat that may hold more than memory knows: read it
         if waiting is None:
             async with self.db.read() as repos:
                 waiting = await repos.updates.pending(limit, busy_chats=busy)
@@ -174,7 +178,7 @@ class Dispatcher:
             # the chats this read skipped as busy.
             complete = len(waiting) < limit
             unknown = [i for i in waiting if i.update_id not in self._offered]
-            self._unread_chats = busy
+            self._note_suspects(busy, unknown, complete=complete)
             if self.claims is None and complete and not unknown:
                 self._scan_at = now + SCAN_INTERVAL
         chosen: list[InboxItem] = []
@@ -198,6 +202,19 @@ class Dispatcher:
             task = asyncio.create_task(self._one(item))
             self._tasks.add(task)
         return len(chosen)
+
+    def _note_suspects(
+        self, skipped: set[int], unknown: list[InboxItem], *, complete: bool
+    ) -> None:
+        """What a read of the inbox (that skipped the ``skipped`` chats, and found
+        ``unknown`` updates) says about which chats may hold updates memory lacks."""
+        found = {item.chat_id for item in unknown if item.chat_id is not None}
+        if not complete:  # it did not see every chat: it can only add suspects
+            if self._suspect_chats is not None:
+                self._suspect_chats |= found
+            return
+        earlier = skipped if self._suspect_chats is None else self._suspect_chats & skipped
+        self._suspect_chats = earlier | found
 
     async def _claim(self, claims: Claims, chosen: list[InboxItem]) -> list[InboxItem]:
         """Lock the chats no other worker holds; then each one's oldest pending update."""
