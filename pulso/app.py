@@ -35,6 +35,7 @@ from bot.storage.repositories.machinery import InboxItem
 from handlers import publish_commands, register_all
 from handlers.context import BotData, PulsoApplication, PulsoContext
 from pulso.bootstrap import open_services
+from surveys.sentiment import get_analyzer
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,10 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Puls
     async def post_init(application: PulsoApplication) -> None:
         services = await open_services(settings, clock=clock)
         application.bot_data.services = services
+        # Load the tone model and lexicons now, before any update is taken: loaded at the
+        # first text answer, their ~0.2 s of CPU held up every answer in flight then (the
+        # paced p99 of the load benchmark, docs/benchmarks.md).
+        get_analyzer()
         await publish_commands(application.bot, services)
         log.info("Pulso is up as @%s", application.bot.username)
 
