@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 from bot.access import Caller
 from bot.i18n import Locale
@@ -60,6 +60,12 @@ from surveys.sentiment import get_analyzer
 
 #: The outbox kind of a reply owed to a survey move (see :meth:`Answering._owe`).
 PROMPT: Final = "prompt"
+
+
+def _redrawable(question: Question | None) -> TypeGuard[Question]:
+    """Whether ``question`` may be drawn in the message whose button was just pressed: any
+    but a text question (see :meth:`Answering._onward_in_place`)."""
+    return question is not None and question.type is not QuestionType.TEXT
 
 
 class Answering(JourneyPart):
@@ -427,11 +433,9 @@ class Answering(JourneyPart):
         screen only when it was written after that question's message (``text_answer``),
         and an edited message keeps its older id.
         """
-        show = decision.show
         return (
             not decision.in_place
-            and show is not None
-            and show.type is not QuestionType.TEXT
+            and _redrawable(decision.show)
             and pressed is not None
             and pressed == state.response.prompt_message_id
         )
@@ -548,11 +552,7 @@ class Answering(JourneyPart):
                 answered = answered_screen(state, survey, state.instrument.question(question_id))
             except UnknownQuestion:
                 answered = None
-            if (
-                prompt == message_id
-                and current is not None
-                and current.type is not QuestionType.TEXT
-            ):
+            if prompt == message_id and _redrawable(current):
                 # The move went on in the pressed message itself: draw it again (a
                 # redraw that changes nothing is harmless), send nothing new.
                 return SurveyReply(

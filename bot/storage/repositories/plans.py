@@ -73,9 +73,9 @@ def _instrument(row: sa.Row[Any]) -> StoredInstrument:
     )
 
 
-# Read for every survey answer: the statement is built once, and the definition comes as
-# its JSON text (a CAST: PostgreSQL's driver would decode it), parsed once per distinct text (an
-# import that changes it changes the text: nothing stale, whoever imported it).
+# Read for every survey answer: the statement is built once, and the definition is read as
+# JSON text (CAST, or PostgreSQL's driver would decode it) and parsed once per distinct
+# text — an import that changes a commitment changes its text, so nothing stale is served.
 _DEFINITION_OF = sa.select(sa.cast(commitments.c.definition, sa.Text).label("definition")).where(
     commitments.c.id == sa.bindparam("commitment_id")
 )

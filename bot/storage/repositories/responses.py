@@ -114,11 +114,10 @@ def _response(row: sa.Row[Any]) -> Response:
 
 # Statements on the answer path, built once: building a statement and its cache key
 # cost about as much CPU as running it (150 µs of 350 on SQLite, docs/benchmarks.md).
-_RESPONSE_BY_ID = (
-    sa.select(*_RESPONSE_COLUMNS)
-    .join(rounds, rounds.c.id == responses.c.round_id)
-    .where(responses.c.id == sa.bindparam("response_id"))
+_RESPONSES_WITH_ROUND = sa.select(*_RESPONSE_COLUMNS).join(
+    rounds, rounds.c.id == responses.c.round_id
 )
+_RESPONSE_BY_ID = _RESPONSES_WITH_ROUND.where(responses.c.id == sa.bindparam("response_id"))
 _ANSWERS_OF = sa.select(answers).where(answers.c.response_id == sa.bindparam("response_id"))
 _CHOICES_OF = sa.select(answer_choices.c.answer_id, answer_choices.c.code).where(
     answer_choices.c.answer_id.in_(sa.bindparam("answer_ids", expanding=True))
@@ -126,9 +125,6 @@ _CHOICES_OF = sa.select(answer_choices.c.answer_id, answer_choices.c.code).where
 
 
 class ResponseRepository(Repository):
-    def _select(self) -> sa.Select[Any]:
-        return sa.select(*_RESPONSE_COLUMNS).join(rounds, rounds.c.id == responses.c.round_id)
-
     async def snapshot_targets(self, round_id: int, now: datetime) -> int:
         """Snapshot a round's targets (idempotent): one pending response per active member
         of a targeted (commitment, role), in one ``INSERT … SELECT`` the database runs by
@@ -208,7 +204,7 @@ class ResponseRepository(Repository):
         round_id: int | None = None,
     ) -> list[Response]:
         """This person's responses in rounds with these statuses, oldest round first."""
-        query = self._select().where(
+        query = _RESPONSES_WITH_ROUND.where(
             responses.c.participant_id == participant_id,
             rounds.c.status.in_(list(round_statuses)),
         )
