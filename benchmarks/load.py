@@ -67,7 +67,7 @@ from benchmarks._support import (
 )
 from botapi_emulator import BotApiEmulator, ChatMessage, SimUser
 from botapi_emulator.simulation import AnswerPolicy, SimulatedRespondent
-from pulso.cli.demo import read_payload
+from pulso.demo import read_payload
 
 EXAMPLE_PLAN = Path(__file__).resolve().parent.parent / "surveys/data/plans/jalisco-2016.yaml"
 TOKEN = "123456:LOAD-BENCHMARK"

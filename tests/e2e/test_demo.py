@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.settings import load_settings
-from pulso.cli.demo import run_demo
+from pulso.demo import run_demo
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from bot.storage.schema import responses
 from botapi_emulator.simulation import AnswerPolicy, SimulatedRespondent
-from pulso.cli.demo import read_payload
+from pulso.demo import read_payload
 from surveys.instruments import Role
 from surveys.invites import InviteRequest
 from tests.e2e.harness import RunningBot

@@ -28,6 +28,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = (
     "pulso/cli/demo.py",
+    "pulso/demo.py",
     "botapi_emulator/server.py",
     "botapi_emulator/simulation.py",
     "handlers/callback_data.py",

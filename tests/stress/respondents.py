@@ -41,7 +41,7 @@ from botapi_emulator.simulation import (
     SimulationError,
     SurveyPress,
 )
-from pulso.cli.demo import read_payload
+from pulso.demo import read_payload
 
 #: The Start buttons of invitations and reminders, in both languages.
 OUTBOX_START_LABELS = frozenset(

@@ -45,7 +45,7 @@ from bot.logs import NOISY_LOGGERS, configure_logging
 from botapi_emulator import ChatMessage, SimUser
 from botapi_emulator.simulation import AnswerPolicy, SimulatedRespondent
 from pulso.cli import main as pulso_cli
-from pulso.cli.demo import read_payload
+from pulso.demo import read_payload
 from tests.e2e.harness import SECRETARIAT_CHAT, TOKEN, RunningBot, running_bot
 from tests.factories import answer_response
 from tests.stress.observe import Observer
