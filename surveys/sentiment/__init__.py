@@ -10,7 +10,7 @@ over word and character n-grams (scaled by naive-Bayes log-count ratios when tra
 the lexicon's compound scores (of the whole text, and of
 each side of a contrast: "la idea es buena, pero nadie avisa"), trained by
 ``python -m surveys.sentiment.train`` on the corpus in ``corpus/sentiment/`` and read from
-``data/tone-model.json.gz`` in pure Python. ``SentimentScore.confidence`` is the probability
+``data/tone-model.bin.gz`` in pure Python. ``SentimentScore.confidence`` is the probability
 of the label, ``uncertain`` is true under :data:`UNCERTAIN_BELOW`; ``score`` is
 P(pos) − P(neg). Answers of up to four words that the lexicon scores at least 0.4 from zero
 take the lexicon's label (the short rule, chosen on validation). On the corpus's test split
@@ -103,7 +103,7 @@ UNCERTAIN_BELOW: Final = 0.61
 
 
 def load_model() -> ToneModel:
-    """The shipped tone model (``data/tone-model.json.gz``)."""
+    """The shipped tone model (``data/tone-model.bin.gz``)."""
     data = resources.files(__name__).joinpath("data", MODEL_FILE).read_bytes()
     return ToneModel.from_bytes(data)
 

@@ -39,8 +39,6 @@ hold-out sets. Deterministic: same data and same scikit-learn give the same file
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -50,7 +48,7 @@ from typing import Any, Final
 
 from ._features import FEATURES_VERSION, clauses, features
 from ._lexicon import load_english, load_spanish
-from ._model import CLASSES, MODEL_FILE, ModelLabel, Probabilities, ShortRule, ToneModel
+from ._model import CLASSES, MODEL_FILE, ModelLabel, Probabilities, ShortRule, ToneModel, pack
 from ._scorer import Scorer
 from .evaluation import CorpusItem, parse_corpus, parse_labelled
 
@@ -346,7 +344,7 @@ def _threshold(probabilities: list[list[float]], labels: Sequence[str]) -> float
 
 
 def export(trained: Trained) -> bytes:
-    """The model file's bytes (gzipped JSON, no timestamp: reproducible)."""
+    """The model file's bytes (:func:`surveys.sentiment._model.pack`; reproducible)."""
     names = trained.vectorizer.get_feature_names_out()
     coef = trained.classifier.coef_
     weights = {
@@ -354,11 +352,9 @@ def export(trained: Trained) -> bytes:
         for j, name in enumerate(names)
         if coef[0, j] or coef[1, j] or coef[2, j]
     }
-    doc = {
-        "format": 1,
+    header = {
         "version": MODEL_VERSION,
         "features_version": FEATURES_VERSION,
-        "classes": list(CLASSES),
         "intercept": [float(v) for v in trained.classifier.intercept_],
         "temperature": trained.temperature,
         "neg_bias": trained.neg_bias,
@@ -369,10 +365,8 @@ def export(trained: Trained) -> bytes:
             "confidence": trained.short_rule.confidence,
         },
         "c": trained.classifier.C,
-        "weights": weights,
     }
-    data = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return gzip.compress(data.encode("utf-8"), compresslevel=9, mtime=0)
+    return pack(header, weights)
 
 
 def _search() -> None:

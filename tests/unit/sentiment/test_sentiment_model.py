@@ -8,7 +8,6 @@ trained or tuned on: its skeletons appear in no other split.
 from __future__ import annotations
 
 import gzip
-import json
 import re
 import unicodedata
 from collections import Counter
@@ -20,7 +19,7 @@ import pytest
 import surveys.sentiment as sentiment
 from surveys.sentiment import Label, Language, SentimentAnalyzer
 from surveys.sentiment._features import clauses
-from surveys.sentiment._model import ToneModel
+from surveys.sentiment._model import MODEL_FILE, ToneModel
 from surveys.sentiment.evaluation import CorpusItem, Example, evaluate, parse_corpus
 
 CORPUS = Path(__file__).resolve().parents[3] / "corpus" / "sentiment"
@@ -168,9 +167,9 @@ def test_test_split_phenomenon_floors(
 
 
 def test_uncertain_threshold_is_the_models() -> None:
-    data = resources.files("surveys.sentiment").joinpath("data", "tone-model.json.gz")
-    doc = json.loads(gzip.decompress(data.read_bytes()))
-    assert doc["uncertain_below"] == sentiment.UNCERTAIN_BELOW
+    from surveys.sentiment import load_model
+
+    assert load_model().uncertain_below == sentiment.UNCERTAIN_BELOW
 
 
 def test_uncertain_flag(analyzer: SentimentAnalyzer) -> None:
@@ -182,7 +181,7 @@ def test_uncertain_flag(analyzer: SentimentAnalyzer) -> None:
 
 
 def test_model_file_is_small_and_foreign_files_are_refused() -> None:
-    data = resources.files("surveys.sentiment").joinpath("data", "tone-model.json.gz")
+    data = resources.files("surveys.sentiment").joinpath("data", MODEL_FILE)
     assert len(data.read_bytes()) < 400_000
 
 
@@ -198,6 +197,10 @@ def test_short_answers_follow_the_lexicon(analyzer: SentimentAnalyzer) -> None:
         assert score.confidence >= rule.confidence - 1e-9
     with pytest.raises(ValueError, match="not a Pulso tone model"):
         ToneModel.from_bytes(gzip.compress(b'{"format": 2}'))
+    with pytest.raises(ValueError, match="not a Pulso tone model"):
+        ToneModel.from_bytes(gzip.compress(b'{"format": 1, "weights": {}}\n'))
+    with pytest.raises(ValueError, match="not a Pulso tone model"):
+        ToneModel.from_bytes(gzip.compress(b"\x00\x01 not json\n"))
 
 
 def test_pure_python_reproduces_sklearn() -> None:
