@@ -827,9 +827,9 @@ def _print_answers(result: AnswersResult) -> None:
 def _print_memory(result: MemoryResult) -> None:
     print(
         f"memory on {result.database}: {result.participants:,} participants; bot idle "
-        f"{result.idle_rss_mb:.0f} MB, peak {result.peak_rss_mb:.0f} MB (goal ≤ 150 MB); "
-        f"/newround answered in {result.open_seconds:.1f} s; {result.sent:,} invitations "
-        f"sent in the next {result.window_seconds:.0f} s"
+        f"{result.idle_rss_mb:.0f} MB, peak {result.peak_rss_mb:.0f} MB (goal ≤ 120 MB); "
+        f"/newround answered in {result.open_seconds:.1f} s (goal ≤ 2 s); "
+        f"{result.sent:,} invitations sent in the next {result.window_seconds:.0f} s"
     )
     if result.errors:
         print(f"problems: {result.errors}")
