@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -47,6 +48,7 @@ async def serve(
     polling = webhook is None
     shared = webhook is not None and settings.database_url.startswith("postgresql")
     async with serving(application, polling=polling, timeout=10, shared=shared) as intake:
+        keep_out_of_collections()
         if webhook is not None:
             from pulso.webhook import WebhookServer
 
@@ -60,6 +62,19 @@ async def serve(
         else:
             await stop.wait()
         log.info("stopping: finishing the updates in flight")
+
+
+def keep_out_of_collections() -> None:
+    """Take what start-up built out of the garbage collector's reach.
+
+    Modules, the tone model, SQLAlchemy's and PTB's tables live as long as the process, yet
+    every full collection walked them all again: 25-125 ms during which no update moved,
+    several times a minute under load (the paced p99 of the load benchmark, issue 12 in
+    docs/benchmarks.md). Frozen, they are never examined again; what the bot builds from
+    here on is collected as before.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def supervise(workers: int, base_port: int, child_args: Sequence[str]) -> int:
