@@ -41,6 +41,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from bot.storage import sqlite_driver
 from bot.storage.repositories import Repos
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -96,6 +97,8 @@ def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
     """An :class:`AsyncEngine` for ``url`` with Pulso's per-database settings."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        if parsed.get_driver_name() == "aiosqlite":
+            kwargs.setdefault("module", sqlite_driver.dbapi())
         engine = create_async_engine(parsed, **kwargs)
         _configure_sqlite(engine)
         return engine
