@@ -20,6 +20,10 @@ negation, boosters, emoji, civic phrases). When the answer has a contrast (:func
 ``hlex`` (before the last contrast marker) and ``tlex`` (from it on), so that the model can
 weigh the clause that carries the verdict.
 
+Cue classes (``k|``, since v3) group words by the part they play in a complaint, in praise
+or in irony; since v4 (tone-8) also a colon that opens a clause (``k|colon``) and one that
+follows a praise word (``k|good:``: "Qué puntualidad: el pago de enero llegó en junio").
+
 The text is normalised first: control characters removed, lower case, accents folded (ñ
 kept), digits collapsed to one "0", a letter repeated three or more times collapsed
 ("muuuy" → "muy"), emoji kept as tokens, "?" and "!" kept, other punctuation dropped.
@@ -36,7 +40,7 @@ from ._text import fold, sanitise
 
 #: Bump when :func:`features` changes: a model is only valid with the features it was
 #: trained on, and the model file records this number.
-FEATURES_VERSION: Final = 3
+FEATURES_VERSION: Final = 4
 
 _DIGITS: Final = re.compile(r"\d+")
 _REPEATS: Final = re.compile(r"([^\W\d_])\1{2,}")
@@ -140,6 +144,9 @@ _CUE_PAIRS: Final = (
     ("better", "trouble"),
 )
 _MAX_CHARS: Final = 1000  # an answer's verdict is in its first thousand characters
+#: A colon that introduces a clause ("Great news: the meter doubled my bill"); not one in a
+#: time ("6:40"), a URL or an emoticon (":)").
+_COLON: Final = re.compile(r":(?=\s|$)")
 #: Where an answer turns: the clause after the last of these carries the verdict.
 _CONTRAST_SPLIT: Final = re.compile(
     r"\b(?:pero|aunque|sin embargo|but|however|though|although)\b", re.IGNORECASE
@@ -233,6 +240,13 @@ def feature_groups(
                 kinds.add("relief")
         elif tok == "0":
             kinds.add("num")
+    colon = _COLON.search(text, 0, _MAX_CHARS)
+    if colon is not None:
+        # Praise, then a colon, then the facts: the shape of most sarcasm ("Qué eficiencia:
+        # cinco meses para una cita"); a colon alone introduces a list or a report.
+        kinds.add("colon")
+        if any("good" in _CUES.get(tok, ()) for tok in tokens(text[: colon.start()])):
+            kinds.add("good:")
     if kinds:
         # Praise, improvement and contrast words count only in pairs: alone they are the
         # n-grams' and the lexicon's business, and a lone "gracias" must stay praise.

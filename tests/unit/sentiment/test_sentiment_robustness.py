@@ -155,6 +155,9 @@ FINGERPRINTS = {
         # compact file of format 2: the scores are the same, so the version stays.
         "tone-model.bin.gz": "af11a7cba8e32b4d6cab45d87f120efa2fd9b973aa683e3e062c3c0ce1c69f1d",
     },
+    "tone-8": {
+        "tone-model.bin.gz": "f71c43dc3048e41ffee4e0211d3a15d7ce0ba00680fb710c1e8c0dcc47cf5ae5",
+    },
 }
 
 
