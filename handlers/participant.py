@@ -51,7 +51,7 @@ from bot.journey import (
     SurveyReply,
 )
 from bot.logs import describe_exception
-from bot.outbox.outgoing import edit_text, send_text
+from bot.outbox.outgoing import answer_callback, edit_text, send_text
 from handlers.callback_data import (
     ConfirmForget,
     Consent,
@@ -194,7 +194,7 @@ async def show(
     query = update.callback_query
     notice = notice_text(t, locale, tz, outcome.notice) if outcome.notice else None
     if query is not None:
-        await query.answer(as_plain(notice) if notice else None)
+        await answer_callback(context.bot, query.id, as_plain(notice) if notice else None)
     elif notice is not None:
         await reply(update, notice)
     for retire in outcome.retire:
