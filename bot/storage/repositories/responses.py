@@ -118,9 +118,21 @@ _RESPONSES_WITH_ROUND = sa.select(*_RESPONSE_COLUMNS).join(
     rounds, rounds.c.id == responses.c.round_id
 )
 _RESPONSE_BY_ID = _RESPONSES_WITH_ROUND.where(responses.c.id == sa.bindparam("response_id"))
-_ANSWERS_OF = sa.select(answers).where(answers.c.response_id == sa.bindparam("response_id"))
-_CHOICES_OF = sa.select(answer_choices.c.answer_id, answer_choices.c.code).where(
-    answer_choices.c.answer_id.in_(sa.bindparam("answer_ids", expanding=True))
+#: A response's answers, each with its codes if it is a multiple choice (a row per code):
+#: one statement where the state read on every answer took two, and only the columns the
+#: survey state needs (issue 12).
+_ANSWERS_OF = (
+    sa.select(
+        answers.c.id,
+        answers.c.question_id,
+        answers.c.skipped,
+        answers.c.text,
+        answers.c.choice,
+        answers.c.score,
+        answer_choices.c.code,
+    )
+    .select_from(answers.outerjoin(answer_choices, answer_choices.c.answer_id == answers.c.id))
+    .where(answers.c.response_id == sa.bindparam("response_id"))
 )
 
 
@@ -329,13 +341,13 @@ class ResponseRepository(Repository):
     async def answers(self, response_id: int) -> dict[str, Answer]:
         rows = (await self.conn.execute(_ANSWERS_OF, {"response_id": response_id})).all()
         multi: dict[int, list[str]] = {}
-        if rows:
-            for answer_id, code in await self.conn.execute(
-                _CHOICES_OF, {"answer_ids": [row.id for row in rows]}
-            ):
-                multi.setdefault(answer_id, []).append(code)
+        for row in rows:
+            if row.code is not None:
+                multi.setdefault(row.id, []).append(row.code)
         found: dict[str, Answer] = {}
         for row in rows:
+            if row.question_id in found:
+                continue  # a further code of a multiple choice already read
             if row.skipped:
                 found[row.question_id] = Answer.skip(row.question_id)
             elif row.text is not None:
