@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Final
 
-import stopwordsiso
 import yaml
 
 MIN_MENTIONS: Final = 2
@@ -106,6 +105,10 @@ def _fold_accented(lowered: str) -> str:
 @functools.cache
 def stop_words() -> frozenset[str]:
     """Spanish and English stop words, folded, with Pulso's adjustments applied."""
+    # Imported here, at the first summary: stopwordsiso reads the lists of some sixty
+    # languages when imported (~2 MB a bot at idle need not hold; issue 12's budget).
+    import stopwordsiso
+
     source = resources.files("surveys").joinpath("data", "stopwords.yaml").read_text("utf-8")
     adjust = yaml.safe_load(source)
     words = {fold(word) for word in stopwordsiso.stopwords(["es", "en"])}
