@@ -31,7 +31,6 @@ connections of their own instead of waiting for one behind busy handlers.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -39,7 +38,6 @@ from typing import Any, Literal
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -104,46 +102,8 @@ def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(parsed, **kwargs)
         _configure_sqlite(engine)
         return engine
-    engine = create_async_engine(parsed, **kwargs)
-    _ping_when_idle(engine)
-    return engine
-
-
-#: PostgreSQL: a connection idle this long (seconds) is pinged before it is handed out.
-PING_AFTER_IDLE = 10.0
-# Key in a pool entry's ``info``: when its connection was last handed back (monotonic).
-_LAST_USED = "pulso_last_used"
-
-
-def _ping_when_idle(engine: AsyncEngine) -> None:
-    """Check a connection that sat idle in the pool before handing it out.
-
-    A server restart or a proxy's idle timeout leaves dead connections in the pool;
-    SQLAlchemy's ``pool_pre_ping`` finds them by pinging at every checkout, a round trip
-    that cost ~0.3 ms of CPU per transaction, several per answer (docs/benchmarks.md).
-    A connection handed back moments ago is alive; one idle for :data:`PING_AFTER_IDLE`
-    seconds is pinged, and if the ping fails the pool drops it and connects afresh
-    (SQLAlchemy's documented custom pessimistic disconnect handling).
-    """
-    sync_engine = engine.sync_engine
-    dialect = sync_engine.dialect
-
-    @event.listens_for(sync_engine, "connect")
-    def _on_connect(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
-        record.info[_LAST_USED] = time.monotonic()
-
-    @event.listens_for(sync_engine, "checkin")
-    def _on_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
-        record.info[_LAST_USED] = time.monotonic()
-
-    @event.listens_for(sync_engine, "checkout")
-    def _on_checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
-        if time.monotonic() - record.info.get(_LAST_USED, 0.0) < PING_AFTER_IDLE:
-            return
-        try:
-            dialect.do_ping(dbapi_connection)
-        except Exception as exc:
-            raise DisconnectionError("connection found dead after idling") from exc
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_async_engine(parsed, **kwargs)
 
 
 DialectName = Literal["sqlite", "postgresql"]
