@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot
 from telegram.error import Conflict, InvalidToken, TelegramError
 
@@ -87,11 +88,26 @@ class Poller:
                 )
                 await asyncio.sleep(delay)
                 continue
-            failures = 0
             if batch:
-                # Shielded: a stop during the commit lets it finish, so the batch is stored
-                # before this process stops asking (and so confirming).
-                await asyncio.shield(self._store(batch))
+                try:
+                    # Shielded: a stop during the commit lets it finish, so the batch is
+                    # stored before this process stops asking (and so confirming).
+                    await asyncio.shield(self._store(batch))
+                except SQLAlchemyError as exc:
+                    # Not stored, so not confirmed: the offset stays, and the next
+                    # getUpdates brings the same batch back. Polling must outlive the
+                    # database's bad moments (a restart, a lock held too long, a full disk).
+                    delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)]
+                    failures += 1
+                    log.error(
+                        "storing %d update(s) failed (%s); again in %.1f s",
+                        len(batch),
+                        describe_exception(exc),
+                        delay,
+                    )
+                    await asyncio.sleep(delay)
+                    continue
+            failures = 0
 
     async def _fetch(self) -> list[dict[str, Any]]:
         params: dict[str, Any] = {

@@ -3,6 +3,9 @@ a photo — the real Application over real HTTP against the emulator, on both da
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 import pytest
 
 from tests.e2e.harness import RunningBot, tiny_png
@@ -125,3 +128,46 @@ async def test_a_grant_or_revoke_changes_the_persons_menu_at_once(
     await admin.send("/revoke 4242 secretariat")
     await emulator.wait_until(lambda: "summary" not in menu())
     assert {"start", "help"} <= menu()
+
+
+async def test_polling_outlives_a_database_that_refuses_to_store(
+    pulso_any_db: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The inbox refuses the batch for a while (a trigger makes the database itself fail
+    every insert, as a full disk or a restart would): nothing is confirmed to Telegram,
+    polling goes on, and the message is handled once the database takes it again."""
+    db = pulso_any_db.services.db
+    if db.dialect == "sqlite":
+        create = [
+            "CREATE TRIGGER refuse_inbox BEFORE INSERT ON inbox "
+            "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        ]
+        drop = ["DROP TRIGGER refuse_inbox"]
+    else:
+        create = [
+            "CREATE FUNCTION refuse_inbox() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+            "CREATE TRIGGER refuse_inbox BEFORE INSERT ON inbox "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_inbox()",
+        ]
+        drop = ["DROP TRIGGER refuse_inbox ON inbox", "DROP FUNCTION refuse_inbox()"]
+    async with db.write() as repos:
+        for statement in create:
+            await repos.conn.exec_driver_sql(statement)
+    ana = pulso_any_db.person(1003, "Ana", language="en")
+    emulator = pulso_any_db.emulator
+    with caplog.at_level(logging.ERROR, logger="bot.intake.polling"):
+        await ana.send("/start")
+        for _ in range(200):  # at most 10 s: the poller retries after 0.1, 0.25 … s
+            failures = [r for r in caplog.records if "storing 1 update(s) failed" in r.message]
+            if len(failures) >= 2:
+                break
+            await asyncio.sleep(0.05)
+    assert len(failures) >= 2, "the poller should retry the store, not stop"
+    assert ana.chat.messages == []
+    assert emulator.pending_updates == 1  # not confirmed: Telegram keeps it
+    async with db.write() as repos:
+        for statement in drop:
+            await repos.conn.exec_driver_sql(statement)
+    welcome = await ana.wait_for_message()
+    assert "Hi!" in welcome.content
