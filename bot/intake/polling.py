@@ -32,6 +32,11 @@ LONG_POLL_SECONDS: Final = 10
 RETRY_DELAYS: Final = (0.1, 0.25, 0.5, 1.0, 2.0)
 
 
+def _retry_delay(failures: int) -> float:
+    """The pause before trying again after ``failures`` failures in a row."""
+    return RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)]
+
+
 class Poller:
     """Fetches updates with long polling into the inbox (see the module docstring)."""
 
@@ -81,7 +86,7 @@ class Poller:
                 await asyncio.sleep(RETRY_DELAYS[-1])
                 continue
             except (TelegramError, OSError) as exc:
-                delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)]
+                delay = _retry_delay(failures)
                 failures += 1
                 log.warning(
                     "getUpdates failed (%s); again in %.1f s", describe_exception(exc), delay
@@ -97,7 +102,7 @@ class Poller:
                     # Not stored, so not confirmed: the offset stays, and the next
                     # getUpdates brings the same batch back. Polling must outlive the
                     # database's bad moments (a restart, a lock held too long, a full disk).
-                    delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)]
+                    delay = _retry_delay(failures)
                     failures += 1
                     log.error(
                         "storing %d update(s) failed (%s); again in %.1f s",

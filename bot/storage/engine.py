@@ -81,16 +81,20 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # (a statement context, a cursor opened and closed) took three and ~0.1 ms of CPU
         # per transaction, several transactions per answer.
         driver = connection.connection.dbapi_connection
+
+        def execute(sql: str) -> None:
+            driver.run_async(lambda sqlite: sqlite.execute(sql))
+
         options = connection.get_execution_options()
         if options.get(_READ_ONLY, False):
-            driver.run_async(lambda sqlite: sqlite.execute("BEGIN"))
+            execute("BEGIN")
             return
         # Per connection, and only outside a transaction: set it for this one.
         level = "NORMAL" if options.get(_NO_FSYNC, False) else "FULL"
         if connection.info.get(_SYNCHRONOUS) != level:
-            driver.run_async(lambda sqlite: sqlite.execute(f"PRAGMA synchronous={level}"))
+            execute(f"PRAGMA synchronous={level}")
             connection.info[_SYNCHRONOUS] = level
-        driver.run_async(lambda sqlite: sqlite.execute("BEGIN IMMEDIATE"))
+        execute("BEGIN IMMEDIATE")
 
 
 def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:

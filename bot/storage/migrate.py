@@ -25,9 +25,6 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 #: checks it against Alembic's own head, so a new migration cannot forget it.
 HEAD_REVISION: Final = "0006"
 
-#: Alembic's bookkeeping table (one row: the revision the schema is at).
-_VERSION_TABLE: Final = "alembic_version"
-
 
 def alembic_config(connection: Connection | None = None) -> Config:
     from alembic.config import Config
@@ -52,7 +49,8 @@ async def current_revision(db: Database) -> str | None:
     async with db.engine.connect() as connection:
 
         def _read(sync_connection: Connection) -> str | None:
-            if not sa.inspect(sync_connection).has_table(_VERSION_TABLE):
+            # Alembic's bookkeeping table: one row, the revision the schema is at.
+            if not sa.inspect(sync_connection).has_table("alembic_version"):
                 return None
             read = sync_connection.exec_driver_sql("SELECT version_num FROM alembic_version")
             revisions = list(read.scalars())
