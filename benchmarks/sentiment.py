@@ -9,8 +9,9 @@ Quality is measured on the corpus's test split (``corpus/sentiment/test.jsonl``:
 never trained or tuned on) per language and per phenomenon, with confusion matrices and
 negative recall, and again on the first batch's part of the split (the answers written in
 ``source_{es,en}.txt``: tone-3's whole test split, for a like-for-like comparison) and on
-the first two batches' part (tone-4's and tone-5's whole test split) and on the first three
-batches' part (tone-6's whole test split); on
+the first two batches' part (tone-4's and tone-5's whole test split), on the first three
+batches' part (tone-6's whole test split), on the first four batches' part (tone-7's and
+tone-8's whole test split) and on the fifth batch alone; on
 ``tests/unit/sentiment/regression_{es,en}.tsv`` (the rules were developed against these
 and the model trains on them: a regression guard) and ``holdout_{es,en}.tsv`` (never
 tuned on). Speed is single-threaded, so texts/s is per core:
@@ -72,6 +73,20 @@ def _corpus_rows(split: str = "test") -> list[str]:
     if len(earlier) < len(three) < len(items):
         lines.append("")
         lines.extend(_corpus_table(three, f"the same, batches 1-3 only (tone-6's {split} split)"))
+    four = [i for i in items if i.batch <= 4]
+    if len(three) < len(four) < len(items):
+        lines.append("")
+        lines.extend(
+            _corpus_table(
+                four, f"the same, batches 1-4 only (tone-7's and tone-8's {split} split)"
+            )
+        )
+    fifth = [i for i in items if i.batch == 5]
+    if 0 < len(fifth) < len(items):
+        lines.append("")
+        lines.extend(
+            _corpus_table(fifth, f"the same, fifth batch only (new with tone-9's {split} split)")
+        )
     return lines
 
 
