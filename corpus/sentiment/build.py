@@ -4,7 +4,7 @@
 
 
 Reads ``source_es.txt`` and ``source_en.txt`` beside this file, then the later batches
-(``source_{lang}_2.txt`` … ``source_{lang}_4.txt``: ``BATCHES``), and writes ``train.jsonl``,
+(``source_{lang}_2.txt`` … ``source_{lang}_5.txt``: ``BATCHES``), and writes ``train.jsonl``,
 ``validation.jsonl`` and ``test.jsonl`` (one answer per line: id, lang, label, role,
 phenomenon, group, batch, text). Deterministic: the same sources give byte-identical files.
 
@@ -46,6 +46,7 @@ BATCHES = (
     "source_{lang}_2.txt",
     "source_{lang}_3.txt",
     "source_{lang}_4.txt",
+    "source_{lang}_5.txt",
 )
 
 _CHOICE = re.compile(r"\{([^{}]*)\}")
@@ -61,7 +62,7 @@ class Item:
     role: str
     phenomenon: str
     group: str
-    batch: int  #: the source batch (1: source_{lang}.txt, 2: source_{lang}_2.txt, … 4: …_4.txt)
+    batch: int  #: the source batch (1: source_{lang}.txt, 2: source_{lang}_2.txt, … 5: …_5.txt)
     text: str
 
 

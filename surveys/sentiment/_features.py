@@ -24,6 +24,13 @@ Cue classes (``k|``, since v3) group words by the part they play in a complaint,
 or in irony; since v4 (tone-8) also a colon that opens a clause (``k|colon``) and one that
 follows a praise word (``k|good:``: "Qué puntualidad: el pago de enero llegó en junio").
 
+Since v5 (tone-9) the model reads *how* a span of time is told, which decides many bare facts
+("fixed in two days" against "broken for two years"): number words count as the digit class
+("two", "diez" → "0", so "in ten minutes" shares its features with "in 10 minutes"); a number
+is read with the words on both sides of it (``q|in 0 days``, ``q|for 0 years``); and each unit
+of time is read with the preposition before it, up to three words back (``k|span in``,
+``k|span since``, ``k|span hace``, ``k|span cada``).
+
 The text is normalised first: control characters removed, lower case, accents folded (ñ
 kept), digits collapsed to one "0", a letter repeated three or more times collapsed
 ("muuuy" → "muy"), emoji kept as tokens, "?" and "!" kept, other punctuation dropped.
@@ -40,7 +47,7 @@ from ._text import fold, sanitise
 
 #: Bump when :func:`features` changes: a model is only valid with the features it was
 #: trained on, and the model file records this number.
-FEATURES_VERSION: Final = 4
+FEATURES_VERSION: Final = 5
 
 _DIGITS: Final = re.compile(r"\d+")
 _REPEATS: Final = re.compile(r"([^\W\d_])\1{2,}")
@@ -117,6 +124,21 @@ _CUE_WORDS: Final[dict[str, str]] = {
         "accidents floods delay delays backlog outside cost pay buy out hours"
     ),
 }
+#: Number words read as the digit class "0" (since v5). Not "one", "uno", "una": they are
+#: also "no one" and articles.
+_NUMBER_TEXT: Final = (
+    "two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty "
+    "fifty sixty hundred thousand half couple dos tres cuatro cinco seis siete ocho nueve "
+    "diez once doce quince veinte treinta cuarenta cincuenta cien ciento mil mitad medio"
+)
+_NUMBER_WORDS: Final = frozenset(_NUMBER_TEXT.split())
+#: Words that tell how a span of time is read (since v5): "in two days", "within a week"
+#: (done), "for two years", "since March", "hace un año" (still waiting), "every week".
+_SPAN_TEXT: Final = (
+    "in within for since after over every each per by until till during en dentro por "
+    "desde hace tras despues cada al durante hasta llevo lleva llevamos"
+)
+_SPAN_WORDS: Final = frozenset(_SPAN_TEXT.split())
 _PAIRED_ONLY: Final = frozenset({"good", "better", "contrast", "num"})
 #: Two-word cues of relief: the trouble is gone ("ya no hay fila", "no longer queue").
 _RELIEF: Final = frozenset({("ya", "no"), ("no", "longer"), ("no", "more"), ("sin", "ningun")})
@@ -199,13 +221,15 @@ def feature_groups(
 
     The run-time model sums each group's weights and multiplies once by its value.
     """
-    toks = tokens(text)
+    toks = [("0" if tok in _NUMBER_WORDS else tok) for tok in tokens(text)]
     words: set[str] = set()
     previous = "<s>"
     tail_start = 0
     for i, tok in enumerate(toks):
         words.add("w|" + tok)
         words.add("b|" + previous + " " + tok)
+        if previous == "0" and i >= 2:
+            words.add("q|" + toks[i - 2] + " 0 " + tok)  # "in 0 days", "for 0 years"
         previous = tok
         if tok in _CONTRAST:
             tail_start = i + 1
@@ -238,6 +262,12 @@ def feature_groups(
                     kinds.add("relief")
             elif i and (toks[i - 1], tok) in _RELIEF:
                 kinds.add("relief")
+            if "time" in found:
+                # The preposition before a unit of time: "in two days", "for two years".
+                for back in range(i - 1, max(i - 4, -1), -1):
+                    if toks[back] in _SPAN_WORDS:
+                        kinds.add("span " + toks[back])
+                        break
         elif tok == "0":
             kinds.add("num")
     colon = _COLON.search(text, 0, _MAX_CHARS)

@@ -63,9 +63,10 @@ CORPUS: Final = ROOT / "corpus" / "sentiment"
 REGRESSION: Final = ROOT / "tests" / "unit" / "sentiment"
 OUT: Final = Path(__file__).resolve().parent / "data" / MODEL_FILE
 
-MODEL_VERSION: Final = "8"  #: bump with every retrained file (the fingerprint test asks)
-#: The SVM's C, chosen with --search on the validation split (tone-8; tone-3 to tone-7 were a
-#: logistic regression: C = 3 for tone-7, 30 for tone-4 to 6).
+MODEL_VERSION: Final = "9"  #: bump with every retrained file (the fingerprint test asks)
+#: The SVM's C, chosen with --search on the validation split (tone-8, kept for tone-9: 0.15 to
+#: 0.5 tie on validation and in a grouped cross-validation; tone-3 to tone-7 were a logistic
+#: regression: C = 3 for tone-7, 30 for tone-4 to 6).
 C: Final = 0.2
 MIN_DF: Final = 2
 #: Features kept in the exported model, those of largest weight (tone-8; tone-7 kept 27,792
@@ -77,9 +78,10 @@ THRESHOLDS: Final = tuple(round(0.35 + 0.01 * i, 2) for i in range(61))  # 0.35 
 SHORT_WORDS: Final = (0, 1, 2, 3, 4, 5, 6)
 SHORT_LEXICON: Final = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5)
 NEG_BIASES: Final = tuple(round(0.1 * i, 1) for i in range(11))  # 0 … 1.0
-#: The share of validation complaints the chosen bias must find in each language (tone-8;
-#: tone-7 found 0.904 es / 0.901 en): a retrained model must not hear fewer complaints.
-NEG_RECALL_FLOOR: Final = 0.90
+#: The share of validation complaints the chosen bias must find in each language: a retrained
+#: model must not hear fewer complaints than the one before (tone-9: 0.91, tone-8 found 0.911
+#: es / 0.910 en; tone-8: 0.90, tone-7 found 0.904 / 0.901).
+NEG_RECALL_FLOOR: Final = 0.91
 #: The short rule kept when validation cannot choose one: no rule of the grid beats having
 #: none by ``SHORT_MARGIN`` (about one answer) in mean macro-F1 (tone-6, tone-7: validation holds
 #: no answer of at most three words that the lexicon scores 0.4 from zero).

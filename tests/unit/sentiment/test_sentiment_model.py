@@ -25,33 +25,35 @@ from surveys.sentiment.evaluation import CorpusItem, Example, evaluate, parse_co
 CORPUS = Path(__file__).resolve().parents[3] / "corpus" / "sentiment"
 SPLITS = ("train", "validation", "test")
 
-# language: (measured, floor) on the test split (tone-8; tone-7: macro-F1 0.862 / 0.856, negative
-# recall 0.937 / 0.874). On tone-6's own 3,194 answers (batches 1-3) tone-8 reaches macro-F1
-# 0.885 / 0.868 (tone-7 0.878 / 0.863, tone-6 0.870 / 0.858) and negative recall 0.950 / 0.874
-# (tone-7 0.939 / 0.871; docs/sentiment.md).
-MACRO_F1_FLOORS: dict[Language, tuple[float, float]] = {"es": (0.865, 0.85), "en": (0.858, 0.84)}
-NEG_RECALL_FLOORS: dict[Language, tuple[float, float]] = {"es": (0.943, 0.93), "en": (0.879, 0.86)}
-# (language, phenomenon): (measured, floor) accuracy on the test split (tone-8), floors just
-# under the figure. Lower than tone-7's floor: en sarcasm (0.78 -> 0.77), where tone-8 is worse
-# on the test split (0.795 -> 0.780, two answers) though better on validation (0.848 ->
-# 0.894); docs/sentiment.md.
+# language: (measured, floor) on the test split (tone-9, 4,524 answers since the fifth batch;
+# tone-8 on the same split: macro-F1 0.863 / 0.851, negative recall 0.935 / 0.882). On
+# tone-8's own 3,941 answers (batches 1-4) tone-9 reaches macro-F1 0.871 / 0.874 (tone-8
+# 0.865 / 0.858) and negative recall 0.945 / 0.887 (tone-8 0.943 / 0.879; docs/sentiment.md).
+MACRO_F1_FLOORS: dict[Language, tuple[float, float]] = {"es": (0.865, 0.85), "en": (0.865, 0.85)}
+NEG_RECALL_FLOORS: dict[Language, tuple[float, float]] = {"es": (0.935, 0.93), "en": (0.886, 0.87)}
+# (language, phenomenon): (measured, floor) accuracy on the test split (tone-9), floors just
+# under the figure. The fifth batch made the split harder in places (tone-8 on the grown split:
+# es sarcasm 0.914, en explicit 0.882, es fact 0.795), so two floors are lower than tone-8's
+# though tone-9 is not worse than tone-8 on either: es sarcasm (0.92 -> 0.90; tone-9 0.914 on
+# the grown split, 0.939 on tone-8's, both as tone-8) and en explicit (0.91 -> 0.89; tone-9
+# 0.908 and 0.946, tone-8 0.882 and 0.930). Raised: es explicit, en casual, fact, sarcasm.
 PHENOMENON_FLOORS: dict[tuple[str, str], tuple[float, float]] = {
-    ("es", "chat"): (0.917, 0.90),
-    ("es", "contrast"): (0.948, 0.93),
+    ("es", "chat"): (0.922, 0.90),
+    ("es", "contrast"): (0.953, 0.93),
     ("es", "emoji"): (1.000, 0.90),
-    ("es", "explicit"): (0.868, 0.85),
-    ("es", "fact"): (0.801, 0.79),
-    ("es", "question"): (0.913, 0.89),
-    ("es", "sarcasm"): (0.939, 0.92),
-    ("es", "suggestion"): (0.944, 0.92),
-    ("en", "casual"): (0.933, 0.91),
-    ("en", "contrast"): (0.907, 0.90),
+    ("es", "explicit"): (0.884, 0.86),
+    ("es", "fact"): (0.795, 0.79),
+    ("es", "question"): (0.914, 0.89),
+    ("es", "sarcasm"): (0.914, 0.90),
+    ("es", "suggestion"): (0.941, 0.92),
+    ("en", "casual"): (0.942, 0.92),
+    ("en", "contrast"): (0.917, 0.90),
     ("en", "emoji"): (1.000, 0.90),
-    ("en", "explicit"): (0.930, 0.91),
-    ("en", "fact"): (0.806, 0.79),
-    ("en", "question"): (0.911, 0.90),
-    ("en", "sarcasm"): (0.780, 0.77),
-    ("en", "suggestion"): (0.965, 0.94),
+    ("en", "explicit"): (0.908, 0.89),
+    ("en", "fact"): (0.811, 0.80),
+    ("en", "question"): (0.922, 0.90),
+    ("en", "sarcasm"): (0.806, 0.79),
+    ("en", "suggestion"): (0.968, 0.94),
 }
 #: Items of the first source batch per split: tone-3's whole corpus. A later batch is split
 #: among its own skeletons, so these never move (and tone-3's test split stays inside).
@@ -62,6 +64,9 @@ SECOND_BATCH = {"train": 2002, "validation": 654, "test": 696}
 #: Items of the third batch per split (tone-6's corpus with the first two): the fourth batch
 #: (tone-7) is split among its own skeletons, so these never move either.
 THIRD_BATCH = {"train": 2275, "validation": 746, "test": 768}
+#: Items of the fourth batch per split (tone-7's and tone-8's corpus with the first three): the
+#: fifth batch (tone-9) is split among its own skeletons, so these never move either.
+FOURTH_BATCH = {"train": 1964, "validation": 688, "test": 747}
 
 
 def load(split: str) -> list[CorpusItem]:
@@ -99,7 +104,7 @@ def test_first_batch_keeps_its_split() -> None:
     for split, count in FIRST_BATCH.items():
         items = load(split)
         assert sum(1 for i in items if i.batch == 1) == count, split
-        assert {i.batch for i in items} == {1, 2, 3, 4}, split
+        assert {i.batch for i in items} == {1, 2, 3, 4, 5}, split
 
 
 def test_second_batch_keeps_its_split() -> None:
@@ -112,6 +117,12 @@ def test_third_batch_keeps_its_split() -> None:
     for split, count in THIRD_BATCH.items():
         items = load(split)
         assert sum(1 for i in items if i.batch == 3) == count, split
+
+
+def test_fourth_batch_keeps_its_split() -> None:
+    for split, count in FOURTH_BATCH.items():
+        items = load(split)
+        assert sum(1 for i in items if i.batch == 4) == count, split
 
 
 @pytest.mark.parametrize(

@@ -158,6 +158,9 @@ FINGERPRINTS = {
     "tone-8": {
         "tone-model.bin.gz": "f71c43dc3048e41ffee4e0211d3a15d7ce0ba00680fb710c1e8c0dcc47cf5ae5",
     },
+    "tone-9": {
+        "tone-model.bin.gz": "18b002ca40260de30abf8e3803f2e2c479c2035d68b87cda2d346b9e6a424962",
+    },
 }
 
 
