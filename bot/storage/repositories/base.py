@@ -41,12 +41,22 @@ class Repository:
         select: tuple[Sequence[str], sa.Select[Any]] | None = None,
     ) -> Any:
         """``INSERT … ON CONFLICT (index_elements) DO NOTHING`` for either database;
-        ``select``: ``(columns, query)`` for ``INSERT … SELECT`` instead of values."""
-        insert = postgresql.insert(table) if self.dialect == "postgresql" else sqlite.insert(table)
-        if select is not None:
-            columns, query = select
-            insert = insert.from_select(list(columns), query)
-        return insert.on_conflict_do_nothing(index_elements=index_elements)
+        ``select``: ``(columns, query)`` for ``INSERT … SELECT`` instead of values. Without
+        ``select`` the statement is built once (rows come as parameters)."""
+
+        def build() -> Any:
+            dialect = postgresql if self.dialect == "postgresql" else sqlite
+            return dialect.insert(table).on_conflict_do_nothing(index_elements=index_elements)
+
+        if select is None:
+            return self.prebuilt(f"insert_ignore:{table.name}:{','.join(index_elements)}", build)
+        columns, query = select
+        dialect = postgresql if self.dialect == "postgresql" else sqlite
+        return (
+            dialect.insert(table)
+            .from_select(list(columns), query)
+            .on_conflict_do_nothing(index_elements=index_elements)
+        )
 
     def upsert(
         self, table: sa.Table, index_elements: Sequence[str], update: Mapping[str, Any]

@@ -77,6 +77,17 @@ class Finished:
     error: str
 
 
+#: Replies the edge sent itself (every survey move owes one): built once.
+_SETTLE_DELIVERED = (
+    sa.update(outbox)
+    .where(
+        outbox.c.dedupe_key.in_(sa.bindparam("dedupe_keys", expanding=True)),
+        outbox.c.status == "pending",
+    )
+    .values(status="sent")
+)
+
+
 class OutboxRepository(Repository):
     async def enqueue(self, deliveries: Sequence[NewDelivery], now: datetime) -> int:
         """Insert what is not there yet (by ``dedupe_key``); returns how many were new."""
@@ -251,9 +262,7 @@ class OutboxRepository(Repository):
         if not dedupe_keys:
             return
         await self.conn.execute(
-            sa.update(outbox)
-            .where(outbox.c.dedupe_key.in_(list(dedupe_keys)), outbox.c.status == "pending")
-            .values(status="sent", sent_at=now)
+            _SETTLE_DELIVERED, {"dedupe_keys": list(dedupe_keys), "sent_at": now}
         )
 
     async def finish_many(self, finished: Sequence[Finished]) -> None:

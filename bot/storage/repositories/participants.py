@@ -96,6 +96,7 @@ def _membership(row: sa.Row[Any]) -> Membership:
 _BY_TELEGRAM_ID = sa.select(participants).where(
     participants.c.telegram_user_id == sa.bindparam("telegram_user_id")
 )
+_BY_ID = sa.select(participants).where(participants.c.id == sa.bindparam("participant_id"))
 
 
 class ParticipantRepository(Repository):
@@ -107,11 +108,7 @@ class ParticipantRepository(Repository):
         return _participant(row) if row else None
 
     async def get(self, participant_id: int) -> Participant | None:
-        row = (
-            await self.conn.execute(
-                sa.select(participants).where(participants.c.id == participant_id)
-            )
-        ).first()
+        row = (await self.conn.execute(_BY_ID, {"participant_id": participant_id})).first()
         return _participant(row) if row else None
 
     async def create(

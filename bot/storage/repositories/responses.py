@@ -134,6 +134,16 @@ _ANSWERS_OF = (
     .select_from(answers.outerjoin(answer_choices, answer_choices.c.answer_id == answers.c.id))
     .where(answers.c.response_id == sa.bindparam("response_id"))
 )
+#: This person's responses in open rounds, oldest round first (every survey move).
+_OPEN_RESPONSES_OF = _RESPONSES_WITH_ROUND.where(
+    responses.c.participant_id == sa.bindparam("participant_id"),
+    rounds.c.status.in_(sa.bindparam("round_statuses", expanding=True)),
+).order_by(rounds.c.opens_at, responses.c.id)
+#: One response changed: the SET clause is the columns named in the parameters
+#: (compiled once per set of names, and cached), so the statement itself is built once.
+_SET_RESPONSE = sa.update(responses).where(responses.c.id == sa.bindparam("response_id"))
+_START_RESPONSE = _SET_RESPONSE.where(responses.c.status == "pending")
+_COMPLETE_RESPONSE = _SET_RESPONSE.where(responses.c.status == "started")
 
 
 class ResponseRepository(Repository):
@@ -216,13 +226,13 @@ class ResponseRepository(Repository):
         round_id: int | None = None,
     ) -> list[Response]:
         """This person's responses in rounds with these statuses, oldest round first."""
-        query = _RESPONSES_WITH_ROUND.where(
-            responses.c.participant_id == participant_id,
-            rounds.c.status.in_(list(round_statuses)),
-        )
+        query = _OPEN_RESPONSES_OF
         if round_id is not None:
             query = query.where(responses.c.round_id == round_id)
-        rows = await self.conn.execute(query.order_by(rounds.c.opens_at, responses.c.id))
+        rows = await self.conn.execute(
+            query,
+            {"participant_id": participant_id, "round_statuses": list(round_statuses)},
+        )
         return [_response(row) for row in rows]
 
     async def participants_of_round(
@@ -284,35 +294,30 @@ class ResponseRepository(Repository):
         )
         return [(int(pid), int(chat)) for pid, chat in rows]
 
-    async def _set(
-        self, response_id: int, now: datetime, where: Any = None, **values: Any
-    ) -> bool:
-        query = sa.update(responses).where(responses.c.id == response_id)
-        if where is not None:
-            query = query.where(where)
-        result = await self.conn.execute(query.values(updated_at=now, **values))
+    async def _set(self, statement: Any, response_id: int, now: datetime, **values: Any) -> bool:
+        result = await self.conn.execute(
+            statement, {"response_id": response_id, "updated_at": now, **values}
+        )
         return result.rowcount == 1
 
     async def start(self, response_id: int, now: datetime) -> bool:
-        return await self._set(
-            response_id, now, responses.c.status == "pending", status="started", started_at=now
-        )
+        return await self._set(_START_RESPONSE, response_id, now, status="started", started_at=now)
 
     async def complete(self, response_id: int, now: datetime) -> bool:
         return await self._set(
+            _COMPLETE_RESPONSE,
             response_id,
             now,
-            responses.c.status == "started",
             status="completed",
             completed_at=now,
             cursor=None,
         )
 
     async def set_cursor(self, response_id: int, cursor: str | None, now: datetime) -> None:
-        await self._set(response_id, now, cursor=cursor)
+        await self._set(_SET_RESPONSE, response_id, now, cursor=cursor)
 
     async def set_prompt(self, response_id: int, message_id: int | None, now: datetime) -> None:
-        await self._set(response_id, now, prompt_message_id=message_id)
+        await self._set(_SET_RESPONSE, response_id, now, prompt_message_id=message_id)
 
     async def unlink_participant(self, participant_id: int) -> tuple[int, int]:
         """For /forget: delete untouched responses and those of rounds that have not closed
