@@ -287,11 +287,14 @@ class DeliveryEngine:
         # Urgent, like the outcomes: an outcome waits for db_lock behind this claim.
         async with self.db_lock, self.db.write(urgent=True) as repos:
             now = self.clock.now()
-            due = await repos.outbox.due(now, self._batch)
+            found = await repos.outbox.due(now, self._batch)
+            # Replies the edge has sent, their settlement still in the writer's queue
+            # (``SETTLE_LINGER``): already delivered, never to be sent again.
+            due = [item for item in found if item.dedupe_key not in self._writer.unsettled]
             owned = await repos.outbox.claim([item.id for item in due], now) if due else set()
         items = [item for item in due if item.id in owned]
-        # Fewer than asked for: nothing more is due now; wait for a wake-up or a moment.
-        self._exhausted = len(due) < self._batch
+        # Fewer than asked for (or some are being settled): wait for a wake-up or a moment.
+        self._exhausted = len(found) < self._batch or len(due) < len(found)
         if not items:
             return
         for kind in {item.kind for item in items}:

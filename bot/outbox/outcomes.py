@@ -28,6 +28,11 @@ from bot.storage.repositories.outbox import (
 
 log = logging.getLogger("bot.outbox.engine")
 
+#: How long replies the edge sent itself may wait to be settled together. Each is due
+#: ``REPLY_GRACE_SECONDS`` (at least 0.5 s) after its change; settling each at once cost a
+#: write transaction per survey answer, and a burst of answers now shares one.
+SETTLE_LINGER = 0.1
+
 
 @dataclass
 class DeliveryStats:
@@ -100,12 +105,17 @@ class OutcomeWriter:
         self._task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
+        # Set when something must not linger: an outcome of a send, or a flush.
+        self._hurry = asyncio.Event()
+        #: Replies the edge sent itself whose settlement is not committed yet.
+        self.unsettled: set[str] = set()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="pulso-outcome-writer")
 
     def put(self, outcome: Outcome) -> None:
         self._idle.clear()
+        self._hurry.set()
         self._queue.put_nowait(outcome)
 
     def delivered(self, dedupe_key: str) -> None:
@@ -113,6 +123,7 @@ class OutcomeWriter:
         with the next group, so the engine never sends it (see ``bot.journey.answering``)."""
         self.ensure_started()
         self._idle.clear()
+        self.unsettled.add(dedupe_key)
         self._queue.put_nowait(dedupe_key)
 
     def ensure_started(self) -> None:
@@ -122,6 +133,7 @@ class OutcomeWriter:
     async def flush(self) -> None:
         """Wait until every outcome handed over so far is committed."""
         while not self._queue.empty() or not self._idle.is_set():
+            self._hurry.set()
             await self._idle.wait()
             await asyncio.sleep(0)
 
@@ -136,8 +148,13 @@ class OutcomeWriter:
     async def _run(self) -> None:
         while True:
             batch = [await self._queue.get()]
+            if isinstance(batch[0], str) and not self._hurry.is_set():
+                # Only settlements so far: due in seconds, not now; let more join them.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._hurry.wait(), SETTLE_LINGER)
             while not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            self._hurry.clear()
             await self._commit(batch)
             if self._queue.empty():
                 self._idle.set()
@@ -176,6 +193,7 @@ class OutcomeWriter:
                 log.error("recording %d outcomes failed: %s", len(batch), describe_exception(exc))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+        self.unsettled.difference_update(delivered)
         committed = time.perf_counter()
         stats = self.stats
         stats.commits += 1
