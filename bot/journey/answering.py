@@ -135,10 +135,10 @@ class Answering(JourneyPart):
         """Write, with the change, the reply it owes: an outbox row that shows the current
         question (or the recap) should the reply never leave, because the process died
         between this commit and the send. Sent at once by the edge, the row is settled
-        in the delivery engine's next group commit and never sent; otherwise the engine
-        sends it after ``reply_grace``. A reply with nothing to send owes nothing, unless
-        it is the next question ``edited`` into the pressed message: lost, it would leave
-        the person before an answered question."""
+        in one of the delivery engine's group commits (within ``SETTLE_LINGER``) and never
+        sent; otherwise the engine sends it after ``reply_grace``. A reply with nothing to
+        send owes nothing, unless it is the next question ``edited`` into the pressed
+        message: lost, it would leave the person before an answered question."""
         if not reply.send and not edited:
             return reply
         owed = f"{PROMPT}:u{update_id}"
