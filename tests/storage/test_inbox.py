@@ -151,6 +151,24 @@ async def test_an_id_back_after_the_window_is_stored_as_a_new_update(
     assert again.payload["message"]["text"] == "otro"
 
 
+async def test_a_batch_stores_only_its_new_updates_and_ids_back_after_the_window(
+    db: Database, clock: ManualClock
+) -> None:
+    async with db.write() as repos:
+        await repos.updates.receive([update(20, 10, "viejo"), update(21, 11)], clock.now())
+        assert await repos.updates.claim(20, clock.now())
+    clock.advance(IDEMPOTENCY_WINDOW + H)
+    async with db.write() as repos:
+        batch = [update(20, 10, "nuevo"), update(21, 11), update(22, 12)]
+        stored = await repos.updates.store(batch, clock.now())
+    # 20 came back as a new update, 21 is still waiting (a redelivery), 22 is new.
+    assert [(i.update_id, i.chat_id) for i in stored] == [(20, 10), (22, 12)]
+    async with db.read() as repos:
+        waiting = {i.update_id: i.payload for i in await repos.updates.pending(10)}
+    assert sorted(waiting) == [20, 21, 22]
+    assert waiting[20]["message"]["text"] == "nuevo"
+
+
 async def test_an_update_finished_during_a_read_of_the_inbox_is_not_handled_again(
     db: Database, clock: ManualClock, monkeypatch
 ) -> None:

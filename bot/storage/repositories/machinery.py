@@ -85,34 +85,18 @@ class UpdateRepository(Repository):
         """
         if not updates:
             return []
-        rows = [
-            {
-                "update_id": int(update["update_id"]),
-                "chat_id": chat_of(update),
-                "payload": dict(update),
-                "status": "pending",
-                "received_at": now,
-            }
-            for update in updates
-        ]
-        insert = self._insert().values(rows)
-        stored = await self.conn.execute(
-            insert.on_conflict_do_update(
-                index_elements=["update_id"],
-                set_={
-                    "payload": insert.excluded.payload,
-                    "chat_id": insert.excluded.chat_id,
-                    "status": "pending",
-                    "received_at": now,
-                    "handled_at": None,
-                    "lease_owner": None,
-                    "lease_until": None,
-                },
-                where=sa.and_(
-                    inbox.c.status == "done", inbox.c.handled_at < now - IDEMPOTENCY_WINDOW
-                ),
-            ).returning(inbox.c.update_id)
-        )
+        parameters: dict[str, Any] = {"stale_before": now - IDEMPOTENCY_WINDOW}
+        for n, update in enumerate(updates):
+            parameters[f"update_id_{n}"] = int(update["update_id"])
+            parameters[f"chat_id_{n}"] = chat_of(update)
+            parameters[f"payload_{n}"] = dict(update)
+            parameters[f"received_at_{n}"] = now
+        # One statement per batch size, built once: built and compiled per call, with the
+        # rows in it, it cost 0.4 ms of CPU per batch, and at a person's pace most batches
+        # are one update (see _store_statement).
+        count = len(updates)
+        statement = self.prebuilt(f"store:{count}", lambda: self._store_statement(count))
+        stored = await self.conn.execute(statement, parameters)
         new = {int(update_id) for update_id in stored.scalars()}
         found = [
             InboxItem(int(update["update_id"]), chat_of(update), dict(update))
@@ -120,6 +104,38 @@ class UpdateRepository(Repository):
             if int(update["update_id"]) in new
         ]
         return sorted(found, key=lambda item: item.update_id)
+
+    def _store_statement(self, count: int) -> Any:
+        """``INSERT`` of ``count`` updates, their values bound as ``<column>_<n>``."""
+        rows = [
+            {
+                "update_id": sa.bindparam(f"update_id_{n}", type_=inbox.c.update_id.type),
+                "chat_id": sa.bindparam(f"chat_id_{n}", type_=inbox.c.chat_id.type),
+                "payload": sa.bindparam(f"payload_{n}", type_=inbox.c.payload.type),
+                "status": "pending",
+                "received_at": sa.bindparam(f"received_at_{n}", type_=inbox.c.received_at.type),
+            }
+            for n in range(count)
+        ]
+        # One row is not a multi-row VALUES, whose compiled form SQLAlchemy never caches:
+        # the common batch (a person's pace, the webhook) is compiled once, not per call.
+        insert = self._insert().values(rows[0] if count == 1 else rows)
+        return insert.on_conflict_do_update(
+            index_elements=["update_id"],
+            set_={
+                "payload": insert.excluded.payload,
+                "chat_id": insert.excluded.chat_id,
+                "status": insert.excluded.status,
+                "received_at": insert.excluded.received_at,
+                "handled_at": None,
+                "lease_owner": None,
+                "lease_until": None,
+            },
+            where=sa.and_(
+                inbox.c.status == "done",
+                inbox.c.handled_at < sa.bindparam("stale_before", type_=inbox.c.handled_at.type),
+            ),
+        ).returning(inbox.c.update_id)
 
     async def pending(
         self, limit: int, *, busy_chats: Collection[int] = (), after: int | None = None
