@@ -53,34 +53,28 @@ def load_corpus(split: str) -> list[CorpusItem]:
     return parse_corpus((CORPUS / f"{split}.jsonl").read_text("utf-8"))
 
 
+#: ``(last batch, batches, models)`` of each earlier model's whole split, oldest first.
+_EARLIER_SPLITS = (
+    (1, "first batch", "tone-3's"),
+    (2, "batches 1-2", "tone-4's and tone-5's"),
+    (3, "batches 1-3", "tone-6's"),
+    (4, "batches 1-4", "tone-7's and tone-8's"),
+)
+
+
 def _corpus_rows(split: str = "test") -> list[str]:
     """Per language: macro-F1, negative recall, confusion; per phenomenon: accuracy."""
     items = load_corpus(split)
     lines = _corpus_table(items, f"corpus {split} split (rows: gold, columns: predicted)")
-    first = [i for i in items if i.batch == 1]
-    if len(first) < len(items):
-        lines.append("")
-        lines.extend(_corpus_table(first, f"the same, first batch only (tone-3's {split} split)"))
-    earlier = [i for i in items if i.batch <= 2]
-    if len(first) < len(earlier) < len(items):
-        lines.append("")
-        lines.extend(
-            _corpus_table(
-                earlier, f"the same, batches 1-2 only (tone-4's and tone-5's {split} split)"
-            )
-        )
-    three = [i for i in items if i.batch <= 3]
-    if len(earlier) < len(three) < len(items):
-        lines.append("")
-        lines.extend(_corpus_table(three, f"the same, batches 1-3 only (tone-6's {split} split)"))
-    four = [i for i in items if i.batch <= 4]
-    if len(three) < len(four) < len(items):
-        lines.append("")
-        lines.extend(
-            _corpus_table(
-                four, f"the same, batches 1-4 only (tone-7's and tone-8's {split} split)"
-            )
-        )
+    # Each earlier model's whole split, for like-for-like comparisons: the batches up to
+    # ``last``, shown when they are more than the part before and less than the whole.
+    before = -1
+    for last, batches, models in _EARLIER_SPLITS:
+        part = [i for i in items if i.batch <= last]
+        if before < len(part) < len(items):
+            lines.append("")
+            lines.extend(_corpus_table(part, f"the same, {batches} only ({models} {split} split)"))
+        before = len(part)
     fifth = [i for i in items if i.batch == 5]
     if 0 < len(fifth) < len(items):
         lines.append("")

@@ -33,6 +33,10 @@ class Repository:
             statement = _PREBUILT[key] = build()
         return statement
 
+    def insert(self, table: sa.Table) -> Any:
+        """An ``INSERT`` in this connection's dialect, which can take ``ON CONFLICT``."""
+        return (postgresql if self.dialect == "postgresql" else sqlite).insert(table)
+
     def insert_ignore(
         self,
         table: sa.Table,
@@ -43,17 +47,14 @@ class Repository:
         """``INSERT … ON CONFLICT (index_elements) DO NOTHING`` for either database;
         ``select``: ``(columns, query)`` for ``INSERT … SELECT`` instead of values. Without
         ``select`` the statement is built once (rows come as parameters)."""
-
-        def build() -> Any:
-            dialect = postgresql if self.dialect == "postgresql" else sqlite
-            return dialect.insert(table).on_conflict_do_nothing(index_elements=index_elements)
-
         if select is None:
-            return self.prebuilt(f"insert_ignore:{table.name}:{','.join(index_elements)}", build)
+            return self.prebuilt(
+                f"insert_ignore:{table.name}:{','.join(index_elements)}",
+                lambda: self.insert(table).on_conflict_do_nothing(index_elements=index_elements),
+            )
         columns, query = select
-        dialect = postgresql if self.dialect == "postgresql" else sqlite
         return (
-            dialect.insert(table)
+            self.insert(table)
             .from_select(list(columns), query)
             .on_conflict_do_nothing(index_elements=index_elements)
         )
@@ -65,11 +66,9 @@ class Repository:
 
         ``update`` values may refer to the proposed row through ``excluded(name)``.
         """
-        if self.dialect == "postgresql":
-            pg = postgresql.insert(table)
-            return pg.on_conflict_do_update(index_elements=index_elements, set_=dict(update))
-        lite = sqlite.insert(table)
-        return lite.on_conflict_do_update(index_elements=index_elements, set_=dict(update))
+        return self.insert(table).on_conflict_do_update(
+            index_elements=index_elements, set_=dict(update)
+        )
 
 
 def excluded(column: str) -> Any:

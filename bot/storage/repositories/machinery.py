@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.storage.repositories.base import Repository
 from bot.storage.schema import audit_log, inbox
@@ -69,9 +68,6 @@ class UpdateRepository(Repository):
             noted.update(self.claimed)
         self.claimed = None
 
-    def _insert(self) -> Any:
-        return (postgresql if self.dialect == "postgresql" else sqlite).insert(inbox)
-
     async def receive(self, updates: Sequence[Mapping[str, Any]], now: datetime) -> int:
         """Store updates as they arrived (raw JSON), pending; how many are new."""
         return len(await self.store(updates, now))
@@ -119,7 +115,7 @@ class UpdateRepository(Repository):
         ]
         # One row is not a multi-row VALUES, whose compiled form SQLAlchemy never caches:
         # the common batch (a person's pace, the webhook) is compiled once, not per call.
-        insert = self._insert().values(rows[0] if count == 1 else rows)
+        insert = self.insert(inbox).values(rows[0] if count == 1 else rows)
         return insert.on_conflict_do_update(
             index_elements=["update_id"],
             set_={
@@ -223,7 +219,7 @@ class UpdateRepository(Repository):
     def _claim_statement(self) -> Any:
         now = sa.bindparam("now", type_=inbox.c.handled_at.type)
         return (
-            self._insert()
+            self.insert(inbox)
             .values(
                 update_id=sa.bindparam("update_id"),
                 status="done",

@@ -134,8 +134,9 @@ _ANSWERS_OF = (
     .select_from(answers.outerjoin(answer_choices, answer_choices.c.answer_id == answers.c.id))
     .where(answers.c.response_id == sa.bindparam("response_id"))
 )
-#: This person's responses in open rounds, oldest round first (every survey move).
-_OPEN_RESPONSES_OF = _RESPONSES_WITH_ROUND.where(
+#: A person's responses in rounds with the given statuses, oldest round first (every
+#: survey move asks for the open ones).
+_RESPONSES_OF_PARTICIPANT = _RESPONSES_WITH_ROUND.where(
     responses.c.participant_id == sa.bindparam("participant_id"),
     rounds.c.status.in_(sa.bindparam("round_statuses", expanding=True)),
 ).order_by(rounds.c.opens_at, responses.c.id)
@@ -226,7 +227,7 @@ class ResponseRepository(Repository):
         round_id: int | None = None,
     ) -> list[Response]:
         """This person's responses in rounds with these statuses, oldest round first."""
-        query = _OPEN_RESPONSES_OF
+        query = _RESPONSES_OF_PARTICIPANT
         if round_id is not None:
             query = query.where(responses.c.round_id == round_id)
         rows = await self.conn.execute(
