@@ -56,6 +56,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from benchmarks._support import (
     BotProcess,
@@ -74,6 +75,7 @@ TOKEN = "123456:LOAD-BENCHMARK"
 ADMIN_ID = 900_001
 FIRST_RESPONDENT = 2_000_001
 FIRST_ECHO_USER = 5_000_001
+FIRST_FLOOR_USER = 6_000_001
 FIRST_MEMBER = 10_000_001
 ANSWER_TIMEOUT = 120.0
 TEXTS = (
@@ -184,6 +186,30 @@ class EchoPerson:
             update = await self.user.send(f"{TEXTS[number % len(TEXTS)]} #{number}")
             sent = int(update["message"]["message_id"])
             latencies.append(await _next_reply(self.user, sent, mark) - began)
+
+
+class FloorPerson:
+    """Someone answering the floor bot's questions (:mod:`benchmarks._floor_bot`): a text
+    brings the first question, then each press is timed until the next is drawn."""
+
+    def __init__(self, user: SimUser, messages: int) -> None:
+        self.user = user
+        self.messages = messages
+
+    async def chat(self, latencies: list[float], pace: Pace) -> None:
+        chat = self.user.chat
+        mark = chat.cursor
+        await self.user.send("hola")  # not measured, as Pulso's Start is not
+        shown = await chat.wait_for_message(
+            ANSWER_TIMEOUT, predicate=lambda m: bool(m.buttons), since=mark
+        )
+        for number in range(1, self.messages + 1):
+            await pace.wait()
+            mark = chat.cursor
+            began = time.perf_counter()
+            choice = 1 + (self.user.id + number) % 5
+            await self.user.press_data(f"a:{number}:{choice}", message_id=shown.message_id)
+            latencies.append(await _next_reply(self.user, shown.message_id, mark) - began)
 
 
 def timed_respondents(users: Sequence[SimUser]) -> list[TimedRespondent]:
@@ -467,7 +493,8 @@ async def run_answers(args: argparse.Namespace, cores: Cores, folder: Path) -> A
             code = await pulso.stop()
             if code != 0:
                 result.errors += f"pulso exited {code}; "
-        await _run_echo(emulator, cores, folder, result, profiler)
+        for yardstick in _yardsticks(emulator, folder):
+            await _run_yardstick(emulator, cores, folder, result, profiler, yardstick)
         errors = emulator.stats.errors
         if errors:
             result.errors += f"emulator errors {dict(errors)}; "
@@ -479,37 +506,73 @@ async def run_answers(args: argparse.Namespace, cores: Cores, folder: Path) -> A
     return result
 
 
-async def _run_echo(
+class Yardstick(Protocol):
+    """A person driving one of the yardstick bots: ``messages`` updates, each timed."""
+
+    user: SimUser
+    messages: int
+
+    async def chat(self, latencies: list[float], pace: Pace) -> None: ...
+
+
+@dataclass(frozen=True)
+class YardstickBot:
+    """A bare bot run the same way as Pulso, to compare Pulso's figures with."""
+
+    name: str
+    args: tuple[str, ...]
+    person: Callable[[SimUser, int], Yardstick]
+    first_user: int
+
+
+def _yardsticks(emulator: BotApiEmulator, folder: Path) -> list[YardstickBot]:
+    return [
+        YardstickBot(
+            "echo", ("benchmarks._echo_bot", TOKEN, emulator.base_url), EchoPerson, FIRST_ECHO_USER
+        ),
+        YardstickBot(
+            "floor",
+            ("benchmarks._floor_bot", TOKEN, emulator.base_url, str(folder / "floor.sqlite3")),
+            FloorPerson,
+            FIRST_FLOOR_USER,
+        ),
+    ]
+
+
+async def _run_yardstick(
     emulator: BotApiEmulator,
     cores: Cores,
     folder: Path,
     result: AnswersResult,
     profiler: Profiler,
+    yardstick: YardstickBot,
 ) -> None:
-    """The bare echo bot, same emulator, the same phases as Pulso's."""
-    echo = BotProcess(
-        ["benchmarks._echo_bot", TOKEN, emulator.base_url],
+    """A bare bot on the same emulator, through the same phases as Pulso's."""
+    process = BotProcess(
+        list(yardstick.args),
         env=bot_environment(),
         cwd=folder,
-        log=folder / "echo.log",
+        log=folder / f"{yardstick.name}.log",
         cpus=cores.bot,
     )
-    await echo.start()
+    await process.start()
     try:
-        await _wait_ready(emulator, echo)
-        next_id = FIRST_ECHO_USER
-        for pulso in list(result.phases):
+        await _wait_ready(emulator, process)
+        next_id = yardstick.first_user
+        for pulso in [p for p in result.phases if p.bot == "Pulso"]:
             spec = pulso.spec
-            # As many messages per person as answers per Pulso respondent, on average.
+            # As many updates per person as answers per Pulso respondent, on average.
             per_person = max(1, round(pulso.updates / pulso.people))
             people = [
-                EchoPerson(emulator.user(next_id + i, f"E{next_id + i}", started=True), per_person)
+                yardstick.person(
+                    emulator.user(next_id + i, f"Y{next_id + i}", started=True), per_person
+                )
                 for i in range(spec.people)
             ]
             next_id += spec.people
 
             async def chat(
-                latencies: list[float], people: list[EchoPerson] = people, spec: PhaseSpec = spec
+                latencies: list[float], people: list[Yardstick] = people, spec: PhaseSpec = spec
             ) -> int:
                 await _pool(
                     spec.concurrency,
@@ -522,12 +585,14 @@ async def _run_echo(
                 )
                 return sum(p.messages for p in people)
 
-            name = f"echo-{spec.concurrency}"
-            result.phases.append(await _measured(echo, profiler, "echo", spec, name, chat))
+            name = f"{yardstick.name}-{spec.concurrency}"
+            result.phases.append(
+                await _measured(process, profiler, yardstick.name, spec, name, chat)
+            )
     finally:
-        code = await echo.stop()
+        code = await process.stop()
         if code != 0:
-            result.errors += f"echo exited {code}; "
+            result.errors += f"{yardstick.name} exited {code}; "
 
 
 # --- the memory benchmark ----------------------------------------------------------------------
@@ -812,13 +877,20 @@ def _print_answers(result: AnswersResult) -> None:
             f"{p.driver_cpu / p.seconds:>11.0%}"
         )
     for spec in dict.fromkeys(p.spec for p in result.phases):
-        pulso = next((p for p in result.phases if p.bot == "Pulso" and p.spec == spec), None)
-        echo = next((p for p in result.phases if p.bot == "echo" and p.spec == spec), None)
+        by_bot = {p.bot: p for p in result.phases if p.spec == spec}
+        pulso, echo, floor = (by_bot.get(name) for name in ("Pulso", "echo", "floor"))
         if pulso and echo:
             ratio = pulso.per_second / echo.per_second
             print(
                 f"{spec.label}: Pulso answers/s ÷ echo updates/s = {ratio:.2f}; "
                 f"Pulso p50 / p99 {pulso.percentile(0.5):.1f} / {pulso.percentile(0.99):.1f} ms"
+            )
+        if floor and echo and pulso:
+            print(
+                f"{spec.label}: floor answers/s ÷ echo updates/s = "
+                f"{floor.per_second / echo.per_second:.2f}; CPU ms per answer: floor "
+                f"{floor.cpu_ms:.2f}, Pulso {pulso.cpu_ms:.2f} "
+                f"({pulso.cpu_ms / floor.cpu_ms:.1f} × the floor)"
             )
     if result.errors:
         print(f"problems: {result.errors}")
