@@ -4,6 +4,8 @@
     python -m benchmarks.sentiment --errors     # also list every misclassified answer
     python -m benchmarks.sentiment --sweep      # macro-F1 for a range of label thresholds
     python -m benchmarks.sentiment --detectors  # also py3langid / lingua, if installed
+    python -m benchmarks.sentiment --record     # also write the test split's figures
+                                                # beside the model (the site publishes them)
 
 Quality is measured on the corpus's test split (``corpus/sentiment/test.jsonl``: skeletons
 never trained or tuned on) per language and per phenomenon, with confusion matrices and
@@ -39,10 +41,14 @@ from surveys.sentiment.evaluation import (
     parse_corpus,
     parse_labelled,
 )
+from surveys.sentiment.measured import EVALUATION_FILE, TEST_SPLIT, evaluate_split
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "unit" / "sentiment"
 CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "sentiment"
 LANGUAGES: tuple[Language, ...] = ("es", "en")
+RECORDED = (
+    Path(__file__).resolve().parent.parent / "surveys" / "sentiment" / "data" / EVALUATION_FILE
+)
 
 
 def load(kind: str, language: Language) -> list[Example]:
@@ -274,11 +280,32 @@ def _detector_rows() -> list[str]:
     return lines
 
 
+def _record() -> str:
+    """Write the test split's figures for the shipped analyser beside its model."""
+    analyzer = get_analyzer()
+    evaluation = evaluate_split(
+        load_corpus("test"),
+        lambda text, language: analyzer.analyse(text, language).label,
+        analyser=analyzer.version,
+        split=TEST_SPLIT,
+    )
+    RECORDED.write_text(evaluation.to_json(), "utf-8")
+    return f"recorded in {RECORDED}: " + "; ".join(
+        f"{m.language} macro-F1 {m.macro_f1:.3f}, negative recall {m.negative_recall:.3f}"
+        for m in evaluation.languages
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.sentiment", description=__doc__)
     parser.add_argument("--errors", action="store_true", help="list misclassified answers")
     parser.add_argument("--sweep", action="store_true", help="macro-F1 across thresholds")
     parser.add_argument("--detectors", action="store_true", help="compare language detectors")
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help=f"write the test split's figures to surveys/sentiment/data/{EVALUATION_FILE}",
+    )
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
@@ -298,6 +325,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.detectors:
         print()
         print("\n".join(_detector_rows()))
+    if args.record:
+        print()
+        print(_record())
     return 0
 
 

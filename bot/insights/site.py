@@ -3,7 +3,8 @@
 :func:`collect` reads, through :class:`~bot.insights.service.InsightsService`,
 every closed round's published digest (the snapshot taken at close: see
 ``docs/privacy.md``), the plan and its official figures, and the sentiment
-analyser's measured accuracy. :func:`open_data` turns them into the tables
+analyser's figures on its test split (recorded with the model:
+:mod:`surveys.sentiment.measured`). :func:`open_data` turns them into the tables
 the site publishes as open data (``results.json``, one CSV per table and a
 Frictionless ``datapackage.json``: :func:`data_files`). Nothing here draws
 HTML: the pages are the edge's (``handlers.site``), from these values.
@@ -18,17 +19,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
 
 from surveys.aggregation import LABELS, NUMERIC_MEASURES, Figure
 from surveys.digest import Digest
 from surveys.locale import LocalizedText
+from surveys.sentiment.measured import Measured, measured_quality
 
 if TYPE_CHECKING:
     from bot.accountability import AccountabilityService, Responsiveness
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
 #: Rounds the site shows (the newest); older ones stay in the answer file and reports.
 SITE_ROUNDS: Final = 24
-_DOCS_SENTIMENT: Final = Path(__file__).resolve().parents[2] / "docs" / "sentiment.md"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,16 +48,6 @@ class SiteCommitment:
     institutions: tuple[str, ...]
     official: float | None  # the latest officially reported completion, percent
     official_as_of: date | None
-
-
-@dataclass(frozen=True, slots=True)
-class Accuracy:
-    """The sentiment analyser's measured accuracy on its held-out test split."""
-
-    language: str
-    texts: int
-    macro_f1: float
-    accuracy: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +71,7 @@ class SiteData:
     rounds: tuple[Digest, ...]
     min_group_size: int
     threshold: float
-    accuracy: tuple[Accuracy, ...] = ()
+    accuracy: tuple[Measured, ...] = ()
     responses: tuple[InstitutionalResponse, ...] = ()
     #: Per commitment, the government's answer to each round and its promises' outcomes
     #: (docs/responses.md): published answers only say what the agency wrote.
@@ -135,45 +124,12 @@ async def collect(
         rounds=tuple(digests),
         min_group_size=insights.settings.min_group_size,
         threshold=insights.settings.gap_threshold_points,
-        accuracy=measured_accuracy(),
+        accuracy=measured_quality(analyser),
         replies=replies,
         tz=insights.settings.tz,
         built=insights.clock.now(),
         analyser=analyser,
     )
-
-
-_ROW: Final = re.compile(
-    r"^\|\s*(es|en)\s*\|\s*(\d[\d,]*)\s*\|\s*\**([\d.]+)\**\s*\|\s*\**([\d.]+)\**\s*\|"
-)
-
-
-def measured_accuracy(path: Path = _DOCS_SENTIMENT) -> tuple[Accuracy, ...]:
-    """The test-split figures of ``docs/sentiment.md``'s "Evaluation" table (the
-    measurement the sentiment package documents); none when the file is not there (an
-    installed wheel), so the site says it was not measured here rather than guess."""
-    try:
-        text = path.read_text("utf-8")
-    except OSError:
-        return ()
-    start = text.find("## Evaluation")
-    if start < 0:
-        return ()
-    found: list[Accuracy] = []
-    for line in text[start:].splitlines()[1:]:
-        if line.startswith("## "):
-            break
-        match = _ROW.match(line)
-        if match and match.group(1) not in {a.language for a in found}:
-            found.append(
-                Accuracy(
-                    match.group(1),
-                    int(match.group(2).replace(",", "")),
-                    float(match.group(3)),
-                    float(match.group(4)),
-                )
-            )
-    return tuple(found)
 
 
 # --- open data -------------------------------------------------------------------------------

@@ -579,9 +579,16 @@ class Pages:
                     self.plain("site.table.texts"),
                     self.plain("site.table.accuracy"),
                     self.plain("site.table.macro_f1"),
+                    self.plain("site.table.negative_recall"),
                 ),
                 [
-                    (a.language, str(a.texts), f"{a.accuracy:.3f}", f"{a.macro_f1:.3f}")
+                    (
+                        a.language,
+                        str(a.texts),
+                        f"{a.accuracy:.3f}",
+                        f"{a.macro_f1:.3f}",
+                        f"{a.negative_recall:.3f}",
+                    )
                     for a in site.accuracy
                 ],
             )

@@ -10,7 +10,7 @@ from urllib.parse import urldefrag
 
 import pytest
 
-from bot.insights.site import collect, measured_accuracy
+from bot.insights.site import collect
 from handlers.site import build_site, render_site, write_site
 from tests.planted import PLANTED, planted_world
 
@@ -75,10 +75,32 @@ async def test_pages_are_small_self_contained_and_linked(built) -> None:
     assert 'href="../en/index.html"' in pages["es/index.html"].decode()
 
 
-def test_the_accuracy_is_read_from_the_sentiment_measurement() -> None:
-    found = measured_accuracy()
-    assert {a.language for a in found} == {"es", "en"}
-    assert all(0.5 < a.accuracy <= 1 and a.texts > 100 for a in found)
+@pytest.mark.timeout(240)
+async def test_the_methods_page_publishes_the_shipped_analysers_figures(built) -> None:
+    from surveys.sentiment import get_analyzer
+    from surveys.sentiment.measured import recorded_evaluation
+
+    _, files = built
+    recorded = recorded_evaluation()
+    assert recorded is not None
+    assert recorded.analyser == get_analyzer().version
+    assert {m.language for m in recorded.languages} == {"es", "en"}
+    for locale, complaints in (("en", "Complaints found"), ("es", "Quejas detectadas")):
+        page = files[f"{locale}/methods.html"].decode()
+        assert complaints in page
+        for measured in recorded.languages:
+            assert f"{measured.macro_f1:.3f}" in page
+            assert f"{measured.negative_recall:.3f}" in page
+
+
+def test_figures_of_another_analyser_version_are_never_published() -> None:
+    from surveys.sentiment import get_analyzer
+    from surveys.sentiment.measured import measured_quality
+
+    version = get_analyzer().version
+    assert {m.language for m in measured_quality(version)} == {"es", "en"}
+    assert measured_quality(version.replace("tone-", "tone-0")) == ()
+    assert measured_quality("") == ()
 
 
 @pytest.mark.timeout(240)
@@ -105,6 +127,8 @@ async def test_a_plan_without_closed_rounds_has_a_site_that_says_so(tmp_path: Pa
     finally:
         await db.close()
     assert "No round has closed yet" in files["en/index.html"].decode()
+    # collect() was told no analyser version: no figures, and the page says why.
+    assert "No accuracy figures were recorded" in files["en/methods.html"].decode()
     assert "Todavía no cierra ninguna ronda" in files["es/index.html"].decode()
 
 

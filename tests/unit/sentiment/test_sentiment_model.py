@@ -21,6 +21,7 @@ from surveys.sentiment import Label, Language, SentimentAnalyzer
 from surveys.sentiment._features import clauses
 from surveys.sentiment._model import MODEL_FILE, ToneModel
 from surveys.sentiment.evaluation import CorpusItem, Example, evaluate, parse_corpus
+from surveys.sentiment.measured import TEST_SPLIT, evaluate_split, recorded_evaluation
 
 CORPUS = Path(__file__).resolve().parents[3] / "corpus" / "sentiment"
 SPLITS = ("train", "validation", "test")
@@ -173,6 +174,23 @@ def test_test_split_phenomenon_floors(
     right = sum(1 for i in items if analyzer.analyse(i.text, language).label == i.label)
     floor = PHENOMENON_FLOORS[(language, phenomenon)][1]
     assert right / len(items) >= floor, f"{right}/{len(items)} < {floor}"
+
+
+def test_recorded_figures_are_the_shipped_models(analyzer: SentimentAnalyzer) -> None:
+    """The figures the results site publishes (``data/evaluation.json``) are this model's
+    on this test split, to the fourth decimal: a retrained model or a grown split fails
+    here until ``python -m benchmarks sentiment --record`` is run again."""
+    recorded = recorded_evaluation()
+    assert recorded is not None, (
+        "no data/evaluation.json: run python -m benchmarks sentiment --record"
+    )
+    fresh = evaluate_split(
+        load("test"),
+        lambda text, language: analyzer.analyse(text, language).label,
+        analyser=analyzer.version,
+        split=TEST_SPLIT,
+    )
+    assert recorded == fresh, "run python -m benchmarks sentiment --record"
 
 
 def test_uncertain_threshold_is_the_models() -> None:
