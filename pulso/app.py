@@ -24,13 +24,14 @@ from telegram.ext import Application, ContextTypes, Defaults
 from bot.access import identify
 from bot.clock import Clock
 from bot.cluster import Cluster
-from bot.intake.dispatcher import Dispatcher
+from bot.intake.dispatcher import Dispatcher, retry_later
 from bot.intake.polling import LONG_POLL_SECONDS, Poller
 from bot.logs import describe_exception, redacting_filter
 from bot.outbox.retries import TransientRetries
 from bot.outbox.transport import AiohttpRequest
 from bot.services import Services
 from bot.settings import Settings
+from bot.storage.engine import is_transient
 from bot.storage.repositories.machinery import InboxItem
 from handlers import publish_commands, register_all
 from handlers.context import BotData, PulsoApplication, PulsoContext
@@ -104,9 +105,16 @@ def build_application(settings: Settings, *, clock: Clock | None = None) -> Puls
 
 
 async def on_error(update: object, context: PulsoContext) -> None:
-    """Log one redacted line (no token, no text), then apologise to the person."""
+    """Log one redacted line (no token, no text), then apologise to the person — unless
+    the database failed for a moment and the update will be handled again
+    (:func:`bot.intake.dispatcher.retry_later`): its transaction rolled back, nothing was
+    said, and an apology now would be followed by the answer's reply."""
     update_id = update.update_id if isinstance(update, Update) else None
-    log.error("handling update %s failed: %s", update_id, describe_exception(context.error))
+    error = context.error
+    if error is not None and is_transient(error) and retry_later():
+        log.warning("handling update %s: %s; again shortly", update_id, describe_exception(error))
+        return
+    log.error("handling update %s failed: %s", update_id, describe_exception(error))
     if not isinstance(update, Update):
         return
     chat, user = update.effective_chat, update.effective_user

@@ -26,6 +26,16 @@ outlives a dead worker until it expires, holding that person up, whereas a
 session's advisory locks end with its connection, so a killed worker's chats
 are free the moment PostgreSQL sees the connection close. SQLite runs one
 process and needs none of this: without ``claims`` the path is as it was.
+
+**When the database fails for a moment** (:func:`bot.storage.engine.is_transient`: a lost
+connection, PostgreSQL restarting, SQLite's write lock held past the busy timeout) the
+update's transaction rolled back and nothing was said to the person: write first, reply
+second. Marking it done with an apology would lose an answer the person believes given;
+so the error handler asks :func:`retry_later`, and the update is handed to the handlers
+again after :data:`RETRY_DELAYS` — its chat held meanwhile, so nothing of that person's
+overtakes it. Only while its claim has not committed (after that, its effects are stored
+and a second run would only replay them), and only so many times: then it is done, with
+the apology, as any failed update (a poison update must not come back forever).
 """
 
 from __future__ import annotations
@@ -35,6 +45,8 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Collection
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Final, Protocol
 
 from bot.clock import Clock
@@ -51,6 +63,10 @@ SAFETY_INTERVAL: Final = 1.0
 #: itself at least this often anyway.
 SCAN_INTERVAL: Final = 5.0
 
+#: Seconds before each new try of an update the database failed for a moment: about five
+#: seconds in all, what a PostgreSQL restart or a failover to a standby takes.
+RETRY_DELAYS: Final = (0.25, 1.0, 4.0)
+
 Handle = Callable[[InboxItem], Awaitable[None]]
 Key = tuple[str, int]
 
@@ -63,6 +79,31 @@ class Claims(Protocol):
     async def lock_chats(self, keys: Collection[Key]) -> set[Key]: ...
 
     async def unlock(self, keys: Collection[Key]) -> None: ...
+
+
+@dataclass
+class _Try:
+    """One try of one update, as the error handler sees it through :data:`_CURRENT_TRY`."""
+
+    update_id: int
+    last: bool  # no try after this one
+    committed: set[int] = field(default_factory=set)  # the updates whose claim committed
+    again: bool = False  # the error handler asked for another try
+
+
+_CURRENT_TRY: ContextVar[_Try | None] = ContextVar("pulso_current_try", default=None)
+
+
+def retry_later() -> bool:
+    """For the error handler, after the database failed for a moment: True when the update
+    being handled will be handed to the handlers again (then the person is told nothing
+    yet); False when it will not — no dispatcher, its last try, or its claim committed —
+    and the failure is the person's to hear about."""
+    current = _CURRENT_TRY.get()
+    if current is None or current.last or current.update_id in current.committed:
+        return False
+    current.again = True
+    return True
 
 
 class Dispatcher:
@@ -99,6 +140,7 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._stopping = False
+        self._stopped = asyncio.Event()  # set by stop(): a pause before a new try ends
         self._loop: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
@@ -116,11 +158,13 @@ class Dispatcher:
 
     async def start(self) -> None:
         self._stopping = False
+        self._stopped.clear()
         self._loop = asyncio.create_task(self._run(), name="pulso-dispatcher")
 
     async def stop(self) -> None:
         """Take nothing new; let the updates being handled finish (their writes too)."""
         self._stopping = True
+        self._stopped.set()
         self._wake.set()
         if self._loop is not None:
             self._loop.cancel()
@@ -203,6 +247,30 @@ class Dispatcher:
             self._tasks.add(task)
         return len(chosen)
 
+    async def _tries(self, item: InboxItem, claimed: set[int]) -> bool:
+        """Hand ``item`` to the handlers; again after a pause while the error handler
+        asks for it (:func:`retry_later`) and tries are left. False when it is to be
+        left pending: asked to try again as the process stops (the next life will)."""
+        for delay in (*RETRY_DELAYS, None):
+            current = _Try(item.update_id, last=delay is None, committed=claimed)
+            _CURRENT_TRY.set(current)
+            try:
+                await self.handle(item)
+            except Exception as exc:  # the handlers' own errors are theirs to report
+                log.error("update %d failed: %s", item.update_id, describe_exception(exc))
+            if not current.again or delay is None:
+                return True
+            log.warning(
+                "update %d: the database failed for a moment; trying again in %g s",
+                item.update_id,
+                delay,
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), delay)
+            if self._stopping:
+                return False
+        return True
+
     def _note_suspects(
         self, skipped: set[int], unknown: list[InboxItem], *, complete: bool
     ) -> None:
@@ -240,10 +308,8 @@ class Dispatcher:
         claimed: set[int] = set()
         COMMITTED_CLAIMS.set(claimed)  # this task's own context: its handlers' claims
         try:
-            try:
-                await self.handle(item)
-            except Exception as exc:  # the handlers' own errors are theirs to report
-                log.error("update %d failed: %s", item.update_id, describe_exception(exc))
+            if not await self._tries(item, claimed):
+                return  # left pending for the next life of the process
             # Done even when it failed: a poison update must not come back forever. A
             # handler that wrote marked it done with its effects: no second write.
             if item.update_id not in claimed:

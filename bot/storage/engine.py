@@ -31,12 +31,13 @@ connections of their own instead of waiting for one behind busy handlers.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
-from sqlalchemy import event, text
+from sqlalchemy import event, exc, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -95,6 +96,46 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             execute(f"PRAGMA synchronous={level}")
             connection.info[_SYNCHRONOUS] = level
         execute("BEGIN IMMEDIATE")
+
+
+#: SQLSTATE classes and codes of PostgreSQL failures a second try may not meet: a lost
+#: or refused connection (08), the server shutting down or restarting (57P01–57P03), a
+#: serialization failure or a deadlock (40001, 40P01), too many connections (53300).
+_TRANSIENT_SQLSTATES = ("08", "57P01", "57P02", "57P03", "40001", "40P01", "53300")
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether ``error`` (or what it was raised from) is the database failing for a
+    moment — a lost connection, SQLite's write lock held past the busy timeout, the pool
+    exhausted, a PostgreSQL restart, deadlock or serialization failure — rather than a
+    statement or data that will fail the same way again (a constraint, a type, a bug)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        verdict = _transient(current)
+        if verdict is not None:
+            return verdict
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _transient(error: BaseException) -> bool | None:
+    """One exception's verdict; None when it does not say (look at its cause)."""
+    if isinstance(error, exc.DBAPIError):  # SQLAlchemy's wrapping of the driver's error
+        if error.connection_invalidated or isinstance(error, exc.InterfaceError):
+            return True
+        return error.orig is not None and bool(_transient(error.orig))
+    if isinstance(error, exc.TimeoutError):  # no connection free in the pool in time
+        return True
+    state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+    if isinstance(state, str):  # PostgreSQL's own code for it
+        return state.startswith(_TRANSIENT_SQLSTATES)
+    if isinstance(error, sqlite3.OperationalError):
+        # Raised as it is where the engine begins a transaction itself (BEGIN IMMEDIATE).
+        # Among SQLite's operational errors only a lock held too long passes by itself.
+        return "locked" in str(error) or "busy" in str(error)
+    return None
 
 
 def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:

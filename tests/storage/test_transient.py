@@ -1,0 +1,235 @@
+"""The database failing for a moment: the update is handled again, not marked done and lost.
+
+Real failures, not imitations: SQLite's write lock held by another connection past the busy
+timeout (what ``pulso`` commands run beside the bot, or a backup tool, can do), and a
+PostgreSQL backend killed in the middle of a transaction (what a restart or a failover
+does). The handlers here stand in for the application's: they write and claim the update
+as a handler does, and on failure do what its error handler does (``pulso.app.on_error``):
+ask :func:`bot.intake.dispatcher.retry_later` when the failure is transient.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import exc
+
+import bot.intake.dispatcher as dispatching
+from bot.clock import ManualClock
+from bot.intake.dispatcher import Dispatcher, retry_later
+from bot.storage import engine as storage_engine
+from bot.storage.engine import Database, is_transient
+from bot.storage.migrate import upgrade
+from bot.storage.repositories.machinery import InboxItem
+from bot.storage.schema import inbox
+from tests.conftest import drop_postgres_schema, make_postgres_database
+from tests.storage.test_inbox import update
+
+#: Short enough that a held lock fails a write at once, as the 15 s default would in time.
+SHORT_BUSY_TIMEOUT_MS = 100
+
+
+@pytest.fixture
+async def locked_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Database, sqlite3.Connection]:
+    """A migrated SQLite database with a short busy timeout, and another connection to it
+    (not ours: plain ``sqlite3``) that can hold its write lock."""
+    monkeypatch.setattr(storage_engine, "SQLITE_BUSY_TIMEOUT_MS", SHORT_BUSY_TIMEOUT_MS)
+    path = tmp_path / "pulso.db"
+    db = Database.from_url(f"sqlite+aiosqlite:///{path}")
+    await upgrade(db)
+    other = sqlite3.connect(path, isolation_level=None)
+    yield db, other
+    other.close()
+    await db.close()
+
+
+async def stored(db: Database, clock: ManualClock, *updates: dict[str, object]) -> list[InboxItem]:
+    async with db.write() as repos:
+        return await repos.updates.store(list(updates), clock.now())
+
+
+async def pending(db: Database) -> list[int]:
+    async with db.read() as repos:
+        rows = await repos.conn.execute(
+            sa.select(inbox.c.update_id).where(inbox.c.status == "pending")
+        )
+        return [r.update_id for r in rows]
+
+
+async def test_a_write_locked_out_for_a_moment_is_tried_again_in_order(
+    locked_out: tuple[Database, sqlite3.Connection], clock: ManualClock
+) -> None:
+    db, other = locked_out
+    new = await stored(db, clock, update(1, 7), update(2, 7), update(3, 8))
+    other.execute("BEGIN IMMEDIATE")  # another program writes, for 0.6 s
+    asyncio.get_running_loop().call_later(0.6, other.commit)
+    tries: list[int] = []
+    failures: list[Exception] = []
+
+    async def handle(item: InboxItem) -> None:
+        tries.append(item.update_id)
+        try:
+            async with db.write() as repos:
+                assert await repos.updates.claim(item.update_id, clock.now())
+        except Exception as error:
+            failures.append(error)
+            if is_transient(error) and retry_later():
+                return
+            raise
+
+    dispatcher = Dispatcher(db=db, clock=clock, handle=handle)
+    await dispatcher.start()
+    try:
+        dispatcher.offer(new)
+        await dispatcher.idle(15)
+    finally:
+        await dispatcher.stop()
+    assert failures
+    assert all(is_transient(f) and "database is locked" in str(f) for f in failures)
+    assert await pending(db) == []  # every one handled, and claimed once
+    ones = [n for n, update_id in enumerate(tries) if update_id == 1]
+    # Chat 7's second update waited for its first, through every try of it.
+    assert tries.index(2) > max(ones)
+    assert sorted(set(tries)) == [1, 2, 3]
+
+
+async def test_tries_end_and_the_last_failure_is_the_persons_to_hear(
+    locked_out: tuple[Database, sqlite3.Connection],
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(dispatching, "RETRY_DELAYS", (0.05, 0.05))
+    db, other = locked_out
+    new = await stored(db, clock, update(1, 7))
+    other.execute("BEGIN IMMEDIATE")
+    granted: list[bool] = []
+    transient: list[bool] = []
+
+    async def handle(item: InboxItem) -> None:
+        try:
+            async with db.write() as repos:
+                await repos.updates.claim(item.update_id, clock.now())
+        except Exception as error:
+            transient.append(is_transient(error))
+            granted.append(retry_later())
+            if not granted[-1]:
+                other.commit()  # (the apology would go here; let the finish write)
+
+    dispatcher = Dispatcher(db=db, clock=clock, handle=handle)
+    await dispatcher.start()
+    try:
+        dispatcher.offer(new)
+        await dispatcher.idle(15)
+    finally:
+        await dispatcher.stop()
+    assert transient == [True, True, True]
+    assert granted == [True, True, False]
+    assert await pending(db) == []  # done after its last try: it must not come back forever
+
+
+async def test_a_try_owed_when_the_process_stops_is_left_for_its_next_life(
+    locked_out: tuple[Database, sqlite3.Connection], clock: ManualClock
+) -> None:
+    db, other = locked_out
+    new = await stored(db, clock, update(1, 7))
+    other.execute("BEGIN IMMEDIATE")
+    failed = asyncio.Event()
+    granted: list[bool] = []
+
+    async def handle(item: InboxItem) -> None:
+        try:
+            async with db.write() as repos:
+                await repos.updates.claim(item.update_id, clock.now())
+        except Exception as error:
+            granted.append(is_transient(error) and retry_later())
+            failed.set()
+
+    dispatcher = Dispatcher(db=db, clock=clock, handle=handle)
+    await dispatcher.start()
+    dispatcher.offer(new)
+    await asyncio.wait_for(failed.wait(), 5)
+    other.commit()
+    await asyncio.wait_for(dispatcher.stop(), 2)  # the pause before the next try ends now
+    assert granted == [True]
+    assert await pending(db) == [1]
+
+
+async def test_a_failure_that_would_repeat_is_not_transient(
+    locked_out: tuple[Database, sqlite3.Connection], clock: ManualClock
+) -> None:
+    db, _ = locked_out
+    with pytest.raises(exc.IntegrityError) as duplicate:
+        async with db.write() as repos:
+            row = {"update_id": 5, "status": "done", "received_at": clock.now()}
+            await repos.conn.execute(sa.insert(inbox).values(**row))
+            await repos.conn.execute(sa.insert(inbox).values(**row))
+    assert not is_transient(duplicate.value)
+    with pytest.raises(exc.OperationalError) as no_table:
+        async with db.read() as repos:
+            await repos.conn.execute(sa.text("SELECT * FROM no_such_table"))
+    assert not is_transient(no_table.value)
+    assert not is_transient(ValueError("not the database"))
+
+
+@pytest.mark.postgres
+async def test_a_postgresql_connection_killed_mid_transaction_is_tried_again(
+    clock: ManualClock,
+) -> None:
+    db, schema = await make_postgres_database()
+    try:
+        await upgrade(db)
+        new = await stored(db, clock, update(1, 7))
+        tries: list[int] = []
+        failures: list[Exception] = []
+
+        async def handle(item: InboxItem) -> None:
+            tries.append(item.update_id)
+            try:
+                async with db.write() as repos:
+                    assert await repos.updates.claim(item.update_id, clock.now())
+                    if len(tries) == 1:  # a long statement, for the server to be cut off in
+                        await repos.conn.execute(sa.text("SELECT pg_sleep(30)"))
+            except Exception as error:
+                failures.append(error)
+                if is_transient(error) and retry_later():
+                    return
+                raise
+
+        dispatcher = Dispatcher(db=db, clock=clock, handle=handle)
+        await dispatcher.start()
+        try:
+            dispatcher.offer(new)
+            await _terminate_backend_running(db, "SELECT pg_sleep(30)")
+            await dispatcher.idle(15)
+        finally:
+            await dispatcher.stop()
+        assert tries == [1, 1]
+        assert len(failures) == 1
+        assert is_transient(failures[0])
+        assert await pending(db) == []
+    finally:
+        await db.close()
+        await drop_postgres_schema(schema)
+
+
+async def _terminate_backend_running(db: Database, statement: str) -> None:
+    """Wait until a backend runs ``statement``, then end it as an administrator would."""
+    for _ in range(500):
+        async with db.engine.connect() as conn:
+            killed = await conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE query = :statement AND state = 'active' AND pid <> pg_backend_pid()"
+                ),
+                {"statement": statement},
+            )
+            if killed.first() is not None:
+                return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"no backend ran {statement!r}")
