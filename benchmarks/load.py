@@ -30,7 +30,11 @@ is queued for the bot's ``getUpdates`` to the moment the emulator records the
 bot's next question (or the recap). Then, in the same run and against the same
 emulator, a bare python-telegram-bot echo bot (:mod:`benchmarks._echo_bot`) is
 started the same way and driven the same way (people sending texts, each
-waiting for the echo before writing again), and its updates/s are reported.
+waiting for the echo before writing again), and its updates/s are reported. Last, the
+floor bot (:mod:`benchmarks._floor_bot`): the least a PTB bot can do per answer while
+storing it before replying — one committed row, an answered button and the next question
+drawn in the pressed message — driven the same way, each person pressing as many times as
+Pulso's answered on average; a goal the floor cannot reach on this machine, no bot can.
 
 **Memory.** ``--participants`` people written in bulk; the bot started; an
 admin sends ``/newround progress all all now 7d quiet=off`` so the bot itself
