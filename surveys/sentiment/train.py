@@ -40,6 +40,11 @@ hold-out sets. Deterministic: same data and same scikit-learn give the same file
    text counts as uncertain.
 
 ``--search`` prints validation macro-F1 for a grid of ``C`` (how ``C`` was chosen).
+
+A new model is not finished until its test-split figures are recorded beside it
+(``python -m benchmarks sentiment --record``, :mod:`surveys.sentiment.measured`): the
+results site publishes only figures recorded for the version it runs, and a test fails
+while the file and the model disagree.
 """
 
 from __future__ import annotations
@@ -442,6 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         f"uncertain below {trained.uncertain_below}, "
         f"{trained.short_rule})"
     )
+    print("next: python -m benchmarks sentiment --record (the figures the site publishes)")
     return 0
 
 
