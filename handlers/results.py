@@ -28,7 +28,6 @@ from bot.i18n import Locale, Translator, local_date
 from bot.insights.site import replies_csv
 from bot.outbox.outgoing import Outgoing
 from handlers import charts
-from handlers.site import report_page
 from handlers.texts.accountability import chart_notes, responsiveness_lines, trend_marks
 from handlers.texts.results import (
     as_plain_text,
@@ -211,6 +210,10 @@ class ResultsView:
         """``pulso report``: files by name — ``report.html``, its charts (PNG) and
         ``aggregates.csv``, every published figure with suppressed ones marked, and
         ``responses.csv``, the government's answers and their promises' outcomes."""
+        # Here, not at the top: the site's templates bring jinja2 (11 MB), which the
+        # running bot otherwise needs only when it rebuilds the site.
+        from handlers.site import report_page
+
         digest = await self.insights.closed_digest(round_id)
         rendered = await self.summary(locale, round_id)
         gap = await self.gap(locale, round_id)
