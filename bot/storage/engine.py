@@ -131,6 +131,8 @@ def _transient(error: BaseException) -> bool | None:
     state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
     if isinstance(state, str):  # PostgreSQL's own code for it
         return state.startswith(_TRANSIENT_SQLSTATES)
+    if isinstance(error, (ConnectionRefusedError, ConnectionResetError)):
+        return True  # asyncpg's own, unwrapped: the server down or restarting
     if isinstance(error, sqlite3.OperationalError):
         # Raised as it is where the engine begins a transaction itself (BEGIN IMMEDIATE).
         # Among SQLite's operational errors only a lock held too long passes by itself.

@@ -218,6 +218,18 @@ async def test_a_postgresql_connection_killed_mid_transaction_is_tried_again(
         await drop_postgres_schema(schema)
 
 
+async def test_a_postgresql_server_that_refuses_connections_is_transient() -> None:
+    """What a restart looks like from the bot: the port refuses (no server listens there)."""
+    db = Database.from_url("postgresql+asyncpg://postgres@127.0.0.1:9/test")
+    try:
+        with pytest.raises(ConnectionRefusedError) as refused:
+            async with db.read() as repos:
+                await repos.conn.execute(sa.text("SELECT 1"))
+        assert is_transient(refused.value)
+    finally:
+        await db.close()
+
+
 async def _terminate_backend_running(db: Database, statement: str) -> None:
     """Wait until a backend runs ``statement``, then end it as an administrator would."""
     for _ in range(500):
