@@ -31,17 +31,9 @@ import sys
 import aiosqlite
 import uvloop
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    ContextTypes,
-    Defaults,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
-from bot.outbox.transport import AiohttpRequest
+from benchmarks._echo_bot import yardstick_builder
 
 # callback_data of a press: "a:QUESTION:CHOICE".
 PRESS_PREFIX = "a:"
@@ -109,16 +101,7 @@ def main(argv: list[str]) -> int:
     token, base_url, path = argv
     floor = Floor(path)
     application = (
-        Application.builder()
-        .token(token)
-        .base_url(base_url)
-        .defaults(Defaults(parse_mode=ParseMode.HTML))
-        .concurrent_updates(64)
-        .request(AiohttpRequest(connection_pool_size=256))
-        .get_updates_request(AiohttpRequest(connection_pool_size=1))
-        .post_init(floor.open)
-        .post_shutdown(floor.close)
-        .build()
+        yardstick_builder(token, base_url).post_init(floor.open).post_shutdown(floor.close).build()
     )
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, floor.first_question))
     application.add_handler(CallbackQueryHandler(floor.pressed, pattern=f"^{PRESS_PREFIX}"))

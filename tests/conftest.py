@@ -8,6 +8,7 @@ skipped, unless ``CI`` is set: then it fails, so CI cannot go green on SQLite al
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -94,6 +95,20 @@ async def drop_postgres_database(name: str) -> None:
     async with admin.engine.connect() as conn:
         await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     await admin.close()
+
+
+async def terminate_backend_where(db: Database, condition: str, **params: object) -> None:
+    """Wait until a PostgreSQL backend matches ``condition`` (SQL over
+    ``pg_stat_activity``), then end it as an administrator, a restart or a failover would."""
+    where = f"{condition} AND pid <> pg_backend_pid()"
+    statement = sa.text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {where}")  # noqa: S608 - the tests' own SQL
+    for _ in range(500):
+        async with db.engine.connect() as conn:
+            ended = await conn.execute(statement, params)
+            if ended.first() is not None:
+                return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"no backend matched {condition!r} {params}")
 
 
 DATABASES = [

@@ -46,7 +46,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Collection
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final, Protocol
 
 from bot.clock import Clock
@@ -87,7 +87,7 @@ class _Try:
 
     update_id: int
     last: bool  # no try after this one
-    committed: set[int] = field(default_factory=set)  # the updates whose claim committed
+    committed: set[int]  # the updates whose claim committed (the task's COMMITTED_CLAIMS)
     again: bool = False  # the error handler asked for another try
 
 

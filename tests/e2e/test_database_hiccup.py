@@ -11,7 +11,6 @@ stored once, and the next question shown.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -20,7 +19,11 @@ import sqlalchemy as sa
 from bot.storage.engine import Database
 from bot.storage.schema import answers, responses
 from handlers.callback_data import StartSurvey, SurveyPress
-from tests.conftest import drop_postgres_database, make_postgres_database_url
+from tests.conftest import (
+    drop_postgres_database,
+    make_postgres_database_url,
+    terminate_backend_where,
+)
 from tests.e2e.harness import RunningBot, press, running_bot
 from tests.e2e.participant_steps import after, invitation, issue_invite, join, open_round
 
@@ -58,7 +61,10 @@ async def test_an_answer_whose_connection_is_cut_is_handled_again_not_lost(
             )
             mark = ana.chat.cursor
             await press(ana, SurveyPress, question="progress", code="8")
-            await _terminate_the_backend_waiting_for_a_lock(other)
+            # One of the bot's sessions waits for the held row: end it.
+            await terminate_backend_where(
+                other, "datname = current_database() AND wait_event_type = 'Lock'"
+            )
             await holder.rollback()  # the row is free for the next try
         shown = await ana.wait_for_message(
             10, predicate=lambda m: "Pregunta 2 de 2" in m.content and bool(m.buttons), since=mark
@@ -75,20 +81,3 @@ async def test_an_answer_whose_connection_is_cut_is_handled_again_not_lost(
         )
         assert len(stored.all()) == 1
         assert await repos.updates.backlog() == 0
-
-
-async def _terminate_the_backend_waiting_for_a_lock(db: Database) -> None:
-    """Wait until one of the bot's sessions waits on a row lock, then end it."""
-    for _ in range(500):
-        async with db.engine.connect() as conn:
-            ended = await conn.execute(
-                sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND wait_event_type = 'Lock' "
-                    "AND pid <> pg_backend_pid()"
-                )
-            )
-            if ended.first() is not None:
-                return
-        await asyncio.sleep(0.01)
-    raise AssertionError("no session of the bot waited for the held row")

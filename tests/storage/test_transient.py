@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -24,9 +25,14 @@ from bot.intake.dispatcher import Dispatcher, retry_later
 from bot.storage import engine as storage_engine
 from bot.storage.engine import Database, is_transient
 from bot.storage.migrate import upgrade
+from bot.storage.repositories import Repos
 from bot.storage.repositories.machinery import InboxItem
 from bot.storage.schema import inbox
-from tests.conftest import drop_postgres_schema, make_postgres_database
+from tests.conftest import (
+    drop_postgres_schema,
+    make_postgres_database,
+    terminate_backend_where,
+)
 from tests.storage.test_inbox import update
 
 #: Short enough that a held lock fails a write at once, as the 15 s default would in time.
@@ -36,7 +42,7 @@ SHORT_BUSY_TIMEOUT_MS = 100
 @pytest.fixture
 async def locked_out(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> tuple[Database, sqlite3.Connection]:
+) -> AsyncIterator[tuple[Database, sqlite3.Connection]]:
     """A migrated SQLite database with a short busy timeout, and another connection to it
     (not ours: plain ``sqlite3``) that can hold its write lock."""
     monkeypatch.setattr(storage_engine, "SQLITE_BUSY_TIMEOUT_MS", SHORT_BUSY_TIMEOUT_MS)
@@ -62,6 +68,65 @@ async def pending(db: Database) -> list[int]:
         return [r.update_id for r in rows]
 
 
+class Claimer:
+    """A handler as the application's are: it claims the update in a write transaction
+    (after ``first_try`` on the first try, if given), and on failure does what the error
+    handler does — asks for another try when the failure is transient — else
+    ``on_last(error)`` (re-raised when not given). What happened is kept for the test."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: ManualClock,
+        *,
+        first_try: Callable[[Repos], Awaitable[object]] | None = None,
+        on_last: Callable[[Exception], None] | None = None,
+    ) -> None:
+        self.db, self.clock = db, clock
+        self.first_try, self.on_last = first_try, on_last
+        self.tries: list[int] = []
+        self.failures: list[Exception] = []
+        self.granted: list[bool] = []
+        self.failed = asyncio.Event()
+
+    async def __call__(self, item: InboxItem) -> None:
+        self.tries.append(item.update_id)
+        try:
+            async with self.db.write() as repos:
+                assert await repos.updates.claim(item.update_id, self.clock.now())
+                if self.first_try is not None and len(self.tries) == 1:
+                    await self.first_try(repos)
+        except Exception as error:
+            self.failures.append(error)
+            self.granted.append(is_transient(error) and retry_later())
+            self.failed.set()
+            if not self.granted[-1]:
+                if self.on_last is None:
+                    raise
+                self.on_last(error)
+
+
+async def dispatched(
+    db: Database,
+    clock: ManualClock,
+    handle: Claimer,
+    items: list[InboxItem],
+    *,
+    meanwhile: Callable[[], Awaitable[object]] | None = None,
+) -> None:
+    """Offer ``items`` to a dispatcher running ``handle``, (do ``meanwhile``,) wait until
+    nothing is left to do, and stop it."""
+    dispatcher = Dispatcher(db=db, clock=clock, handle=handle)
+    await dispatcher.start()
+    try:
+        dispatcher.offer(items)
+        if meanwhile is not None:
+            await meanwhile()
+        await dispatcher.idle(15)
+    finally:
+        await dispatcher.stop()
+
+
 async def test_a_write_locked_out_for_a_moment_is_tried_again_in_order(
     locked_out: tuple[Database, sqlite3.Connection], clock: ManualClock
 ) -> None:
@@ -69,34 +134,15 @@ async def test_a_write_locked_out_for_a_moment_is_tried_again_in_order(
     new = await stored(db, clock, update(1, 7), update(2, 7), update(3, 8))
     other.execute("BEGIN IMMEDIATE")  # another program writes, for 0.6 s
     asyncio.get_running_loop().call_later(0.6, other.commit)
-    tries: list[int] = []
-    failures: list[Exception] = []
-
-    async def handle(item: InboxItem) -> None:
-        tries.append(item.update_id)
-        try:
-            async with db.write() as repos:
-                assert await repos.updates.claim(item.update_id, clock.now())
-        except Exception as error:
-            failures.append(error)
-            if is_transient(error) and retry_later():
-                return
-            raise
-
-    dispatcher = Dispatcher(db=db, clock=clock, handle=handle)
-    await dispatcher.start()
-    try:
-        dispatcher.offer(new)
-        await dispatcher.idle(15)
-    finally:
-        await dispatcher.stop()
-    assert failures
-    assert all(is_transient(f) and "database is locked" in str(f) for f in failures)
+    handle = Claimer(db, clock)
+    await dispatched(db, clock, handle, new)
+    assert handle.failures
+    assert all(is_transient(f) and "database is locked" in str(f) for f in handle.failures)
     assert await pending(db) == []  # every one handled, and claimed once
-    ones = [n for n, update_id in enumerate(tries) if update_id == 1]
+    ones = [n for n, update_id in enumerate(handle.tries) if update_id == 1]
     # Chat 7's second update waited for its first, through every try of it.
-    assert tries.index(2) > max(ones)
-    assert sorted(set(tries)) == [1, 2, 3]
+    assert handle.tries.index(2) > max(ones)
+    assert sorted(set(handle.tries)) == [1, 2, 3]
 
 
 async def test_tries_end_and_the_last_failure_is_the_persons_to_hear(
@@ -108,28 +154,11 @@ async def test_tries_end_and_the_last_failure_is_the_persons_to_hear(
     db, other = locked_out
     new = await stored(db, clock, update(1, 7))
     other.execute("BEGIN IMMEDIATE")
-    granted: list[bool] = []
-    transient: list[bool] = []
-
-    async def handle(item: InboxItem) -> None:
-        try:
-            async with db.write() as repos:
-                await repos.updates.claim(item.update_id, clock.now())
-        except Exception as error:
-            transient.append(is_transient(error))
-            granted.append(retry_later())
-            if not granted[-1]:
-                other.commit()  # (the apology would go here; let the finish write)
-
-    dispatcher = Dispatcher(db=db, clock=clock, handle=handle)
-    await dispatcher.start()
-    try:
-        dispatcher.offer(new)
-        await dispatcher.idle(15)
-    finally:
-        await dispatcher.stop()
-    assert transient == [True, True, True]
-    assert granted == [True, True, False]
+    # (The apology would go here; letting go lets the update be marked done.)
+    handle = Claimer(db, clock, on_last=lambda _error: other.commit())
+    await dispatched(db, clock, handle, new)
+    assert [is_transient(f) for f in handle.failures] == [True, True, True]
+    assert handle.granted == [True, True, False]
     assert await pending(db) == []  # done after its last try: it must not come back forever
 
 
@@ -139,24 +168,14 @@ async def test_a_try_owed_when_the_process_stops_is_left_for_its_next_life(
     db, other = locked_out
     new = await stored(db, clock, update(1, 7))
     other.execute("BEGIN IMMEDIATE")
-    failed = asyncio.Event()
-    granted: list[bool] = []
-
-    async def handle(item: InboxItem) -> None:
-        try:
-            async with db.write() as repos:
-                await repos.updates.claim(item.update_id, clock.now())
-        except Exception as error:
-            granted.append(is_transient(error) and retry_later())
-            failed.set()
-
+    handle = Claimer(db, clock)
     dispatcher = Dispatcher(db=db, clock=clock, handle=handle)
     await dispatcher.start()
     dispatcher.offer(new)
-    await asyncio.wait_for(failed.wait(), 5)
+    await asyncio.wait_for(handle.failed.wait(), 5)
     other.commit()
     await asyncio.wait_for(dispatcher.stop(), 2)  # the pause before the next try ends now
-    assert granted == [True]
+    assert handle.granted == [True]
     assert await pending(db) == [1]
 
 
@@ -185,33 +204,16 @@ async def test_a_postgresql_connection_killed_mid_transaction_is_tried_again(
     try:
         await upgrade(db)
         new = await stored(db, clock, update(1, 7))
-        tries: list[int] = []
-        failures: list[Exception] = []
+        sleep = "SELECT pg_sleep(30)"  # a long statement, for the server to be cut off in
+        handle = Claimer(db, clock, first_try=lambda repos: repos.conn.execute(sa.text(sleep)))
 
-        async def handle(item: InboxItem) -> None:
-            tries.append(item.update_id)
-            try:
-                async with db.write() as repos:
-                    assert await repos.updates.claim(item.update_id, clock.now())
-                    if len(tries) == 1:  # a long statement, for the server to be cut off in
-                        await repos.conn.execute(sa.text("SELECT pg_sleep(30)"))
-            except Exception as error:
-                failures.append(error)
-                if is_transient(error) and retry_later():
-                    return
-                raise
+        async def cut_off() -> None:
+            await terminate_backend_where(db, "query = :sleep AND state = 'active'", sleep=sleep)
 
-        dispatcher = Dispatcher(db=db, clock=clock, handle=handle)
-        await dispatcher.start()
-        try:
-            dispatcher.offer(new)
-            await _terminate_backend_running(db, "SELECT pg_sleep(30)")
-            await dispatcher.idle(15)
-        finally:
-            await dispatcher.stop()
-        assert tries == [1, 1]
-        assert len(failures) == 1
-        assert is_transient(failures[0])
+        await dispatched(db, clock, handle, new, meanwhile=cut_off)
+        assert handle.tries == [1, 1]
+        assert len(handle.failures) == 1
+        assert is_transient(handle.failures[0])
         assert await pending(db) == []
     finally:
         await db.close()
@@ -228,20 +230,3 @@ async def test_a_postgresql_server_that_refuses_connections_is_transient() -> No
         assert is_transient(refused.value)
     finally:
         await db.close()
-
-
-async def _terminate_backend_running(db: Database, statement: str) -> None:
-    """Wait until a backend runs ``statement``, then end it as an administrator would."""
-    for _ in range(500):
-        async with db.engine.connect() as conn:
-            killed = await conn.execute(
-                sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE query = :statement AND state = 'active' AND pid <> pg_backend_pid()"
-                ),
-                {"statement": statement},
-            )
-            if killed.first() is not None:
-                return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"no backend ran {statement!r}")
