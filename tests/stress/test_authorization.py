@@ -171,8 +171,11 @@ class World:
         user, pid = await new_participant(self.pulso, self.next_id(), memberships, language="es")
         async with self.pulso.services.db.read() as repos:
             found = await repos.responses.of_participant(pid)
-        # Their invitations go out through the outbox, a moment later.
-        await self.pulso.emulator.wait_until(lambda: len(user.chat.messages) >= len(found))
+        # Their invitations go out through the outbox, a moment later: on a CI machine whose
+        # two cores run the whole suite that moment once took over the default 5 s.
+        await self.pulso.emulator.wait_until(
+            lambda: len(user.chat.messages) >= len(found), timeout=15.0
+        )
         return Target(user, pid, [r.id for r in found])
 
     async def actor(self, role: str, target: Target | None) -> SimUser:
